@@ -1,0 +1,54 @@
+"""`harness` command line: one subcommand per step of the flow.
+
+Each step keeps its own CLI in ``harness/<step>/cli.py`` with ``add_arguments(parser)``
+and ``run(args) -> int``; this module only wires them and turns bad input into
+one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import NoReturn
+
+from harness.errors import UsageError
+
+# (subcommand, module holding add_arguments/run, one-line help)
+COMMANDS: list[tuple[str, str, str]] = [
+    ("generate", "harness.generate.cli", "write a synthetic dbt project"),
+    ("measure", "harness.measure.cli", "peak memory and time of a process tree"),
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors in one line (no usage dump) and exits 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser with every subcommand registered."""
+    parser = _Parser(prog="harness", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name, module_name, help_text in COMMANDS:
+        module = importlib.import_module(module_name)
+        sp = sub.add_parser(name, help=help_text, description=module.__doc__)
+        module.add_arguments(sp)
+        sp.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args))
+    except UsageError as exc:
+        print(f"harness {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"harness {args.command}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,27 @@
+"""Environment that keeps the stack quiet and local (DESIGN.md, trap 10).
+
+Every process the harness starts on the real stack (dbt, airflow, a DAG parse)
+gets these variables, so no run phones home and no figure includes a network call.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+QUIET_ENV: dict[str, str] = {
+    "DO_NOT_TRACK": "1",
+    "SCARF_NO_ANALYTICS": "true",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    "DBT_VERSION_CHECK": "False",
+    "PYTHONWARNINGS": "ignore",
+}
+
+
+def quiet_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment plus QUIET_ENV plus ``extra`` (later wins)."""
+    env = dict(os.environ)
+    env.update(QUIET_ENV)
+    if extra:
+        env.update(extra)
+    return env
