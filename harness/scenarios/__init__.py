@@ -1,0 +1,16 @@
+"""Scenario files (TOML) and their expansion into the measurements to make."""
+
+from harness.scenarios.load import load_scenario_file
+from harness.scenarios.matrix import Measurement, expand, select
+from harness.scenarios.model import AXES, PHASES, ProjectSpec, Scenario
+
+__all__ = [
+    "AXES",
+    "PHASES",
+    "Measurement",
+    "ProjectSpec",
+    "Scenario",
+    "expand",
+    "load_scenario_file",
+    "select",
+]

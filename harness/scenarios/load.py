@@ -1,0 +1,186 @@
+"""Read a scenario file (TOML) into matrices, refusing bad input with one line.
+
+A file holds run settings at the top, optional ``[defaults]`` for the axes, and
+one or more ``[[matrix]]`` tables. In a matrix every axis takes one value or a
+list; the runner measures the cartesian product. Example: scenarios/smoke.toml.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import UsageError
+from harness.scenarios.model import AXES, PHASES, SHAPES, ProjectSpec
+
+TOP_KEYS = {"description", "repetitions", "timeout_s", "task_sample", "defaults", "matrix"}
+PROJECT_KEYS = {"models", "shape", "seed", "project", "profile"}
+MATRIX_KEYS = {"name", "phases", "repetitions"} | PROJECT_KEYS | set(AXES)
+MAX_MODELS = 10000
+
+
+@dataclass(frozen=True)
+class MatrixSpec:
+    """One [[matrix]] table, validated: the values of every axis."""
+
+    name: str
+    phases: tuple[str, ...]
+    repetitions: int
+    projects: tuple[ProjectSpec, ...]
+    axes: dict[str, tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class ScenarioFile:
+    """A whole scenario file, validated."""
+
+    path: Path
+    text: str
+    description: str
+    repetitions: int
+    timeout_s: float
+    task_sample: int
+    matrices: tuple[MatrixSpec, ...] = field(default_factory=tuple)
+
+
+def load_scenario_file(path: Path) -> ScenarioFile:
+    """Parse and validate ``path``; raise UsageError naming the file and key."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read scenario file: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: malformed TOML: {exc}") from None
+    return parse_scenarios(data, path, text)
+
+
+def parse_scenarios(data: dict[str, Any], path: Path, text: str = "") -> ScenarioFile:
+    """Validate an already-parsed TOML document."""
+    where = str(path)
+    _no_unknown(data, TOP_KEYS, where)
+    repetitions = _int(data.get("repetitions", 1), f"{where}: repetitions", 1)
+    timeout_s = _number(data.get("timeout_s", 1800), f"{where}: timeout_s")
+    task_sample = _int(data.get("task_sample", 3), f"{where}: task_sample", 1)
+    defaults = data.get("defaults", {})
+    if not isinstance(defaults, dict):
+        raise UsageError(f"{where}: defaults: must be a table")
+    _no_unknown(defaults, set(AXES), f"{where}: defaults")
+    matrices = data.get("matrix")
+    if not isinstance(matrices, list) or not matrices:
+        raise UsageError(f"{where}: matrix: at least one [[matrix]] table is needed")
+    specs = []
+    for i, table in enumerate(matrices):
+        if not isinstance(table, dict):
+            raise UsageError(f"{where}: matrix[{i}]: must be a table")
+        specs.append(_matrix(table, defaults, repetitions, f"{where}: matrix[{i}]", path.parent))
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise UsageError(f"{where}: matrix.name: names must be unique, got {names}")
+    return ScenarioFile(
+        path=path,
+        text=text,
+        description=str(data.get("description", "")),
+        repetitions=repetitions,
+        timeout_s=timeout_s,
+        task_sample=task_sample,
+        matrices=tuple(specs),
+    )
+
+
+def _matrix(
+    table: dict[str, Any], defaults: dict[str, Any], repetitions: int, where: str, base: Path
+) -> MatrixSpec:
+    _no_unknown(table, MATRIX_KEYS, where)
+    name = str(table.get("name", where.rsplit(" ", 1)[-1]))
+    phases = tuple(_list(table.get("phases", list(PHASES))))
+    for phase in phases:
+        if phase not in PHASES:
+            raise UsageError(f"{where}.phases: unknown phase {phase!r} (known: {', '.join(PHASES)})")
+    if not phases:
+        raise UsageError(f"{where}.phases: empty")
+    reps = _int(table.get("repetitions", repetitions), f"{where}.repetitions", 1)
+    axes: dict[str, tuple[Any, ...]] = {}
+    for axis_name, axis in AXES.items():
+        raw = table.get(axis_name, defaults.get(axis_name, axis.default))
+        values = _list(raw)
+        if not values:
+            raise UsageError(f"{where}.{axis_name}: empty list")
+        for value in values:
+            _check_axis_value(axis_name, value, f"{where}.{axis_name}")
+        axes[axis_name] = tuple(dict.fromkeys(values))
+    return MatrixSpec(name, phases, reps, _projects(table, where, base), axes)
+
+
+def _projects(table: dict[str, Any], where: str, base: Path) -> tuple[ProjectSpec, ...]:
+    profile = table.get("profile", "harness")
+    if profile not in ("harness", "project"):
+        raise UsageError(f"{where}.profile: must be 'harness' or 'project', got {profile!r}")
+    if "project" in table:
+        clash = {"models", "shape", "seed"} & set(table)
+        if clash:
+            raise UsageError(f"{where}.project: cannot be combined with {', '.join(sorted(clash))}")
+        paths = _list(table["project"])
+        out = []
+        for raw in paths:
+            if not isinstance(raw, str):
+                raise UsageError(f"{where}.project: must be a path string, got {raw!r}")
+            path = (base / raw).resolve()
+            if not (path / "dbt_project.yml").is_file():
+                raise UsageError(f"{where}.project: {path} is not a dbt project (no dbt_project.yml)")
+            out.append(ProjectSpec(path=str(path), profile=profile))
+        return tuple(out)
+    if "profile" in table and profile != "harness":
+        raise UsageError(f"{where}.profile: 'project' needs project = PATH")
+    models = [_int(m, f"{where}.models", 10) for m in _list(table.get("models", [10]))]
+    for m in models:
+        if m > MAX_MODELS:
+            raise UsageError(f"{where}.models: at most {MAX_MODELS}, got {m}")
+    shapes = _list(table.get("shape", ["layered"]))
+    for shape in shapes:
+        if shape not in SHAPES:
+            raise UsageError(f"{where}.shape: unknown shape {shape!r} (known: {', '.join(SHAPES)})")
+    seeds = [_int(s, f"{where}.seed", 0) for s in _list(table.get("seed", [0]))]
+    return tuple(
+        ProjectSpec(models=m, shape=sh, seed=se) for m in models for sh in shapes for se in seeds
+    )
+
+
+def _check_axis_value(name: str, value: Any, where: str) -> None:
+    axis = AXES[name]
+    if axis.kind is bool:
+        if not isinstance(value, bool):
+            raise UsageError(f"{where}: expected true or false, got {value!r}")
+    elif axis.kind is int:
+        _int(value, where, axis.minimum if axis.minimum is not None else 0)
+    elif axis.choices is not None and value not in axis.choices:
+        raise UsageError(
+            f"{where}: unknown value {value!r} (known: {', '.join(map(str, axis.choices))})"
+        )
+
+
+def _list(raw: Any) -> list[Any]:
+    return list(raw) if isinstance(raw, list) else [raw]
+
+
+def _int(raw: Any, where: str, minimum: int) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise UsageError(f"{where}: expected a whole number, got {raw!r}")
+    if raw < minimum:
+        raise UsageError(f"{where}: must be at least {minimum}, got {raw}")
+    return raw
+
+
+def _number(raw: Any, where: str) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or raw <= 0:
+        raise UsageError(f"{where}: expected a positive number, got {raw!r}")
+    return float(raw)
+
+
+def _no_unknown(table: dict[str, Any], known: set[str], where: str) -> None:
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise UsageError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")

@@ -1,0 +1,1 @@
+"""Results on disk: the record type, the JSONL file, run metadata, merging."""

@@ -1,0 +1,70 @@
+"""The result record: one measurement of one phase of one scenario.
+
+This is the one definition; the runner writes it, compare and report read it.
+
+Schema history (``schema_version``), kept beside the code that reads it:
+  1 - first version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from harness.measure.result import MeasureResult
+
+SCHEMA_VERSION = 1
+
+RecordStatus = Literal["ok", "error", "oom", "timeout", "invalid"]
+PHASES = ("import", "dag_parse", "task", "dag_run", "dbt_baseline")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One line of results.jsonl."""
+
+    run_id: str
+    """The run this measurement belongs to (the folder name under results/)."""
+    scenario_id: str
+    """Stable id of the measured combination: the phase and the axis values that
+    matter to it (see harness.scenarios). Equal ids across runs are comparable."""
+    phase: str
+    """One of PHASES."""
+    axes: dict[str, Any]
+    """Every axis value that shapes this phase; axes that cannot change the
+    phase's figures are left out (e.g. concurrency for the import phase)."""
+    repetition: int
+    """0-based repetition index of this measurement."""
+    status: RecordStatus
+    """ok, error, oom, timeout (from the measurement) or invalid (a combination
+    Cosmos rejects; then ``measure`` is None and ``reason`` holds its message)."""
+    reason: str | None = None
+    """Why the status is not ok: Cosmos's message, the tail of the log."""
+    measure: MeasureResult | None = None
+    """The measured peak memory and time of the phase's process tree."""
+    figures: dict[str, Any] = field(default_factory=dict)
+    """Extra figures of the phase, e.g. dag_run's task states, durations and
+    task-slot-seconds, the sampled task ids, Cosmos's debug-mode XCom."""
+    started_at: str = ""
+    """UTC ISO-8601 time the measurement started."""
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (the measure result nested)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Record:
+        """Read a record written by any known schema version."""
+        version = data.get("schema_version", 1)
+        if version > SCHEMA_VERSION:
+            raise ValueError(f"record schema {version} is newer than this harness ({SCHEMA_VERSION})")
+        data = dict(data)
+        if data.get("measure") is not None:
+            data["measure"] = MeasureResult.from_dict(data["measure"])
+        return cls(**data)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """What --resume uses to tell a measurement is already recorded."""
+        return (self.scenario_id, self.repetition)

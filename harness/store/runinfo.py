@@ -1,0 +1,103 @@
+"""run.json: how and where a run was measured (versions, machine, commit, backend),
+the counterpart of pytest-benchmark's machine_info/commit_info and pyperf's metadata."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import platform
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+RUN_FILE = "run.json"
+PACKAGES = (
+    "apache-airflow",
+    "apache-airflow-core",
+    "apache-airflow-task-sdk",
+    "astronomer-cosmos",
+    "dbt-core",
+    "dbt-duckdb",
+    "duckdb",
+    "psutil",
+)
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed versions of the measured stack (None where absent)."""
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_info() -> dict[str, Any]:
+    """Cores, memory, CPU model, kernel: what every figure was measured on."""
+    uname = platform.uname()
+    return {
+        "node": uname.node,
+        "system": uname.system,
+        "kernel": uname.release,
+        "machine": uname.machine,
+        "cpu": _cpu_model(),
+        "cores_logical": psutil.cpu_count(logical=True),
+        "cores_physical": psutil.cpu_count(logical=False),
+        "memory_bytes": psutil.virtual_memory().total,
+    }
+
+
+def commit_info(repo: Path | None = None) -> dict[str, Any]:
+    """The harness's git commit and whether the tree was dirty (empty if not a checkout)."""
+    cwd = repo or Path(__file__).resolve().parents[2]
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        return {
+            "id": git("rev-parse", "HEAD"),
+            "branch": git("rev-parse", "--abbrev-ref", "HEAD"),
+            "time": git("show", "-s", "--format=%cI", "HEAD"),
+            "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        }
+    except (OSError, subprocess.CalledProcessError):
+        return {}
+
+
+def write_run_info(run_dir: Path, info: dict[str, Any]) -> Path:
+    """Write run.json atomically (a crash never leaves half a file)."""
+    path = run_dir / RUN_FILE
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def read_run_info(run_dir: Path) -> dict[str, Any]:
+    """run.json of a run folder ({} if there is none)."""
+    path = run_dir / RUN_FILE
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def now_iso() -> str:
+    """UTC now, ISO-8601, seconds precision."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
