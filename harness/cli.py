@@ -18,6 +18,8 @@ from harness.errors import UsageError
 COMMANDS: list[tuple[str, str, str]] = [
     ("generate", "harness.generate.cli", "write a synthetic dbt project"),
     ("measure", "harness.measure.cli", "peak memory and time of a process tree"),
+    ("run", "harness.run.cli", "run a scenario file on the real stack"),
+    ("merge", "harness.store.cli", "join the results of several runs (shards)"),
 ]
 
 

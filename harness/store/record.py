@@ -16,7 +16,6 @@ from harness.measure.result import MeasureResult
 SCHEMA_VERSION = 1
 
 RecordStatus = Literal["ok", "error", "oom", "timeout", "invalid"]
-PHASES = ("import", "dag_parse", "task", "dag_run", "dbt_baseline")
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class Record:
     """Stable id of the measured combination: the phase and the axis values that
     matter to it (see harness.scenarios). Equal ids across runs are comparable."""
     phase: str
-    """One of PHASES."""
+    """import, dag_parse, task, dag_run or dbt_baseline (harness.scenarios.model.PHASES)."""
     axes: dict[str, Any]
     """Every axis value that shapes this phase; axes that cannot change the
     phase's figures are left out (e.g. concurrency for the import phase)."""

@@ -1,0 +1,156 @@
+"""Run a scenario file on the real stack: every combination, each phase measured.
+
+Results go to results/<run-id>/results.jsonl (one line per measurement, written
+as it comes) and run.json (versions, machine, commit, backend, the file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from datetime import datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from harness.errors import UsageError
+from harness.run.estimate import estimate_s
+from harness.run.runner import Unit, execute, iter_shard, units_of
+from harness.run.workspace import RunDir
+from harness.scenarios import expand, load_scenario_file, select
+from harness.scenarios.load import ScenarioFile
+from harness.store.record import Record
+
+RESULTS_ROOT = Path("results")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `harness run`."""
+    parser.add_argument("scenario_file", nargs="?", type=Path, help="TOML scenario file")
+    parser.add_argument("--dry-run", action="store_true", help="list the measurements and the time estimate")
+    parser.add_argument("-k", dest="select", metavar="EXPR", help="select scenario ids (substrings, and/or/not)")
+    parser.add_argument("--shard", metavar="K/N", help="run every N-th measurement from the K-th")
+    parser.add_argument("--resume", metavar="RUN_ID", help="continue a run, skipping what is recorded")
+    parser.add_argument("--run-id", help="name of the run folder (default: time and file name)")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_ROOT, help="where run folders go")
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """'K/N' with 1 <= K <= N."""
+    if text is None:
+        return None
+    match = re.fullmatch(r"(\d+)/(\d+)", text)
+    if not match:
+        raise UsageError(f"--shard: expected K/N such as 1/4, got {text!r}")
+    k, n = int(match[1]), int(match[2])
+    if not 1 <= k <= n:
+        raise UsageError(f"--shard: K must be between 1 and N, got {text}")
+    return k, n
+
+
+def _fmt_s(seconds: float) -> str:
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
+
+
+def run(args: argparse.Namespace) -> int:
+    """`harness run`: exit 0 when every measurement was recorded (whatever its status)."""
+    shard = parse_shard(args.shard)
+    if args.resume:
+        run_dir = RunDir(args.results_dir / args.resume)
+        stored = run_dir.root / "scenario.toml"
+        if not stored.exists():
+            raise UsageError(f"--resume: no run {args.resume!r} under {args.results_dir}")
+        spec = load_scenario_file(args.scenario_file or stored)
+        run_id = args.resume
+    else:
+        if args.scenario_file is None:
+            raise UsageError("a scenario file is needed (or --resume RUN_ID)")
+        spec = load_scenario_file(args.scenario_file)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        suffix = f"-shard{shard[0]}of{shard[1]}" if shard else ""
+        run_id = args.run_id or f"{stamp}-{spec.path.stem}{suffix}"
+        run_dir = RunDir(args.results_dir / run_id)
+        if run_dir.root.exists() and not args.dry_run:
+            raise UsageError(f"--run-id: {run_dir.root} exists; use --resume {run_id}")
+    measurements = select(expand(spec), args.select)
+    units = list(iter_shard(units_of(measurements, spec.task_sample), shard))
+    console = Console(stderr=True)
+    if args.dry_run:
+        return _dry_run(console, units)
+    if not units:
+        raise UsageError("no measurement selected")
+    return _run_with_progress(console, spec, units, run_dir, run_id, shard)
+
+
+def _dry_run(console: Console, units: list[Unit]) -> int:
+    table = Table(title=f"{len(units)} measurements")
+    table.add_column("#", justify="right")
+    table.add_column("scenario id")
+    table.add_column("reps", justify="right")
+    table.add_column("estimate", justify="right")
+    total = 0.0
+    for i, u in enumerate(units, 1):
+        est = estimate_s(u.measurement) * u.measurement.repetitions
+        total += est
+        table.add_row(str(i), u.scenario_id, str(u.measurement.repetitions), _fmt_s(est))
+    Console().print(table)
+    console.print(f"estimated time: {_fmt_s(total)} on a 2-core machine")
+    return 0
+
+
+def _run_with_progress(
+    console: Console, spec: ScenarioFile, units: list[Unit], run_dir: RunDir, run_id: str,
+    shard: tuple[int, int] | None,
+) -> int:
+    total = sum(estimate_s(u.measurement) * u.measurement.repetitions for u in units)
+    n_total = sum(u.measurement.repetitions for u in units)
+    progress = Progress(
+        TextColumn("[bold]{task.fields[n]}/{task.fields[of]}"),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+    counter = {"n": 0}
+    bar = progress.add_task("starting", total=total, n=0, of=n_total)
+
+    def on_start(unit: Unit, rep: int, weight: float) -> None:
+        counter["n"] += 1
+        progress.update(bar, description=f"{unit.phase} r{rep} {unit.scenario_id[:90]}", n=counter["n"])
+
+    def on_done(record: Record, weight: float) -> None:
+        progress.advance(bar, weight)
+        m = record.measure
+        fig = f"{m.peak_tree_bytes / 2**20:.0f} MiB {m.wall_s:.1f} s" if m else ""
+        style = "green" if record.status == "ok" else "yellow" if record.status == "invalid" else "red"
+        progress.console.print(f"[{style}]{record.status:8}[/] {fig:>18}  {record.scenario_id}")
+        if record.status not in ("ok",) and record.reason:
+            progress.console.print(f"         {record.reason[:300]}", markup=False)
+
+    console.print(f"run {run_id}: {n_total} measurements, about {_fmt_s(total)}; results in {run_dir.root}")
+    try:
+        with progress:
+            counts = execute(spec, units, run_dir, run_id, shard, on_start, on_done)
+    except KeyboardInterrupt:
+        console.print(f"interrupted: what was measured is in {run_dir.root}; continue with "
+                      f"`harness run --resume {run_id}`")
+        return 130
+    summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing new"
+    console.print(f"done: {summary}; results in {run_dir.root / 'results.jsonl'}")
+    return 0

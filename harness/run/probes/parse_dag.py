@@ -1,0 +1,45 @@
+"""Parse one DAG file the way the DAG processor does (a DagBag) and report it as JSON.
+
+Usage: python -m harness.run.probes.parse_dag DAG_FILE OUT_JSON
+Exit code 0 when the file yields at least one DAG, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+
+def main(dag_file: str, out: str) -> int:
+    """Parse ``dag_file``; write dag ids, task ids, dependencies and import errors to ``out``."""
+    t0 = time.perf_counter()
+    import airflow  # noqa: F401  (airflow first: cosmos.constants before it is a circular import)
+    from airflow.dag_processing.dagbag import DagBag
+
+    t_import = time.perf_counter() - t0
+    bag = DagBag(dag_folder=dag_file)
+    report = {
+        "import_s": t_import,
+        "parse_s": time.perf_counter() - t0 - t_import,
+        "import_errors": {str(k): str(v) for k, v in bag.import_errors.items()},
+        "dags": {
+            dag_id: {
+                "tasks": {
+                    t.task_id: {
+                        "operator": type(t).__name__,
+                        "upstream": sorted(t.upstream_task_ids),
+                    }
+                    for t in dag.tasks
+                }
+            }
+            for dag_id, dag in bag.dags.items()
+        },
+    }
+    with open(out, "w", encoding="utf-8") as fh:
+        json.dump(report, fh)
+    return 0 if bag.dags else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1], sys.argv[2]))

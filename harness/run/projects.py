@@ -1,0 +1,148 @@
+"""The dbt project behind a scenario, and what Cosmos's load modes need of it.
+
+A synthetic project is generated once into synthetic_projects/; a user's own is
+used where it lies and never written to: dbt's target/ and logs go to the run's
+folder, and the harness's DuckDB profile lives there too.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from harness.generate import generate_project
+from harness.scenarios.model import ProjectSpec
+from harness.stack_env import quiet_env
+from harness.run.workspace import dbt_bin
+
+SYNTHETIC_ROOT = Path("synthetic_projects")
+LS_OUTPUT_KEYS = (
+    "name", "unique_id", "resource_type", "depends_on", "original_file_path",
+    "tags", "config", "freshness", "fqn",
+)
+
+
+class ProjectError(RuntimeError):
+    """A project could not be prepared (dbt parse/ls/build failed); the log says why."""
+
+
+@dataclass
+class PreparedProject:
+    """A project ready to be measured, with its artefacts made on first use."""
+
+    spec: ProjectSpec
+    path: Path
+    name: str
+    profile_name: str
+    profiles_dir: Path
+    """Folder of the profiles.yml that dbt is run with outside Airflow."""
+    own_profile: bool
+    """True: the project's profiles.yml is used by Cosmos too (no mock profile)."""
+    work: Path
+    log_dir: Path
+    _made: dict[str, Path] = field(default_factory=dict)
+
+    def env(self, warehouse: Path) -> dict[str, str]:
+        """Environment for a dbt command outside Airflow."""
+        return quiet_env({"HARNESS_DUCKDB_PATH": str(warehouse), "DBT_LOG_PATH": str(self.work / "logs")})
+
+    def dbt_args(self, target: Path) -> list[str]:
+        """--project-dir/--profiles-dir/--target-path so dbt writes nothing into the project."""
+        return [
+            "--project-dir", str(self.path), "--profiles-dir", str(self.profiles_dir),
+            "--target-path", str(target),
+        ]
+
+    def _dbt(self, what: str, args: list[str], warehouse: Path, stdout: Path | None = None) -> None:
+        log = self.log_dir / f"prepare-{self.spec.label.replace('/', '_')}-{what}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("w") as err, (stdout.open("w") if stdout else log.open("a")) as out:
+            proc = subprocess.run(
+                [dbt_bin(), *args], env=self.env(warehouse), stdout=out, stderr=err, timeout=3600
+            )
+        if proc.returncode != 0:
+            raise ProjectError(f"dbt {args[0]} failed for {self.path} (exit {proc.returncode}); see {log}")
+
+    def manifest(self) -> Path:
+        """target/manifest.json from `dbt parse` (LoadMode.DBT_MANIFEST)."""
+        if "manifest" not in self._made:
+            target = self.work / "manifest"
+            shutil.rmtree(target, ignore_errors=True)
+            self._dbt("parse", ["parse", *self.dbt_args(target)], self.work / "parse.duckdb")
+            # The manifest, alone: a partial_parse.msgpack beside it must not warm anything.
+            (target / "partial_parse.msgpack").unlink(missing_ok=True)
+            self._made["manifest"] = target / "manifest.json"
+        return self._made["manifest"]
+
+    def dbt_ls_file(self) -> Path:
+        """`dbt ls --output json` written to a file (LoadMode.DBT_LS_FILE)."""
+        if "ls" not in self._made:
+            out = self.work / "dbt_ls.json"
+            keys = ["--output-keys", *LS_OUTPUT_KEYS]
+            self._dbt(
+                "ls", ["ls", "--output", "json", *keys, "--quiet", *self.dbt_args(self.work / "ls_target")],
+                self.work / "parse.duckdb", stdout=out,
+            )
+            self._made["ls"] = out
+        return self._made["ls"]
+
+    def built_warehouse(self) -> Path:
+        """A DuckDB file after a full `dbt build`: what a single task needs upstream."""
+        if "built" not in self._made:
+            db = self.work / "built.duckdb"
+            db.unlink(missing_ok=True)
+            self._dbt("build", ["build", *self.dbt_args(self.work / "build_target")], db)
+            self._made["built"] = db
+        return self._made["built"]
+
+
+def _read_project_yml(path: Path) -> tuple[str, str]:
+    data = yaml.safe_load((path / "dbt_project.yml").read_text()) or {}
+    name = str(data.get("name", path.name))
+    return name, str(data.get("profile", name))
+
+
+def harness_profile(profile_name: str, folder: Path) -> Path:
+    """A DuckDB profiles.yml whose database file is given by HARNESS_DUCKDB_PATH."""
+    folder.mkdir(parents=True, exist_ok=True)
+    profile = {
+        profile_name: {
+            "target": "dev",
+            "outputs": {
+                "dev": {
+                    "type": "duckdb",
+                    "path": "{{ env_var('HARNESS_DUCKDB_PATH') }}",
+                    "threads": 1,
+                }
+            },
+        }
+    }
+    path = folder / "profiles.yml"
+    path.write_text(yaml.safe_dump(profile, sort_keys=True))
+    return path
+
+
+def prepare_project(spec: ProjectSpec, work: Path, log_dir: Path) -> PreparedProject:
+    """Generate (synthetic) or locate (own) the project and write its profile."""
+    if spec.path is not None:
+        path = Path(spec.path)
+    else:
+        assert spec.models is not None and spec.shape is not None
+        path = (SYNTHETIC_ROOT / spec.label).resolve()
+        if not (path / "dbt_project.yml").exists():
+            generate_project(path, models=spec.models, shape=spec.shape, seed=spec.seed)
+    name, profile_name = _read_project_yml(path)
+    pwork = work / "projects" / spec.label.replace("/", "_").replace(":", "_")
+    pwork.mkdir(parents=True, exist_ok=True)
+    own = spec.profile == "project"
+    if own:
+        if not (path / "profiles.yml").exists():
+            raise ProjectError(f"{path}: profile = 'project' but it has no profiles.yml")
+        profiles_dir = path
+    else:
+        profiles_dir = harness_profile(profile_name, pwork / "profile").parent
+    return PreparedProject(spec, path, name, profile_name, profiles_dir, own, pwork, log_dir)

@@ -1,0 +1,181 @@
+"""Where a run keeps its files, and the environment each measured process gets.
+
+Everything a run writes stays under results/<run-id>/ (or synthetic_projects/):
+each measurement has its own AIRFLOW_HOME with a copy of a metadata database
+migrated once per run (DESIGN.md, trap 13), its own Cosmos cache_dir and TMPDIR
+(Cosmos copies the project to a temp dir per task, trap 14), and a DuckDB file
+outside the dbt project (trap 7).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.run.dagfile import CONN_ID
+from harness.stack_env import quiet_env
+
+BIN = Path(sys.executable).parent
+JWT_SECRET = "cosmos-memory-harness-local-only-secret"
+
+
+def airflow_bin() -> str:
+    """The airflow executable of the harness's environment."""
+    return str(BIN / "airflow")
+
+
+def dbt_bin() -> str:
+    """The dbt executable of the harness's environment."""
+    return str(BIN / "dbt")
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """The folder of one run."""
+
+    root: Path
+
+    @property
+    def work(self) -> Path:
+        """Scratch space, removed at the end of the run."""
+        return self.root / "work"
+
+    @property
+    def logs(self) -> Path:
+        """Output of every measured command."""
+        return self.root / "logs"
+
+    @property
+    def template_home(self) -> Path:
+        """AIRFLOW_HOME with a freshly migrated database, copied per measurement."""
+        return self.work / "airflow-template"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The private folders of one measurement."""
+
+    root: Path
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.root / "airflow"
+
+    @property
+    def dags(self) -> Path:
+        return self.airflow_home / "dags"
+
+    @property
+    def db(self) -> Path:
+        return self.airflow_home / "airflow.db"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / "cosmos_cache"
+
+    @property
+    def tmp(self) -> Path:
+        return self.root / "tmp"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def target(self) -> Path:
+        return self.root / "dbt_target"
+
+
+def airflow_env(
+    home: Path,
+    *,
+    tmp: Path,
+    cache_dir: Path | None = None,
+    warehouse: Path | None = None,
+    partial_parse: bool = True,
+    memory_optimised_imports: bool = False,
+    debug_mode: bool = False,
+    concurrency: int = 1,
+    api_port: int | None = None,
+) -> dict[str, str]:
+    """The environment of every Airflow process of a measurement.
+
+    Cosmos reads its settings when it is imported (trap 8), so they go in the
+    environment before the process starts, never into a running one.
+    """
+    extra = {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        # The LocalExecutor forks `parallelism` workers up front (trap 6).
+        "AIRFLOW__CORE__PARALLELISM": str(concurrency),
+        "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(concurrency),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        "AIRFLOW__API_AUTH__JWT_SECRET": JWT_SECRET,
+        "AIRFLOW__COSMOS__ENABLE_CACHE_PARTIAL_PARSE": str(partial_parse),
+        "AIRFLOW__COSMOS__ENABLE_MEMORY_OPTIMISED_IMPORTS": str(memory_optimised_imports),
+        "AIRFLOW__COSMOS__ENABLE_DEBUG_MODE": str(debug_mode),
+        "TMPDIR": str(tmp),
+        "DBT_LOG_PATH": str(tmp / "dbt_logs"),
+    }
+    if cache_dir is not None:
+        extra["AIRFLOW__COSMOS__CACHE_DIR"] = str(cache_dir)
+    if warehouse is not None:
+        extra["HARNESS_DUCKDB_PATH"] = str(warehouse)
+        extra[f"AIRFLOW_CONN_{CONN_ID.upper()}"] = json.dumps(
+            {"conn_type": "duckdb", "host": str(warehouse)}
+        )
+    if api_port is not None:
+        extra["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://127.0.0.1:{api_port}/execution/"
+    return quiet_env(extra)
+
+
+def make_template_home(run_dir: RunDir) -> Path:
+    """Migrate an Airflow metadata database once for the whole run."""
+    home = run_dir.template_home
+    if (home / "airflow.db").exists():
+        return home
+    home.mkdir(parents=True, exist_ok=True)
+    tmp = run_dir.work / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    log = run_dir.logs / "airflow-db-migrate.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as fh:
+        subprocess.run(
+            [airflow_bin(), "db", "migrate"],
+            env=airflow_env(home, tmp=tmp),
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            check=True,
+            timeout=600,
+        )
+    return home
+
+
+def new_workspace(run_dir: RunDir, name: str) -> Workspace:
+    """A fresh private folder with a copy of the migrated database."""
+    ws = Workspace(run_dir.work / name)
+    if ws.root.exists():
+        shutil.rmtree(ws.root)
+    ws.dags.mkdir(parents=True)
+    ws.tmp.mkdir()
+    ws.cache_dir.mkdir()
+    shutil.copy2(run_dir.template_home / "airflow.db", ws.db)
+    for cfg in run_dir.template_home.glob("*.cfg"):
+        shutil.copy2(cfg, ws.airflow_home / cfg.name)
+    return ws
+
+
+def reset_cosmos_cache(ws: Workspace) -> None:
+    """Make the next parse a cold one: no dbt ls cache Variable, no cached partial parse."""
+    shutil.rmtree(ws.cache_dir, ignore_errors=True)
+    ws.cache_dir.mkdir()
+    with sqlite3.connect(ws.db) as conn:
+        conn.execute("DELETE FROM variable WHERE key LIKE 'cosmos_cache__%'")

@@ -1,0 +1,92 @@
+"""Results store: records round-trip, the file survives a torn write, merging shards."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.measure.result import MeasureResult
+from harness.store.jsonl import ResultsWriter, read_records
+from harness.store.merge import MergeError, merge_runs
+from harness.store.record import SCHEMA_VERSION, Record
+from harness.store.runinfo import machine_info, package_versions, read_run_info, write_run_info
+
+
+def record(sid: str = "import/x", rep: int = 0, run_id: str = "r1") -> Record:
+    m = MeasureResult(
+        backend="sample", status="ok", exit_code=0, wall_s=1.5, user_cpu_s=1.0,
+        system_cpu_s=0.2, peak_tree_bytes=100 << 20, peak_single_bytes=90 << 20,
+        processes_seen=2, details={"interval_ms": 10},
+    )
+    return Record(run_id=run_id, scenario_id=sid, phase="import", axes={"a": 1},
+                  repetition=rep, status="ok", measure=m, figures={"f": [1, 2]})
+
+
+def test_record_round_trips(tmp_path: Path) -> None:
+    path = tmp_path / "results.jsonl"
+    with ResultsWriter(path) as w:
+        w.append(record())
+        w.append(Record(run_id="r1", scenario_id="dag_parse/y", phase="dag_parse", axes={},
+                        repetition=0, status="invalid", reason="CosmosValueError: no"))
+    back = list(read_records(path))
+    assert back[0] == record()
+    assert back[1].measure is None and back[1].status == "invalid"
+    assert json.loads(path.read_text().splitlines()[0])["schema_version"] == SCHEMA_VERSION
+
+
+def test_torn_last_line_is_skipped_and_cut_on_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "results.jsonl"
+    with ResultsWriter(path) as w:
+        w.append(record(rep=0))
+    with path.open("a") as fh:
+        fh.write('{"run_id": "r1", "scen')  # what a kill mid-write leaves
+    assert [r.repetition for r in read_records(path)] == [0]
+    with ResultsWriter(path) as w:
+        w.append(record(rep=1))
+    assert [r.repetition for r in read_records(path)] == [0, 1]
+
+
+def test_newer_schema_is_refused() -> None:
+    data = record().to_dict()
+    data["schema_version"] = SCHEMA_VERSION + 1
+    with pytest.raises(ValueError, match="newer"):
+        Record.from_dict(data)
+
+
+def test_run_info_is_measured_here(tmp_path: Path) -> None:
+    info = {"machine": machine_info(), "versions": package_versions()}
+    write_run_info(tmp_path, info)
+    back = read_run_info(tmp_path)
+    assert back["machine"]["cores_logical"] >= 1
+    assert back["machine"]["memory_bytes"] > 0
+    assert back["versions"]["astronomer-cosmos"].startswith("1.15")
+    assert back["versions"]["apache-airflow"].startswith("3.3")
+    assert back["versions"]["dbt-core"].startswith("1.11")
+
+
+def _run(tmp_path: Path, name: str, records: list[Record]) -> Path:
+    d = tmp_path / name
+    with ResultsWriter(d / "results.jsonl") as w:
+        for r in records:
+            w.append(r)
+    write_run_info(d, {"run_id": name, "shard": [1, 2], "backend": "cgroup1"})
+    return d
+
+
+def test_merge_joins_shards(tmp_path: Path) -> None:
+    a = _run(tmp_path, "a", [record("import/x", 0, "a")])
+    b = _run(tmp_path, "b", [record("import/y", 0, "b"), record("import/y", 1, "b")])
+    n = merge_runs([a, b], tmp_path / "all")
+    assert n == 3
+    merged = list(read_records(tmp_path / "all" / "results.jsonl"))
+    assert {r.run_id for r in merged} == {"all"}
+    assert len(read_run_info(tmp_path / "all")["merged_from"]) == 2
+
+
+def test_merge_refuses_the_same_measurement_twice(tmp_path: Path) -> None:
+    a = _run(tmp_path, "a", [record("import/x", 0, "a")])
+    b = _run(tmp_path, "b", [record("import/x", 0, "b")])
+    with pytest.raises(MergeError, match="in both"):
+        merge_runs([a, b], tmp_path / "all")
