@@ -1,0 +1,92 @@
+"""Write a synthetic dbt project (DuckDB) of 10 to 10000 models, optionally with its manifest."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from harness.errors import UsageError
+from harness.generate.graph import MAX_MODELS, MIN_MODELS, SHAPES
+from harness.generate.project import DbtParseError, generate_project, write_manifest
+from harness.generate.render import MAX_TESTS_PER_MODEL
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the options of ``harness generate``."""
+    # Values are taken as strings and checked in run(): every bad value then
+    # becomes a UsageError, one line and exit code 2, through the same path.
+    parser.add_argument(
+        "--models",
+        required=True,
+        metavar="N",
+        help=f"number of models, {MIN_MODELS} to {MAX_MODELS}",
+    )
+    parser.add_argument(
+        "--shape",
+        default="layered",
+        metavar="{" + ",".join(SHAPES) + "}",
+        help="DAG shape (default: layered)",
+    )
+    parser.add_argument("--seed", default="0", metavar="S", help="random seed (default: 0)")
+    parser.add_argument(
+        "--tests-per-model",
+        default="1",
+        metavar="T",
+        help=f"generic tests per model, 0 to {MAX_TESTS_PER_MODEL} (default: 1)",
+    )
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="project folder: missing, empty, or written by harness generate before",
+    )
+    parser.add_argument(
+        "--db-path",
+        default=None,
+        metavar="FILE",
+        help="default DuckDB file in profiles.yml (default: DIR.duckdb beside DIR)",
+    )
+    parser.add_argument(
+        "--manifest",
+        action="store_true",
+        help="also run `dbt parse` to write target/manifest.json",
+    )
+
+
+def _whole(flag: str, value: str) -> int:
+    try:
+        return int(value, 10)
+    except ValueError:
+        raise UsageError(f"{flag} must be a whole number, got {value!r}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Generate the project; print one summary line. Returns the exit code."""
+    started = time.perf_counter()
+    project = generate_project(
+        Path(args.out),
+        models=_whole("--models", args.models),
+        shape=args.shape,
+        seed=_whole("--seed", args.seed),
+        tests_per_model=_whole("--tests-per-model", args.tests_per_model),
+        db_path=Path(args.db_path) if args.db_path else None,
+    )
+    elapsed = time.perf_counter() - started
+    summary = (
+        f"wrote {project.models} models ({project.shape}, seed {project.seed}), "
+        f"{len(project.seed_names)} seeds, {project.tests} tests, {project.files} files "
+        f"to {project.path} in {elapsed:.2f} s"
+    )
+    if args.manifest:
+        started = time.perf_counter()
+        try:
+            manifest = write_manifest(project.path)
+        except DbtParseError as exc:
+            print(f"harness generate: {summary}", file=sys.stderr)
+            print(f"harness generate: error: {exc}", file=sys.stderr)
+            return 1
+        summary += f"; {manifest} by dbt parse in {time.perf_counter() - started:.1f} s"
+    print(summary)
+    return 0
