@@ -1,0 +1,90 @@
+"""Compare two runs: for each scenario and metric (peak memory, wall time,
+task-slot-seconds) the ratio NEW/BASE and whether it is significant over the
+repetitions. Exit 1 when a metric is worse by more than its threshold and the
+difference is significant (or a scenario now fails), 0 otherwise, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from harness.compare.diff import Thresholds, compare_runs
+from harness.compare.export import write_pytest_benchmark
+from harness.compare.format import render_markdown, render_table
+from harness.compare.runs import RESULTS_ROOT, load_run
+from harness.errors import UsageError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `harness compare`."""
+    parser.add_argument("base", help="BASE run: a run folder or a run id under --results-dir")
+    parser.add_argument("new", help="NEW run: a run folder or a run id under --results-dir")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=10.0,
+        metavar="PCT",
+        help="percent worse that counts as a regression, every metric (default 10)",
+    )
+    for key, label in (
+        ("memory", "peak memory"),
+        ("time", "wall time"),
+        ("slots", "task-slot-seconds"),
+    ):
+        parser.add_argument(
+            f"--threshold-{key}",
+            type=float,
+            default=None,
+            metavar="PCT",
+            help=f"threshold for {label} (default: --threshold)",
+        )
+    parser.add_argument("--format", choices=("table", "markdown"), default="table")
+    parser.add_argument(
+        "--export-pytest-benchmark",
+        type=Path,
+        metavar="FILE",
+        help="also write the NEW run as pytest-benchmark JSON",
+    )
+    parser.add_argument(
+        "--results-dir", type=Path, default=RESULTS_ROOT, help="where run ids are looked up"
+    )
+
+
+def thresholds_from(args: argparse.Namespace) -> Thresholds:
+    """Per-metric thresholds (fractions) from the percent options."""
+    values = {}
+    for key in ("memory", "time", "slots"):
+        pct = getattr(args, f"threshold_{key}")
+        pct = args.threshold if pct is None else pct
+        if not 0 <= pct < 1000:
+            raise UsageError(
+                f"--threshold-{key}: expected a percent between 0 and 1000, got {pct:g}"
+            )
+        values[key] = pct / 100.0
+    return Thresholds(**values)
+
+
+def run(args: argparse.Namespace) -> int:
+    """`harness compare BASE NEW`."""
+    thresholds = thresholds_from(args)
+    base = load_run(args.base, args.results_dir)
+    new = load_run(args.new, args.results_dir)
+    cmp = compare_runs(base, new, thresholds)
+    if args.format == "markdown":
+        print(
+            render_markdown(cmp, f"Cosmos memory harness: {cmp.new_id} against {cmp.base_id}"),
+            end="",
+        )
+    else:
+        console = Console()
+        if not console.is_terminal:  # CI logs: room for the table rather than 80 columns
+            console = Console(width=200)
+        render_table(cmp, console)
+    if args.export_pytest_benchmark:
+        path = write_pytest_benchmark(new, args.export_pytest_benchmark)
+        print(f"pytest-benchmark JSON of {new.run_id}: {path}", file=sys.stderr)
+    return 1 if cmp.has_regression else 0

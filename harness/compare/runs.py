@@ -1,0 +1,50 @@
+"""A recorded run as compare and report see it: its folder, run.json and records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import UsageError
+from harness.store.jsonl import RESULTS_FILE, read_records
+from harness.store.record import Record
+from harness.store.runinfo import read_run_info
+
+RESULTS_ROOT = Path("results")
+
+
+@dataclass(frozen=True)
+class RunData:
+    """One run folder read into memory."""
+
+    path: Path
+    info: dict[str, Any]
+    """run.json ({} when the folder has none)."""
+    records: list[Record]
+
+    @property
+    def run_id(self) -> str:
+        """The run's id: run.json's, else the folder name."""
+        return str(self.info.get("run_id") or self.path.name)
+
+
+def resolve_run(arg: str | Path, results_root: Path = RESULTS_ROOT) -> Path:
+    """A run folder given as a path or as a run id under ``results_root``."""
+    for candidate in (Path(arg), results_root / str(arg)):
+        if (candidate / RESULTS_FILE).is_file():
+            return candidate
+    if Path(arg).is_dir():
+        raise UsageError(f"{arg}: no {RESULTS_FILE} in this folder")
+    raise UsageError(f"{arg}: neither a run folder nor a run id under {results_root}/")
+
+
+def load_run(arg: str | Path, results_root: Path = RESULTS_ROOT) -> RunData:
+    """Read a run folder (or run id) into a :class:`RunData`; bad input is a UsageError."""
+    path = resolve_run(arg, results_root)
+    try:
+        records = list(read_records(path / RESULTS_FILE))
+        info = read_run_info(path)
+    except (ValueError, TypeError) as exc:  # JSON errors are ValueErrors; unknown fields TypeErrors
+        raise UsageError(f"{path}: unreadable results: {exc}") from None
+    return RunData(path=path, info=info, records=records)

@@ -1,0 +1,152 @@
+"""Recommendations: for each project size, the configuration with the lowest peak
+memory, the fastest, and the fastest that fits a worker of 1, 2 and 4 GiB; and
+Cosmos's cost over a plain `dbt build` of the same project.
+
+A configuration is considered only when every one of its repetitions succeeded;
+"fits" means every repetition's peak stayed under the worker's memory.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+from harness.compare.samples import ScenarioSamples
+from harness.report.common import GIB, config_label, size_sort_key, sorted_sizes, varying_axes
+
+WORKER_GIB = (1, 2, 4)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One configuration at one size: medians over its repetitions (and task roles)."""
+
+    label: str
+    memory: float
+    """median peak memory (bytes); for the task phase the largest over the sampled tasks."""
+    max_memory: float
+    """largest peak over the repetitions: what a worker must hold."""
+    time: float
+    scenario_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """The picks at one size of one phase."""
+
+    phase: str
+    size: int | str | None
+    candidates: int
+    lowest_memory: Candidate
+    fastest: Candidate
+    fits: dict[int, Candidate | None]
+    """worker GiB -> fastest configuration whose every peak fits."""
+
+
+def candidates(scenarios: list[ScenarioSamples]) -> dict[int | str | None, list[Candidate]]:
+    """Fully successful configurations per size; task roles of one configuration are merged."""
+    axes = varying_axes(scenarios)
+    groups: dict[tuple[int | str | None, str], list[ScenarioSamples]] = {}
+    for s in scenarios:
+        groups.setdefault((s.size, config_label(s.config, axes)), []).append(s)
+    out: dict[int | str | None, list[Candidate]] = {}
+    for (size, label), group in groups.items():
+        if any(s.n_ok == 0 or s.n_ok < sum(s.statuses.values()) for s in group):
+            continue
+        if not all(s.values.get("memory") and s.values.get("time") for s in group):
+            continue
+        out.setdefault(size, []).append(
+            Candidate(
+                label,
+                max(statistics.median(s.values["memory"]) for s in group),
+                max(max(s.values["memory"]) for s in group),
+                max(statistics.median(s.values["time"]) for s in group),
+                tuple(s.scenario_id for s in group),
+            )
+        )
+    return out
+
+
+def recommend(scenarios: dict[str, ScenarioSamples], phase: str) -> list[Recommendation]:
+    """Recommendations for every size measured in ``phase`` (dag_run or task)."""
+    of_phase = [s for s in scenarios.values() if s.phase == phase]
+    by_size = candidates(of_phase)
+    out = []
+    for size in sorted_sizes(by_size):
+        cands = by_size[size]
+        fits: dict[int, Candidate | None] = {}
+        for gib in WORKER_GIB:
+            fitting = [c for c in cands if c.max_memory <= gib * GIB]
+            fits[gib] = min(fitting, key=lambda c: c.time) if fitting else None
+        out.append(
+            Recommendation(
+                phase,
+                size,
+                len(cands),
+                min(cands, key=lambda c: c.memory),
+                min(cands, key=lambda c: c.time),
+                fits,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Cosmos's dag_run against plain `dbt build` for one execution mode at one size."""
+
+    size: int | str | None
+    execution_mode: str
+    configurations: int
+    dbt_time: float
+    dbt_memory: float
+    dbt_threads: int | None
+    time_ratios: tuple[float, float]
+    """(lowest, highest) over the mode's configurations: dag_run median / dbt build median."""
+    memory_ratios: tuple[float, float]
+
+
+def cosmos_cost(scenarios: dict[str, ScenarioSamples]) -> list[Cost]:
+    """Time and memory ratios of every dag_run against the dbt_baseline of its size.
+
+    The baseline with the same concurrency (dbt --threads) is preferred; otherwise
+    the size's first baseline stands in and its thread count is shown."""
+    base: dict[int | str | None, list[ScenarioSamples]] = {}
+    for s in scenarios.values():
+        if s.phase == "dbt_baseline" and s.values.get("time") and s.values.get("memory"):
+            base.setdefault(s.size, []).append(s)
+    rows: dict[tuple[int | str | None, str], list[tuple[float, float, ScenarioSamples]]] = {}
+    for s in scenarios.values():
+        if s.phase != "dag_run" or s.size not in base or not s.values.get("time"):
+            continue
+        if not s.values.get("memory"):
+            continue
+        same = [b for b in base[s.size] if b.axes.get("concurrency") == s.axes.get("concurrency")]
+        b = (same or base[s.size])[0]
+        rows.setdefault((s.size, str(s.axes.get("execution_mode"))), []).append(
+            (
+                statistics.median(s.values["time"]) / statistics.median(b.values["time"]),
+                statistics.median(s.values["memory"]) / statistics.median(b.values["memory"]),
+                b,
+            )
+        )
+    out = []
+    for (size, mode), items in sorted(
+        rows.items(), key=lambda kv: (size_sort_key(kv[0][0]), kv[0][1])
+    ):
+        b = items[0][2]
+        t = [i[0] for i in items]
+        m = [i[1] for i in items]
+        out.append(
+            Cost(
+                size,
+                mode,
+                len(items),
+                statistics.median(b.values["time"]),
+                statistics.median(b.values["memory"]),
+                b.axes.get("concurrency"),
+                (min(t), max(t)),
+                (min(m), max(m)),
+            )
+        )
+    return out

@@ -1,0 +1,319 @@
+"""harness report: the memory guide's verdicts, recommendations, Cosmos's cost over dbt,
+and the report itself, rendered from a recorded run and opened in headless Chromium.
+
+The verdict logic is tested on constructed measurements shaped exactly as the runner
+records them (ids and axes from harness.scenarios); the rendering on a recorded run.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.cli import main
+from harness.compare.samples import group_scenarios
+from harness.measure.result import MeasureResult
+from harness.report import guide, write_report
+from harness.report.common import GIB, MIB
+from harness.report.plots import pareto_front
+from harness.report.recommend import cosmos_cost, recommend
+from harness.scenarios.model import AXES, PHASES_WITH_PROJECT, ProjectSpec, Scenario
+from harness.store.jsonl import ResultsWriter, read_records
+from harness.store.record import Record
+from harness.store.runinfo import write_run_info
+
+DATA = Path(__file__).parent / "data"
+RECORDED = DATA / "recorded-smoke"
+CHROMIUM = shutil.which("chromium") or (
+    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+)
+
+
+# ---------------------------------------------------------------- constructed runs
+def records(
+    phase: str, models: int | None, mem_mib: float, wall_s: float, reps: int = 5,
+    slots: float | None = None, status: str = "ok", seed: int = 0, **axes: Any,
+) -> list[Record]:
+    """Repetitions of one scenario, its id and axes made as the runner makes them."""
+    values = tuple((name, axes.get(name, AXES[name].default)) for name in AXES)
+    scenario = Scenario(ProjectSpec(models=models or 10, shape="layered"), values)
+    rec_axes: dict[str, Any] = dict(scenario.effective(phase))
+    sid = scenario.scenario_id(phase)
+    if phase in PHASES_WITH_PROJECT:
+        rec_axes["project"] = scenario.project.to_dict()
+        rec_axes["models"] = scenario.project.models
+    if phase == "task":
+        rec_axes["task_role"] = "root"
+        sid += "/task=root"
+    rng = random.Random(f"{sid}-{seed}")
+    out = []
+    for rep in range(reps):
+        j = 1 + rng.uniform(-0.02, 0.02)
+        measure = MeasureResult(
+            "cgroup1", "ok", 0, wall_s * j, wall_s * 0.7, wall_s * 0.1,
+            int(mem_mib * j * MIB), int(mem_mib * 0.8 * MIB), 3,
+        )
+        figures = {"task_slot_seconds": slots * j} if slots is not None else {}
+        out.append(Record("r", sid, phase, rec_axes, rep, status,  # type: ignore[arg-type]
+                          None if status == "ok" else "boom", measure, figures))
+    return out
+
+
+def scenarios_of(*groups: list[Record]) -> dict[str, Any]:
+    return group_scenarios([r for g in groups for r in g])
+
+
+def rows_by_key(*groups: list[Record]) -> dict[str, guide.GuideRow]:
+    return {row.option.key: row for row in guide.evaluate(scenarios_of(*groups))}
+
+
+def test_every_guide_option_has_a_row_even_unmeasured() -> None:
+    rows = guide.evaluate(scenarios_of(records("import", None, 130, 3.0)))
+    assert [r.option.number for r in rows] == [1, 2, 3, 4, 5, 6, 7]
+    assert {r.verdict for r in rows} == {guide.NOT_MEASURED}
+
+
+def test_guide_verdicts() -> None:
+    ls = {"load_mode": "DBT_LS", "cache": "cold"}
+    rows = rows_by_key(
+        # 1: no difference -> not seen
+        records("import", None, 130, 3.0, memory_optimised_imports=False),
+        records("import", None, 131, 3.0, memory_optimised_imports=True),
+        # 2: manifest far lighter than a dbt ls cache miss; the warm cache is not its twin
+        records("dag_parse", 10, 140, 3.3, load_mode="DBT_MANIFEST"),
+        records("dag_parse", 10, 225, 5.7, **ls),
+        records("dag_parse", 10, 276, 6.0, **ls, render_invocation="SUBPROCESS"),
+        records("dag_parse", 10, 139, 3.3, load_mode="DBT_LS", cache="warm"),
+        # 3: dbtRunner lighter in the task; 4: partial parse heavier (the opposite);
+        # 7: debug mode costs nothing
+        records("task", 10, 350, 11, load_mode="DBT_MANIFEST"),
+        records("task", 10, 520, 14, load_mode="DBT_MANIFEST", execution_invocation="SUBPROCESS"),
+        records("task", 10, 300, 11, load_mode="DBT_MANIFEST", partial_parse=False),
+        records("task", 10, 351, 11.1, load_mode="DBT_MANIFEST", debug_mode=True),
+        # 5: one repetition each: nothing can be said
+        records("dag_run", 10, 900, 60, reps=1, slots=200, load_mode="DBT_MANIFEST"),
+        records("dag_run", 10, 500, 40, reps=1, slots=50, load_mode="DBT_MANIFEST",
+                execution_mode="WATCHER"),
+    )
+    assert rows["memory_optimised_imports"].verdict == guide.NOT_SEEN
+    manifest = rows["dbt_manifest"]
+    assert manifest.verdict == guide.CONFIRMED
+    assert len(manifest.pairs) == 2  # both render invocations of DBT_LS cold, not warm
+    assert all("cache=cold" in p.without_id for p in manifest.pairs)
+    cell = manifest.cells[10]["memory"]
+    assert cell is not None and cell.n_pairs == 2 and 0.45 < cell.ratio < 0.65
+    assert rows["dbt_runner"].verdict == guide.CONFIRMED
+    assert rows["partial_parse"].verdict == guide.OPPOSITE
+    assert rows["debug_mode"].verdict == guide.CONFIRMED
+    assert rows["watcher"].verdict == guide.UNTESTED
+    assert rows["watcher"].pairs[0].changes["slots"].ratio == pytest.approx(0.25, rel=0.05)
+    assert rows["concurrency"].verdict == guide.NOT_MEASURED
+
+
+def test_concurrency_pairs_lowest_with_each_higher_value_and_mixed_sizes() -> None:
+    kw = {"load_mode": "DBT_MANIFEST"}
+    rows = rows_by_key(
+        records("dag_run", 10, 600, 60, concurrency=1, **kw),
+        records("dag_run", 10, 900, 30, concurrency=4, **kw),
+        records("dag_run", 10, 1200, 20, concurrency=8, **kw),
+        records("dag_run", 100, 1200, 60, concurrency=1, **kw),
+        records("dag_run", 100, 800, 30, concurrency=4, **kw),
+    )
+    row = rows["concurrency"]
+    assert sorted((p.with_value, p.without_value, p.size) for p in row.pairs) == [
+        (1, 4, 10), (1, 4, 100), (1, 8, 10),
+    ]
+    assert row.size_verdicts == {10: guide.CONFIRMED, 100: guide.OPPOSITE}
+    assert row.verdict == guide.MIXED
+
+
+def test_debug_mode_overhead_is_the_opposite_of_the_claim() -> None:
+    kw = {"load_mode": "DBT_MANIFEST"}
+    rows = rows_by_key(
+        records("task", 10, 350, 11, **kw),
+        records("task", 10, 352, 16, debug_mode=True, **kw),
+    )
+    assert rows["debug_mode"].verdict == guide.OPPOSITE
+
+
+def test_pareto_front() -> None:
+    pts = [(10.0, 500.0), (5.0, 900.0), (12.0, 450.0), (11.0, 800.0), (5.0, 950.0)]
+    assert pareto_front(pts) == [1, 0, 2]
+
+
+def test_recommendations_per_size_and_worker() -> None:
+    kw = {"load_mode": "DBT_MANIFEST"}
+    scen = scenarios_of(
+        records("dag_run", 10, 800, 30, concurrency=1, **kw),
+        records("dag_run", 10, 1500, 10, concurrency=2, **kw),
+        records("dag_run", 10, 3000, 5, concurrency=4, **kw),
+        records("dag_run", 10, 600, 2, concurrency=8, status="oom", **kw),  # never picked
+    )
+    (rec,) = recommend(scen, "dag_run")
+    assert rec.size == 10 and rec.candidates == 3
+    assert rec.lowest_memory.label == "concurrency=1"
+    assert rec.fastest.label == "concurrency=4"
+    assert [rec.fits[g].label if rec.fits[g] else None for g in (1, 2, 4)] == [
+        "concurrency=1", "concurrency=2", "concurrency=4",
+    ]
+    assert all(c.max_memory <= 4 * GIB for c in rec.fits.values() if c)
+
+
+def test_cosmos_cost_over_dbt_build() -> None:
+    kw = {"load_mode": "DBT_MANIFEST", "concurrency": 2}
+    scen = scenarios_of(
+        records("dbt_baseline", 10, 200, 10, concurrency=2),
+        records("dbt_baseline", 10, 150, 20, concurrency=1),
+        records("dag_run", 10, 800, 40, **kw),
+        records("dag_run", 10, 600, 30, execution_mode="WATCHER", **kw),
+    )
+    costs = {c.execution_mode: c for c in cosmos_cost(scen)}
+    assert costs["LOCAL"].dbt_threads == 2  # the baseline with the same concurrency
+    assert costs["LOCAL"].time_ratios[0] == pytest.approx(4.0, rel=0.05)
+    assert costs["WATCHER"].memory_ratios[0] == pytest.approx(3.0, rel=0.05)
+
+
+# ---------------------------------------------------------------- the recorded run
+@pytest.fixture
+def recorded(tmp_path: Path) -> Path:
+    """A copy of the recorded run (the report is written into the run folder)."""
+    if not (RECORDED / "results.jsonl").is_file():
+        pytest.fail(f"the recorded results file is missing: {RECORDED}/results.jsonl")
+    dest = tmp_path / RECORDED.name
+    shutil.copytree(RECORDED, dest)
+    return dest
+
+
+def test_recorded_run_is_real() -> None:
+    recs = list(read_records(RECORDED / "results.jsonl"))
+    info = json.loads((RECORDED / "run.json").read_text())
+    assert info["versions"]["astronomer-cosmos"].startswith("1.15")
+    assert {r.phase for r in recs} >= {"import", "dag_parse", "task", "dag_run", "dbt_baseline"}
+    assert any(r.status == "ok" and r.measure and r.measure.backend for r in recs)
+
+
+class _GuideTable(HTMLParser):
+    """Rows of <table id="guide">: the option titles (second cell) and verdicts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_table = False
+        self.row: list[str] | None = None
+        self.cell: list[str] | None = None
+        self.rows: list[list[str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "table" and a.get("id") == "guide":
+            self.in_table = True
+        elif self.in_table and tag == "tr" and a.get("class") == "option":
+            self.row = []
+        elif self.row is not None and tag == "td":
+            self.cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td" and self.row is not None and self.cell is not None:
+            self.row.append(" ".join("".join(self.cell).split()))
+            self.cell = None
+        elif tag == "tr" and self.row is not None:
+            self.rows.append(self.row)
+            self.row = None
+        elif tag == "table" and self.in_table:
+            self.in_table = False
+
+    def handle_data(self, data: str) -> None:
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def guide_rows(html: str) -> list[list[str]]:
+    parser = _GuideTable()
+    parser.feed(html)
+    return parser.rows
+
+
+def test_report_of_the_recorded_run(recorded: Path) -> None:
+    md, html = write_report(recorded)
+    assert (md, html) == (recorded / "report.md", recorded / "report.html")
+    text = md.read_text()
+    for option in guide.OPTIONS:
+        assert re.search(rf"^\| {option.number} \| {re.escape(option.title)} \|", text, re.M)
+    for section in ("## Recommendations", "## Cosmos's cost over plain `dbt build`",
+                    "## Failures", "## Environment", "## Figures"):
+        assert section in text
+    assert "astronomer-cosmos" in text
+    page = html.read_text()
+    rows = guide_rows(page)
+    assert [r[1] for r in rows] == [o.title for o in guide.OPTIONS]
+    # self-contained: no reference to anything outside the file
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", page)
+    assert "data:image/png;base64," in page
+    for figure in re.findall(r"\]\((report_files/[^)]+)\)", text):
+        assert (recorded / figure).is_file()
+
+
+def test_report_command_prints_both_paths(recorded: Path, capsys: Any) -> None:
+    assert main(["report", str(recorded), "--baseline", str(recorded)]) == 0
+    out = capsys.readouterr().out.split()
+    assert out == [str(recorded / "report.md"), str(recorded / "report.html")]
+    assert "Against the baseline" in (recorded / "report.md").read_text()
+    assert main(["report", str(recorded.parent / "missing")]) == 2
+
+
+# ---------------------------------------------------------------- headless Chromium
+def chromium(page: Path, profile: Path) -> tuple[str, list[str]]:
+    """The DOM after load and the page's console messages (Chromium logs them to stderr)."""
+    assert CHROMIUM is not None
+    result = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--no-first-run", f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
+         "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    console = [line for line in result.stderr.splitlines() if ":CONSOLE" in line]
+    return result.stdout, console
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)"
+)
+def test_report_opens_in_headless_chromium(recorded: Path, tmp_path: Path) -> None:
+    _, html = write_report(recorded)
+    # The check can fail: a page with a script error and a network image is caught
+    # (the report's Content-Security-Policy makes the browser log any outside asset).
+    csp = re.search(r'<meta http-equiv="Content-Security-Policy"[^>]*>', html.read_text())
+    assert csp
+    bad = tmp_path / "bad.html"
+    bad.write_text(f"<!DOCTYPE html><html><head>{csp[0]}</head><body>"
+                   '<img src="https://example.invalid/x.png"><script>nope()</script></body></html>')
+    _, console = chromium(bad, tmp_path / "profile-bad")
+    assert any("example.invalid" in c for c in console), console
+
+    dom, console = chromium(html, tmp_path / "profile")
+    assert console == []
+    rows = guide_rows(dom)
+    assert [r[1] for r in rows] == [o.title for o in guide.OPTIONS]
+    verdicts = {r[-1] for r in rows}
+    assert verdicts <= {guide.CONFIRMED, guide.NOT_SEEN, guide.OPPOSITE, guide.MIXED,
+                        guide.UNTESTED, guide.NOT_MEASURED}
+
+
+def test_write_report_writes_into_the_run_folder(tmp_path: Path) -> None:
+    run = tmp_path / "run-x"
+    with ResultsWriter(run / "results.jsonl") as w:
+        for r in records("import", None, 130, 3.0) + records("dag_parse", 10, 140, 3.3):
+            w.append(r)
+    write_run_info(run, {"run_id": "run-x"})
+    md, html = write_report(run)
+    assert md.parent == html.parent == run
+    assert "not measured" in md.read_text()
