@@ -337,9 +337,14 @@ def build_view(run: RunData, baseline: RunData | None = None) -> View:
     return view
 
 
+def _md_code(value: Any) -> str:
+    """Text for a markdown table cell inside a code span: one line, pipes escaped."""
+    return " ".join(str(value).split()).replace("|", "\\|")
+
+
 def _md_cell(value: Any) -> str:
-    text = " ".join(str(value).split())  # a table cell is one line
-    return text.replace("|", "\\|")
+    """Text for a markdown table cell: one line, pipes and HTML escaped (reasons quote logs)."""
+    return _md_code(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def environment() -> Environment:
@@ -352,6 +357,7 @@ def environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["mdcell"] = _md_cell
+    env.filters["mdcode"] = _md_code
     env.globals["WORKER_GIB"] = WORKER_GIB
     env.globals["MIB"] = MIB
     return env
