@@ -19,7 +19,7 @@ from harness.compare.diff import REGRESSION, Comparison, compare_runs
 from harness.compare.format import header_lines, metric_cell, render_markdown, summary_line
 from harness.compare.runs import RunData, load_run
 from harness.compare.samples import METRICS, group_scenarios
-from harness.compare.stats import Change
+from harness.compare.stats import Change, Spread
 from harness.report import guide
 from harness.report.common import MIB, fmt_mib, fmt_pct, fmt_s, size_label, sorted_sizes
 from harness.report.plots import Plot, line_plots, pareto_plots
@@ -64,10 +64,13 @@ class View:
 
 
 def _change_text(metric: str, c: Change) -> str:
+    """"memory 308 MiB (IQR ..., n=5) vs 210 MiB (...): +46% (CI ...)": with vs without."""
     spread = ""
     if c.ci_low is not None and c.ci_high is not None:
         spread = f" (CI {fmt_pct(c.ci_low)}..{fmt_pct(c.ci_high)})"
-    return f"{_METRIC_LABEL[metric]} {fmt_pct(c.ratio)}{spread}"
+    unit = "bytes" if metric == "memory" else "s"
+    sides = f"{_side(c.new, unit)} vs {_side(c.base, unit)}"
+    return f"{_METRIC_LABEL[metric]} {sides}: {fmt_pct(c.ratio)}{spread}"
 
 
 def _cell_text(metric: str, cell: guide.Cell) -> str:
@@ -80,13 +83,12 @@ def _cell_text(metric: str, cell: guide.Cell) -> str:
     return f"{_METRIC_LABEL[metric]} {fmt_pct(cell.ratio)}{spread}"
 
 
-def _side(values: list[float], unit: str) -> str:
+def _side(sp: Spread, unit: str) -> str:
+    """Median and interquartile range of one side of a pair."""
     fmt = fmt_mib if unit == "bytes" else fmt_s
-    med = statistics.median(values)
-    if len(values) == 1:
-        return f"{fmt(med)} (n=1)"
-    q = statistics.quantiles(values, n=4, method="inclusive")
-    return f"{fmt(med)} (IQR {fmt(q[0])}-{fmt(q[2])}, n={len(values)})"
+    if sp.n == 1:
+        return f"{fmt(sp.median)} (n=1)"
+    return f"{fmt(sp.median)} (IQR {fmt(sp.q1)}-{fmt(sp.q3)}, n={sp.n})"
 
 
 def _guide_view(
