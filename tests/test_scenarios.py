@@ -28,7 +28,10 @@ def test_every_shipped_scenario_file_loads() -> None:
 
 
 def test_cartesian_product_and_collapse(tmp_path: Path) -> None:
-    spec = load_scenario_file(write(tmp_path, """
+    spec = load_scenario_file(
+        write(
+            tmp_path,
+            """
 [[matrix]]
 phases = ["dag_parse"]
 models = [10, 100]
@@ -36,7 +39,9 @@ load_mode = ["DBT_LS", "DBT_MANIFEST"]
 cache = ["cold", "warm"]
 render_invocation = ["DBT_RUNNER", "SUBPROCESS"]
 concurrency = [1, 2, 4]
-"""))
+""",
+        )
+    )
     ids = [m.scenario_id for m in expand(spec)]
     # DBT_LS: 2 caches x 2 invocations; DBT_MANIFEST runs no dbt ls: 1. Concurrency
     # does not shape a parse. Two sizes.
@@ -47,12 +52,17 @@ concurrency = [1, 2, 4]
 
 
 def test_import_phase_ignores_the_project(tmp_path: Path) -> None:
-    spec = load_scenario_file(write(tmp_path, """
+    spec = load_scenario_file(
+        write(
+            tmp_path,
+            """
 [[matrix]]
 phases = ["import"]
 models = [10, 100, 1000]
 memory_optimised_imports = [true, false]
-"""))
+""",
+        )
+    )
     ids = sorted(m.scenario_id for m in expand(spec))
     assert ids == [
         "import/memory_optimised_imports=off/worker_limit_mib=0",
@@ -61,7 +71,10 @@ memory_optimised_imports = [true, false]
 
 
 def test_repetitions_largest_wins_and_matrix_override(tmp_path: Path) -> None:
-    spec = load_scenario_file(write(tmp_path, """
+    spec = load_scenario_file(
+        write(
+            tmp_path,
+            """
 repetitions = 2
 [[matrix]]
 name = "a"
@@ -70,18 +83,25 @@ phases = ["import"]
 name = "b"
 phases = ["import"]
 repetitions = 5
-"""))
+""",
+        )
+    )
     (m,) = expand(spec)
     assert m.repetitions == 5
 
 
 def test_defaults_apply_to_every_matrix(tmp_path: Path) -> None:
-    spec = load_scenario_file(write(tmp_path, """
+    spec = load_scenario_file(
+        write(
+            tmp_path,
+            """
 [defaults]
 execution_mode = "WATCHER"
 [[matrix]]
 phases = ["dag_run"]
-"""))
+""",
+        )
+    )
     (m,) = expand(spec)
     assert m.scenario.axes["execution_mode"] == "WATCHER"
     assert set(m.scenario.axes) == set(AXES)
@@ -94,11 +114,16 @@ def test_phase_axes_name_known_axes() -> None:
 
 
 def test_select_expression(tmp_path: Path) -> None:
-    spec = load_scenario_file(write(tmp_path, """
+    spec = load_scenario_file(
+        write(
+            tmp_path,
+            """
 [[matrix]]
 phases = ["import", "dbt_baseline"]
 memory_optimised_imports = [true, false]
-"""))
+""",
+        )
+    )
     ms = expand(spec)
     assert len(ms) == 3
     assert [m.phase for m in select(ms, "dbt_baseline")] == ["dbt_baseline"]
@@ -146,7 +171,9 @@ def test_own_project_path_is_resolved_against_the_file(tmp_path: Path) -> None:
     proj = tmp_path / "mine"
     proj.mkdir()
     (proj / "dbt_project.yml").write_text("name: mine\nprofile: mine\n")
-    spec = load_scenario_file(write(tmp_path, "[[matrix]]\nphases = ['dbt_baseline']\nproject = 'mine'"))
+    spec = load_scenario_file(
+        write(tmp_path, "[[matrix]]\nphases = ['dbt_baseline']\nproject = 'mine'")
+    )
     (m,) = expand(spec)
     assert m.scenario.project.path == str(proj.resolve())
     assert str(proj.resolve()) in m.scenario_id

@@ -16,20 +16,44 @@ from harness.store.runinfo import machine_info, package_versions, read_run_info,
 
 def record(sid: str = "import/x", rep: int = 0, run_id: str = "r1") -> Record:
     m = MeasureResult(
-        backend="sample", status="ok", exit_code=0, wall_s=1.5, user_cpu_s=1.0,
-        system_cpu_s=0.2, peak_tree_bytes=100 << 20, peak_single_bytes=90 << 20,
-        processes_seen=2, details={"interval_ms": 10},
+        backend="sample",
+        status="ok",
+        exit_code=0,
+        wall_s=1.5,
+        user_cpu_s=1.0,
+        system_cpu_s=0.2,
+        peak_tree_bytes=100 << 20,
+        peak_single_bytes=90 << 20,
+        processes_seen=2,
+        details={"interval_ms": 10},
     )
-    return Record(run_id=run_id, scenario_id=sid, phase="import", axes={"a": 1},
-                  repetition=rep, status="ok", measure=m, figures={"f": [1, 2]})
+    return Record(
+        run_id=run_id,
+        scenario_id=sid,
+        phase="import",
+        axes={"a": 1},
+        repetition=rep,
+        status="ok",
+        measure=m,
+        figures={"f": [1, 2]},
+    )
 
 
 def test_record_round_trips(tmp_path: Path) -> None:
     path = tmp_path / "results.jsonl"
     with ResultsWriter(path) as w:
         w.append(record())
-        w.append(Record(run_id="r1", scenario_id="dag_parse/y", phase="dag_parse", axes={},
-                        repetition=0, status="invalid", reason="CosmosValueError: no"))
+        w.append(
+            Record(
+                run_id="r1",
+                scenario_id="dag_parse/y",
+                phase="dag_parse",
+                axes={},
+                repetition=0,
+                status="invalid",
+                reason="CosmosValueError: no",
+            )
+        )
     back = list(read_records(path))
     assert back[0] == record()
     assert back[1].measure is None and back[1].status == "invalid"

@@ -14,7 +14,6 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
     TaskProgressColumn,
     TextColumn,
@@ -26,7 +25,7 @@ from rich.table import Table
 from harness.errors import UsageError
 from harness.run.estimate import estimate_s
 from harness.run.runner import Unit, execute, iter_shard, units_of
-from harness.run.workspace import RunDir
+from harness.run.workspace import RunDir, SetupError
 from harness.scenarios import expand, load_scenario_file, select
 from harness.scenarios.load import ScenarioFile
 from harness.store.record import Record
@@ -37,12 +36,20 @@ RESULTS_ROOT = Path("results")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `harness run`."""
     parser.add_argument("scenario_file", nargs="?", type=Path, help="TOML scenario file")
-    parser.add_argument("--dry-run", action="store_true", help="list the measurements and the time estimate")
-    parser.add_argument("-k", dest="select", metavar="EXPR", help="select scenario ids (substrings, and/or/not)")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="list the measurements and the time estimate"
+    )
+    parser.add_argument(
+        "-k", dest="select", metavar="EXPR", help="select scenario ids (substrings, and/or/not)"
+    )
     parser.add_argument("--shard", metavar="K/N", help="run every N-th measurement from the K-th")
-    parser.add_argument("--resume", metavar="RUN_ID", help="continue a run, skipping what is recorded")
+    parser.add_argument(
+        "--resume", metavar="RUN_ID", help="continue a run, skipping what is recorded"
+    )
     parser.add_argument("--run-id", help="name of the run folder (default: time and file name)")
-    parser.add_argument("--results-dir", type=Path, default=RESULTS_ROOT, help="where run folders go")
+    parser.add_argument(
+        "--results-dir", type=Path, default=RESULTS_ROOT, help="where run folders go"
+    )
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -68,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     """`harness run`: exit 0 when every measurement was recorded (whatever its status)."""
     shard = parse_shard(args.shard)
     if args.resume:
-        run_dir = RunDir(args.results_dir / args.resume)
+        run_dir = RunDir((args.results_dir / args.resume).resolve())
         stored = run_dir.root / "scenario.toml"
         if not stored.exists():
             raise UsageError(f"--resume: no run {args.resume!r} under {args.results_dir}")
@@ -81,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         suffix = f"-shard{shard[0]}of{shard[1]}" if shard else ""
         run_id = args.run_id or f"{stamp}-{spec.path.stem}{suffix}"
-        run_dir = RunDir(args.results_dir / run_id)
+        run_dir = RunDir((args.results_dir / run_id).resolve())
         if run_dir.root.exists() and not args.dry_run:
             raise UsageError(f"--run-id: {run_dir.root} exists; use --resume {run_id}")
     measurements = select(expand(spec), args.select)
@@ -111,7 +118,11 @@ def _dry_run(console: Console, units: list[Unit]) -> int:
 
 
 def _run_with_progress(
-    console: Console, spec: ScenarioFile, units: list[Unit], run_dir: RunDir, run_id: str,
+    console: Console,
+    spec: ScenarioFile,
+    units: list[Unit],
+    run_dir: RunDir,
+    run_id: str,
     shard: tuple[int, int] | None,
 ) -> int:
     total = sum(estimate_s(u.measurement) * u.measurement.repetitions for u in units)
@@ -132,24 +143,35 @@ def _run_with_progress(
 
     def on_start(unit: Unit, rep: int, weight: float) -> None:
         counter["n"] += 1
-        progress.update(bar, description=f"{unit.phase} r{rep} {unit.scenario_id[:90]}", n=counter["n"])
+        progress.update(
+            bar, description=f"{unit.phase} r{rep} {unit.scenario_id[:90]}", n=counter["n"]
+        )
 
     def on_done(record: Record, weight: float) -> None:
         progress.advance(bar, weight)
         m = record.measure
         fig = f"{m.peak_tree_bytes / 2**20:.0f} MiB {m.wall_s:.1f} s" if m else ""
-        style = "green" if record.status == "ok" else "yellow" if record.status == "invalid" else "red"
+        style = (
+            "green" if record.status == "ok" else "yellow" if record.status == "invalid" else "red"
+        )
         progress.console.print(f"[{style}]{record.status:8}[/] {fig:>18}  {record.scenario_id}")
         if record.status not in ("ok",) and record.reason:
             progress.console.print(f"         {record.reason[:300]}", markup=False)
 
-    console.print(f"run {run_id}: {n_total} measurements, about {_fmt_s(total)}; results in {run_dir.root}")
+    console.print(
+        f"run {run_id}: {n_total} measurements, about {_fmt_s(total)}; results in {run_dir.root}"
+    )
     try:
         with progress:
             counts = execute(spec, units, run_dir, run_id, shard, on_start, on_done)
+    except SetupError as exc:
+        console.print(f"harness run: set-up failed: {exc}")
+        return 1
     except KeyboardInterrupt:
-        console.print(f"interrupted: what was measured is in {run_dir.root}; continue with "
-                      f"`harness run --resume {run_id}`")
+        console.print(
+            f"interrupted: what was measured is in {run_dir.root}; continue with "
+            f"`harness run --resume {run_id}`"
+        )
         return 130
     summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing new"
     console.print(f"done: {summary}; results in {run_dir.root / 'results.jsonl'}")

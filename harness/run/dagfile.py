@@ -12,6 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CONN_ID = "harness_duckdb"
+# DuckDB lets one process write a database file at a time. With concurrency > 1,
+# dbt-duckdb retries the connect with backoff (1, 2, 4, ... s) while another task
+# holds the lock, so concurrent tasks queue on the warehouse as they would on a
+# single-writer database; without it they fail with "Could not set lock on file".
+DUCKDB_RETRIES = {"connect_attempts": 10}
 
 _IMPORTS_OPTIMISED = """\
 from cosmos.airflow.dag import DbtDag
@@ -73,7 +78,10 @@ def render_dag_file(spec: DagSpec) -> str:
     operator_args: dict[str, object] = {"install_deps": False}
     if spec.execution_mode == "VIRTUALENV":
         exec_args.append(f"virtualenv_dir={str(spec.virtualenv_dir)!r}")
-        operator_args = {"py_requirements": list(spec.py_requirements), "py_system_site_packages": False}
+        operator_args = {
+            "py_requirements": list(spec.py_requirements),
+            "py_system_site_packages": False,
+        }
     if spec.profiles_yml is not None:
         profile = (
             f"ProfileConfig(profile_name={spec.profile_name!r}, target_name='dev', "
@@ -82,7 +90,8 @@ def render_dag_file(spec: DagSpec) -> str:
     else:
         profile = (
             f"ProfileConfig(profile_name={spec.profile_name!r}, target_name='dev', "
-            f"profile_mapping=DuckDBUserPasswordProfileMapping(conn_id={CONN_ID!r}))"
+            f"profile_mapping=DuckDBUserPasswordProfileMapping(conn_id={CONN_ID!r}, "
+            f"profile_args={{'retries': {DUCKDB_RETRIES!r}}}))"
         )
     return f'''"""Cosmos memory harness scenario: an airflow dag of dbt project {spec.project_name}.
 

@@ -15,14 +15,22 @@ from pathlib import Path
 import yaml
 
 from harness.generate import generate_project
+from harness.run.dagfile import DUCKDB_RETRIES
+from harness.run.workspace import dbt_bin
 from harness.scenarios.model import ProjectSpec
 from harness.stack_env import quiet_env
-from harness.run.workspace import dbt_bin
 
 SYNTHETIC_ROOT = Path("synthetic_projects")
 LS_OUTPUT_KEYS = (
-    "name", "unique_id", "resource_type", "depends_on", "original_file_path",
-    "tags", "config", "freshness", "fqn",
+    "name",
+    "unique_id",
+    "resource_type",
+    "depends_on",
+    "original_file_path",
+    "tags",
+    "config",
+    "freshness",
+    "fqn",
 )
 
 
@@ -48,24 +56,32 @@ class PreparedProject:
 
     def env(self, warehouse: Path) -> dict[str, str]:
         """Environment for a dbt command outside Airflow."""
-        return quiet_env({"HARNESS_DUCKDB_PATH": str(warehouse), "DBT_LOG_PATH": str(self.work / "logs")})
+        return quiet_env(
+            {"HARNESS_DUCKDB_PATH": str(warehouse), "DBT_LOG_PATH": str(self.work / "logs")}
+        )
 
     def dbt_args(self, target: Path) -> list[str]:
         """--project-dir/--profiles-dir/--target-path so dbt writes nothing into the project."""
         return [
-            "--project-dir", str(self.path), "--profiles-dir", str(self.profiles_dir),
-            "--target-path", str(target),
+            "--project-dir",
+            str(self.path),
+            "--profiles-dir",
+            str(self.profiles_dir),
+            "--target-path",
+            str(target),
         ]
 
     def _dbt(self, what: str, args: list[str], warehouse: Path, stdout: Path | None = None) -> None:
         log = self.log_dir / f"prepare-{self.spec.label.replace('/', '_')}-{what}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("w") as err, (stdout.open("w") if stdout else log.open("a")) as out:
+        with log.open("w") as err, stdout.open("w") if stdout else log.open("a") as out:
             proc = subprocess.run(
                 [dbt_bin(), *args], env=self.env(warehouse), stdout=out, stderr=err, timeout=3600
             )
         if proc.returncode != 0:
-            raise ProjectError(f"dbt {args[0]} failed for {self.path} (exit {proc.returncode}); see {log}")
+            raise ProjectError(
+                f"dbt {args[0]} failed for {self.path} (exit {proc.returncode}); see {log}"
+            )
 
     def manifest(self) -> Path:
         """target/manifest.json from `dbt parse` (LoadMode.DBT_MANIFEST)."""
@@ -84,8 +100,17 @@ class PreparedProject:
             out = self.work / "dbt_ls.json"
             keys = ["--output-keys", *LS_OUTPUT_KEYS]
             self._dbt(
-                "ls", ["ls", "--output", "json", *keys, "--quiet", *self.dbt_args(self.work / "ls_target")],
-                self.work / "parse.duckdb", stdout=out,
+                "ls",
+                [
+                    "ls",
+                    "--output",
+                    "json",
+                    *keys,
+                    "--quiet",
+                    *self.dbt_args(self.work / "ls_target"),
+                ],
+                self.work / "parse.duckdb",
+                stdout=out,
             )
             self._made["ls"] = out
         return self._made["ls"]
@@ -117,6 +142,7 @@ def harness_profile(profile_name: str, folder: Path) -> Path:
                     "type": "duckdb",
                     "path": "{{ env_var('HARNESS_DUCKDB_PATH') }}",
                     "threads": 1,
+                    "retries": dict(DUCKDB_RETRIES),
                 }
             },
         }

@@ -10,7 +10,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from harness.measure import choose_backend
@@ -52,10 +51,12 @@ class Unit:
 
 def units_of(measurements: list[Measurement], task_sample: int) -> list[Unit]:
     """Measurements with the task phase split into its sampled roles."""
-    out = []
+    out: list[Unit] = []
     for m in measurements:
         if m.phase == "task":
-            out.extend(Unit(m, r) for r in task_roles(m.scenario.axes["execution_mode"], task_sample))
+            out.extend(
+                Unit(m, r) for r in task_roles(m.scenario.axes["execution_mode"], task_sample)
+            )
         else:
             out.append(Unit(m))
     return out
@@ -65,8 +66,13 @@ def validity(units: list[Unit], run_dir: RunDir) -> dict[str, str]:
     """Cosmos's own verdict on each DAG-building combination: scenario id -> message.
 
     One fresh process asks Cosmos's config classes about every distinct combination."""
-    keys = ("execution_mode", "execution_invocation", "load_mode", "render_invocation",
-            "enable_mock_profile")
+    keys = (
+        "execution_mode",
+        "execution_invocation",
+        "load_mode",
+        "render_invocation",
+        "enable_mock_profile",
+    )
     cosmos_units = [u for u in units if u.phase in ("dag_parse", "task", "dag_run")]
     combos = sorted({tuple(u.measurement.scenario.axes[k] for k in keys) for u in cosmos_units})
     if not combos:
@@ -76,7 +82,10 @@ def validity(units: list[Unit], run_dir: RunDir) -> dict[str, str]:
     inp.write_text(json.dumps([dict(zip(keys, c, strict=True)) for c in combos]))
     subprocess.run(
         [sys.executable, "-m", "harness.run.probes.validate", str(inp), str(out)],
-        env=_validate_env(run_dir), check=True, capture_output=True, timeout=300,
+        env=_validate_env(run_dir),
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     verdicts = dict(zip(combos, json.loads(out.read_text()), strict=True))
     invalid = {}

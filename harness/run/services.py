@@ -74,9 +74,20 @@ def airflow_services(
     try:
         with (log_dir / "api-server.log").open("wb") as api_log:
             api = subprocess.Popen(
-                [airflow_bin(), "api-server", "--apps", "execution", "-H", "127.0.0.1",
-                 "-p", str(port)],
-                env=env, stdout=api_log, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    airflow_bin(),
+                    "api-server",
+                    "--apps",
+                    "execution",
+                    "-H",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                ],
+                env=env,
+                stdout=api_log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         started.append(api)
         if triggerer:
@@ -84,7 +95,9 @@ def airflow_services(
                 started.append(
                     subprocess.Popen(
                         [airflow_bin(), "triggerer"],
-                        env=env, stdout=trig_log, stderr=subprocess.STDOUT,
+                        env=env,
+                        stdout=trig_log,
+                        stderr=subprocess.STDOUT,
                         start_new_session=True,
                     )
                 )

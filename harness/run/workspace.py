@@ -34,6 +34,10 @@ def dbt_bin() -> str:
     return str(BIN / "dbt")
 
 
+class SetupError(RuntimeError):
+    """The run's own set-up failed (not one scenario): nothing can be measured."""
+
+
 @dataclass(frozen=True)
 class RunDir:
     """The folder of one run."""
@@ -148,14 +152,15 @@ def make_template_home(run_dir: RunDir) -> Path:
     log = run_dir.logs / "airflow-db-migrate.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as fh:
-        subprocess.run(
+        proc = subprocess.run(
             [airflow_bin(), "db", "migrate"],
             env=airflow_env(home, tmp=tmp),
             stdout=fh,
             stderr=subprocess.STDOUT,
-            check=True,
             timeout=600,
         )
+    if proc.returncode != 0:
+        raise SetupError(f"airflow db migrate exited {proc.returncode}; see {log}")
     return home
 
 

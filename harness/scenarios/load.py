@@ -99,7 +99,9 @@ def _matrix(
     phases = tuple(_list(table.get("phases", list(PHASES))))
     for phase in phases:
         if phase not in PHASES:
-            raise UsageError(f"{where}.phases: unknown phase {phase!r} (known: {', '.join(PHASES)})")
+            raise UsageError(
+                f"{where}.phases: unknown phase {phase!r} (known: {', '.join(PHASES)})"
+            )
     if not phases:
         raise UsageError(f"{where}.phases: empty")
     reps = _int(table.get("repetitions", repetitions), f"{where}.repetitions", 1)
@@ -130,7 +132,9 @@ def _projects(table: dict[str, Any], where: str, base: Path) -> tuple[ProjectSpe
                 raise UsageError(f"{where}.project: must be a path string, got {raw!r}")
             path = (base / raw).resolve()
             if not (path / "dbt_project.yml").is_file():
-                raise UsageError(f"{where}.project: {path} is not a dbt project (no dbt_project.yml)")
+                raise UsageError(
+                    f"{where}.project: {path} is not a dbt project (no dbt_project.yml)"
+                )
             out.append(ProjectSpec(path=str(path), profile=profile))
         return tuple(out)
     if "profile" in table and profile != "harness":

@@ -34,24 +34,36 @@ AXES: dict[str, Axis] = {
     for a in (
         Axis("load_mode", str, "DBT_LS", LOAD_MODES, doc="RenderConfig.load_method"),
         Axis("cache", str, "cold", CACHE_STATES, doc="dbt ls cache: cold (miss) or warm (hit)"),
-        Axis("render_invocation", str, "DBT_RUNNER", INVOCATIONS, doc="RenderConfig.invocation_mode"),
         Axis(
-            "execution_invocation", str, "DBT_RUNNER", INVOCATIONS,
+            "render_invocation", str, "DBT_RUNNER", INVOCATIONS, doc="RenderConfig.invocation_mode"
+        ),
+        Axis(
+            "execution_invocation",
+            str,
+            "DBT_RUNNER",
+            INVOCATIONS,
             doc="ExecutionConfig.invocation_mode",
         ),
         Axis(
-            "partial_parse", bool, True,
+            "partial_parse",
+            bool,
+            True,
             doc="ProjectConfig.partial_parse and [cosmos] enable_cache_partial_parse",
         ),
         Axis("enable_mock_profile", bool, True, doc="RenderConfig.enable_mock_profile"),
         Axis("execution_mode", str, "LOCAL", EXECUTION_MODES, doc="ExecutionConfig.execution_mode"),
         Axis(
-            "memory_optimised_imports", bool, False,
+            "memory_optimised_imports",
+            bool,
+            False,
             doc="[cosmos] enable_memory_optimised_imports",
         ),
         Axis("debug_mode", bool, False, doc="[cosmos] enable_debug_mode"),
         Axis(
-            "concurrency", int, 1, minimum=1,
+            "concurrency",
+            int,
+            1,
+            minimum=1,
             doc="DAG max_active_tasks, [core] parallelism, dbt --threads",
         ),
         Axis("worker_limit_mib", int, 0, minimum=0, doc="cgroup memory limit; 0 = none"),
@@ -61,8 +73,14 @@ AXES: dict[str, Axis] = {
 # The axes that can change each phase's figures. A measurement is made once per
 # distinct value of these; the others are left out of its id and record.
 _DAG_SHAPING = (
-    "load_mode", "cache", "render_invocation", "partial_parse", "enable_mock_profile",
-    "execution_mode", "memory_optimised_imports", "worker_limit_mib",
+    "load_mode",
+    "cache",
+    "render_invocation",
+    "partial_parse",
+    "enable_mock_profile",
+    "execution_mode",
+    "memory_optimised_imports",
+    "worker_limit_mib",
 )
 PHASE_AXES: dict[str, tuple[str, ...]] = {
     "import": ("memory_optimised_imports", "worker_limit_mib"),

@@ -32,7 +32,9 @@ def merge_runs(sources: list[Path], dest: Path) -> int:
             raise MergeError(f"{src}: no {RESULTS_FILE}")
         for r in read_records(path):
             if r.key in seen:
-                raise MergeError(f"{r.scenario_id} repetition {r.repetition} is in both {seen[r.key]} and {src}")
+                raise MergeError(
+                    f"{r.scenario_id} repetition {r.repetition} is in both {seen[r.key]} and {src}"
+                )
             seen[r.key] = src
             records.append(r)
         infos.append(read_run_info(src))
@@ -47,9 +49,16 @@ def merge_runs(sources: list[Path], dest: Path) -> int:
         **first,
         "run_id": run_id,
         "merged_at": now_iso(),
-        "merged_from": [{"path": str(s), "run_id": i.get("run_id"), "shard": i.get("shard"),
-                         "machine": i.get("machine"), "backend": i.get("backend")}
-                        for s, i in zip(sources, infos, strict=True)],
+        "merged_from": [
+            {
+                "path": str(s),
+                "run_id": i.get("run_id"),
+                "shard": i.get("shard"),
+                "machine": i.get("machine"),
+                "backend": i.get("backend"),
+            }
+            for s, i in zip(sources, infos, strict=True)
+        ],
         "shard": None,
     }
     write_run_info(dest, info)

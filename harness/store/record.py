@@ -57,7 +57,9 @@ class Record:
         """Read a record written by any known schema version."""
         version = data.get("schema_version", 1)
         if version > SCHEMA_VERSION:
-            raise ValueError(f"record schema {version} is newer than this harness ({SCHEMA_VERSION})")
+            raise ValueError(
+                f"record schema {version} is newer than this harness ({SCHEMA_VERSION})"
+            )
         data = dict(data)
         if data.get("measure") is not None:
             data["measure"] = MeasureResult.from_dict(data["measure"])
