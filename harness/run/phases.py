@@ -65,7 +65,7 @@ class Context:
 
     def env(self, api_port: int | None = None) -> dict[str, str]:
         a = self.axes
-        return airflow_env(
+        env = airflow_env(
             self.ws.airflow_home,
             tmp=self.ws.tmp,
             cache_dir=self.ws.cache_dir,
@@ -76,6 +76,10 @@ class Context:
             concurrency=a["concurrency"],
             api_port=api_port,
         )
+        # VIRTUALENV mode installs dbt with uv or pip: their caches stay in the run too.
+        cache = str(self.venv_dir.parent / "pkg-cache")
+        env.update({"UV_CACHE_DIR": cache, "PIP_CACHE_DIR": cache})
+        return env
 
     def run(self, cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> MeasureResult:
         """Measure ``cmd`` with this measurement's limit, timeout and log."""

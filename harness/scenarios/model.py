@@ -141,6 +141,10 @@ class Scenario:
         if "load_mode" in out and out["load_mode"] not in ("DBT_LS", "AUTOMATIC"):
             out["cache"] = None
             out["render_invocation"] = None
+            if phase == "dag_parse":
+                # Parsing without dbt ls runs no dbt: no partial parse, no profile.
+                out["partial_parse"] = None
+                out["enable_mock_profile"] = None
         return out
 
     def scenario_id(self, phase: str) -> str:

@@ -1,0 +1,244 @@
+"""The scenario runner: unit tests of its pieces, bad input, and the smoke matrix
+on the real stack (Airflow, Cosmos, dbt, DuckDB) with its hygiene checks."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from harness.cli import main
+from harness.run.cli import parse_shard
+from harness.run.dagfile import DagSpec, render_dag_file
+from harness.run.phases import sample_tasks, task_roles
+from harness.run.runner import iter_shard, units_of
+from harness.scenarios import expand, load_scenario_file
+from harness.store.jsonl import read_records
+from harness.store.runinfo import read_run_info
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def spec(**over: object) -> DagSpec:
+    base: dict[str, object] = dict(
+        dag_id="d", project_dir=Path("/p"), project_name="p", profile_name="p",
+        load_mode="DBT_LS", render_invocation="SUBPROCESS", execution_invocation="DBT_RUNNER",
+        execution_mode="LOCAL", partial_parse=False, enable_mock_profile=True,
+        memory_optimised_imports=True, concurrency=3,
+    )
+    base.update(over)
+    return DagSpec(**base)  # type: ignore[arg-type]
+
+
+def test_dag_file_is_valid_python_with_the_options_and_discoverable() -> None:
+    text = render_dag_file(spec())
+    ast.parse(text)
+    # Airflow's safe mode skips files without both words (DESIGN.md trap 2).
+    assert "airflow" in text and "dag" in text.lower()
+    for needle in (
+        "LoadMode.DBT_LS", "InvocationMode.SUBPROCESS", "partial_parse=False",
+        "enable_mock_profile=True", "ExecutionMode.LOCAL", "max_active_tasks=3",
+        "from cosmos.airflow.dag import DbtDag",
+    ):
+        assert needle in text
+
+
+def test_dag_file_top_level_imports_and_manifest() -> None:
+    text = render_dag_file(
+        spec(memory_optimised_imports=False, load_mode="DBT_MANIFEST",
+             manifest_path=Path("/m/manifest.json"))
+    )
+    assert "from cosmos import DbtDag" in text
+    assert "manifest_path='/m/manifest.json'" in text
+    # The render invocation is not passed where Cosmos runs no dbt ls.
+    assert "invocation_mode=InvocationMode.SUBPROCESS" not in text
+
+
+def test_sample_tasks_roots_middle_leaves() -> None:
+    tasks = {
+        "seed_a_seed": {"operator": "DbtSeedLocalOperator", "upstream": []},
+        "a.run": {"operator": "DbtRunLocalOperator", "upstream": ["seed_a_seed"]},
+        "a.test": {"operator": "DbtTestLocalOperator", "upstream": ["a.run"]},
+        "b_run": {"operator": "DbtRunLocalOperator", "upstream": ["a.test", "a.run"]},
+        "c_run": {"operator": "DbtRunLocalOperator", "upstream": ["b_run"]},
+        "d_run": {"operator": "DbtRunLocalOperator", "upstream": ["c_run"]},
+    }
+    assert sample_tasks(tasks, "LOCAL", 3) == {"root": "a.run", "middle": "c_run", "leaf": "d_run"}
+    assert sample_tasks(tasks, "LOCAL", 1) == {"root": "a.run"}
+    tasks["dbt_producer_watcher"] = {"operator": "DbtProducerWatcherOperator", "upstream": []}
+    assert sample_tasks(tasks, "WATCHER", 3) == {"producer": "dbt_producer_watcher"}
+    assert task_roles("WATCHER", 3) == ["producer"]
+    assert task_roles("LOCAL", 2) == ["root", "middle"]
+
+
+def test_shards_partition_the_units(tmp_path: Path) -> None:
+    (tmp_path / "s.toml").write_text(
+        "[[matrix]]\nphases=['import','dag_parse','task']\nmemory_optimised_imports=[true,false]\n"
+    )
+    units = units_of(expand(load_scenario_file(tmp_path / "s.toml")), 3)
+    parts = [list(iter_shard(units, (k, 3))) for k in (1, 2, 3)]
+    ids = [u.scenario_id for p in parts for u in p]
+    assert sorted(ids) == sorted(u.scenario_id for u in units)
+    assert len(set(ids)) == len(ids)
+
+
+@pytest.mark.parametrize("text", ["3/2", "0/2", "a/b", "1-2", "2"])
+def test_bad_shard(text: str) -> None:
+    from harness.errors import UsageError
+
+    with pytest.raises(UsageError):
+        parse_shard(text)
+
+
+@pytest.mark.parametrize(
+    ("args", "toml", "needle"),
+    [
+        (["--shard", "3/2"], "[[matrix]]\nphases=['import']", "--shard"),
+        ([], "[[matrix]]\nload_mode='FAST'", "load_mode"),
+        ([], "[[matrix]\n", "malformed TOML"),
+        ([], "[[matrix]]\nproject='not-here'", "not a dbt project"),
+        ([], "[[matrix]]\nwarp=1", "unknown key 'warp'"),
+        (["-k", "nothing-matches"], "[[matrix]]\nphases=['import']", "no measurement"),
+    ],
+)
+def test_bad_input_one_line_exit_2_nothing_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], toml: str, needle: str
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(toml)
+    results = tmp_path / "results"
+    code = main(["run", str(path), "--results-dir", str(results), *args])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert needle in err
+    assert len(err.splitlines()) == 1
+    assert not results.exists()
+
+
+def test_missing_scenario_file_is_one_line_no_traceback(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness", "run", str(tmp_path / "none.toml")],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_dry_run_lists_and_estimates(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness", "run", str(ROOT / "scenarios" / "smoke.toml"),
+         "--dry-run", "--results-dir", str(tmp_path / "r")],
+        capture_output=True, text=True, env={**os.environ, "COLUMNS": "300"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "estimated time" in proc.stderr
+    assert "dag_run/layered-10-s0" in proc.stdout
+    assert not (tmp_path / "r").exists()
+
+
+# ------------------------------------------------------------------ real stack
+def _snapshot(path: Path) -> set[str]:
+    return {str(p) for p in path.rglob("*")} if path.exists() else set()
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Run scenarios/smoke.toml once for real; the tests below read what it left."""
+    base = tmp_path_factory.mktemp("smoke")
+    home, tmp = base / "home", base / "tmp"
+    home.mkdir()
+    tmp.mkdir()
+    env = {**os.environ, "HOME": str(home), "TMPDIR": str(tmp), "COLUMNS": "200"}
+    before = {p.pid for p in psutil.process_iter()}
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness", "run", str(ROOT / "scenarios" / "smoke.toml"),
+         "--run-id", "smoke", "--results-dir", str(base / "results")],
+        cwd=base, env=env, capture_output=True, text=True, timeout=1500,
+    )
+    (base / "harness-run.log").write_text(proc.stdout + proc.stderr)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    leftover = [
+        p for p in psutil.process_iter(["pid", "cmdline"])
+        if p.pid not in before and p.info["cmdline"]
+        and any("airflow" in c or "dbt" in c for c in p.info["cmdline"])
+    ]
+    (base / "leftover.txt").write_text("\n".join(" ".join(p.info["cmdline"]) for p in leftover))
+    return base
+
+
+@pytest.mark.slow
+def test_smoke_every_status_ok_or_invalid_with_reason(smoke_run: Path) -> None:
+    records = list(read_records(smoke_run / "results" / "smoke" / "results.jsonl"))
+    expected = units_of(expand(load_scenario_file(ROOT / "scenarios" / "smoke.toml")), 1)
+    assert {r.scenario_id for r in records} == {u.scenario_id for u in expected}
+    for r in records:
+        assert r.status in ("ok", "invalid"), (r.scenario_id, r.status, r.reason)
+        if r.status == "invalid":
+            assert r.reason and "Cosmos" in r.reason
+        else:
+            assert r.measure is not None
+            assert r.measure.peak_tree_bytes > 0 and r.measure.wall_s > 0
+    modes = {(r.axes.get("execution_mode"), r.axes.get("execution_invocation"))
+             for r in records if r.status == "ok"}
+    assert {m for m, _ in modes} >= {"LOCAL", "WATCHER", "VIRTUALENV"}
+    assert {i for _, i in modes} >= {"DBT_RUNNER", "SUBPROCESS"}
+    # VIRTUALENV with DBT_RUNNER is rejected by Cosmos itself.
+    assert any(r.status == "invalid" and "VIRTUALENV" in (r.reason or "") for r in records)
+
+
+@pytest.mark.slow
+def test_smoke_watcher_dag_run_finishes_and_sensors_succeed(smoke_run: Path) -> None:
+    records = list(read_records(smoke_run / "results" / "smoke" / "results.jsonl"))
+    (watcher,) = [r for r in records if r.phase == "dag_run"
+                  and r.axes["execution_mode"] == "WATCHER"]
+    assert watcher.status == "ok", watcher.reason
+    assert watcher.figures["dag_run_state"] == "success"
+    tasks = watcher.figures["tasks"]
+    assert any("producer" in t for t in tasks)
+    assert len(tasks) > 10
+    assert all(t["state"] == "success" for t in tasks.values())
+    assert watcher.figures["task_slot_seconds"] > 0
+
+
+@pytest.mark.slow
+def test_smoke_run_json_says_how_and_where(smoke_run: Path) -> None:
+    info = read_run_info(smoke_run / "results" / "smoke")
+    assert info["state"] == "finished"
+    assert info["backend"] in ("cgroup1", "cgroup2", "sample")
+    assert info["versions"]["astronomer-cosmos"].startswith("1.15")
+    assert info["machine"]["cores_logical"] >= 1
+    assert "[[matrix]]" in info["scenario_text"]
+
+
+@pytest.mark.slow
+def test_smoke_leaves_nothing_running_and_nothing_outside(smoke_run: Path) -> None:
+    assert (smoke_run / "leftover.txt").read_text() == ""
+    # HOME and TMPDIR of the run stay empty: every file went to results/ or
+    # synthetic_projects/.
+    assert _snapshot(smoke_run / "home") == set()
+    assert _snapshot(smoke_run / "tmp") == set()
+    outside = {p.name for p in smoke_run.iterdir()} - {
+        "results", "synthetic_projects", "home", "tmp", "harness-run.log", "leftover.txt",
+    }
+    assert outside == set()
+    assert not (smoke_run / "results" / "smoke" / "work").exists()
+
+
+@pytest.mark.slow
+def test_resume_skips_what_is_recorded(smoke_run: Path) -> None:
+    results = smoke_run / "results" / "smoke" / "results.jsonl"
+    before = results.read_text()
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness", "run", "--resume", "smoke",
+         "--results-dir", str(smoke_run / "results")],
+        cwd=smoke_run, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert results.read_text() == before
+    assert "nothing new" in proc.stderr
