@@ -1,0 +1,135 @@
+"""Run a command; report the peak memory and time of its whole process tree (GNU time for trees).
+
+The summary goes to stderr (or, with --json, the result as JSON to stdout).
+Exit code: the command's own; 128+N if signal N ended it (137 after an OOM
+kill of the direct child); 124 if the timeout ended it; 2 for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from rich.console import Console
+from rich.table import Table
+
+from harness.errors import UsageError
+from harness.measure.backends import BACKENDS
+from harness.measure.core import DEFAULT_GRACE_S, DEFAULT_INTERVAL_MS, measure
+from harness.measure.result import MeasureResult
+
+MIB = 1024 * 1024
+TIMEOUT_EXIT = 124  # as coreutils timeout
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the options of ``harness measure``."""
+    parser.add_argument("--limit-mib", type=float, metavar="M",
+                        help="memory limit of the tree in MiB (enforced by the cgroup)")
+    parser.add_argument("--timeout", type=float, metavar="S",
+                        help="end the whole tree after S seconds (SIGTERM, grace, SIGKILL)")
+    parser.add_argument("--grace", type=float, default=DEFAULT_GRACE_S, metavar="S",
+                        help=f"seconds between SIGTERM and SIGKILL (default {DEFAULT_GRACE_S:g})")
+    parser.add_argument("--interval-ms", type=float, default=DEFAULT_INTERVAL_MS, metavar="MS",
+                        help=f"poll interval of the sampler (default {DEFAULT_INTERVAL_MS:g})")
+    parser.add_argument("--backend", default="auto", metavar="NAME",
+                        help=f"auto (default: the best available), {', '.join(BACKENDS)}")
+    parser.add_argument("--json", action="store_true",
+                        help="print the result as JSON on stdout instead of the summary")
+    parser.add_argument("-o", "--output", type=Path, metavar="FILE",
+                        help="also write the result as JSON to FILE")
+    # dest "cmd": the top-level parser keeps the subcommand's name in "command"
+    parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ARGS",
+                        help="the command to run and measure")
+
+
+class _Terminated(SystemExit):
+    """SIGTERM to the harness: unwind through measure()'s cleanup, exit 143."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated(128 + signum)
+
+
+def exit_code_of(result: MeasureResult) -> int:
+    """The CLI's exit code for a result (see the module docstring)."""
+    if result.status == "timeout":
+        return TIMEOUT_EXIT
+    if result.exit_code is None:
+        return 1
+    if result.exit_code < 0:
+        return 128 - result.exit_code
+    return result.exit_code
+
+
+def _mib(n: int) -> str:
+    return f"{n / MIB:,.1f} MiB"
+
+
+def summary(result: MeasureResult) -> Table:
+    """A short table of the result, like GNU time's summary."""
+    exit_text = "?" if result.exit_code is None else str(result.exit_code)
+    table = Table.grid(padding=(0, 2))
+    table.title = f"{result.backend} · {result.status} · exit {exit_text}"
+    table.title_justify = "left"
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("wall", f"{result.wall_s:.3f} s")
+    table.add_row("cpu", f"{result.user_cpu_s:.3f} s user, {result.system_cpu_s:.3f} s system")
+    table.add_row("peak (tree)", _mib(result.peak_tree_bytes))
+    table.add_row("largest process", _mib(result.peak_single_bytes))
+    table.add_row("processes", str(result.processes_seen))
+    if result.limit_bytes is not None:
+        table.add_row("limit", _mib(result.limit_bytes))
+    return table
+
+
+def run(args: argparse.Namespace) -> int:
+    """Measure the command; print the summary or JSON; return the exit code."""
+    cmd = list(args.cmd)
+    if cmd and cmd[0] == "--":  # argparse keeps the "--" in a REMAINDER
+        cmd = cmd[1:]
+    if not cmd:
+        raise UsageError("no command given; put it after --, e.g. harness measure -- sleep 1")
+    limit = None
+    if args.limit_mib is not None:
+        if args.limit_mib <= 0:
+            raise UsageError(f"--limit-mib must be positive, got {args.limit_mib:g}")
+        limit = int(args.limit_mib * MIB)
+    if args.output is not None and not args.output.parent.is_dir():
+        raise UsageError(f"cannot write {args.output}: no such directory")
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        result = measure(
+            cmd,
+            limit_bytes=limit,
+            timeout_s=args.timeout,
+            interval_ms=args.interval_ms,
+            backend=args.backend,
+            grace_s=args.grace,
+        )
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    text = json.dumps(result.to_dict(), indent=2)
+    if args.output is not None:
+        try:
+            args.output.write_text(text + "\n")
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.output}: {exc.strerror}") from exc
+    if args.json:
+        try:
+            print(text, flush=True)
+        except BrokenPipeError:  # `| head`: the reader left; not an error of the measurement
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps Python's exit flush quiet
+    else:
+        Console(file=sys.stderr, highlight=False).print(summary(result))
+    return exit_code_of(result)

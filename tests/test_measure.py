@@ -1,0 +1,503 @@
+"""harness.measure against known truths: a test program holds a known amount of memory.
+
+Every test runs for every backend available here (cgroup2, cgroup1, sample) and
+is skipped, with the reason, for a backend that is not. The program is
+tests/programs/alloc.py; Python's own baseline (about 12 MiB an interpreter)
+is measured by running the same program with 0 MiB, so the tolerance applies to
+the allocation itself, not to a figure padded by the baseline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from harness.cli import main as harness_main
+from harness.errors import UsageError
+from harness.measure import MeasureResult, available_backends, cgroupfs, choose_backend, measure
+from harness.measure.backends import BACKENDS, unavailable_reason
+from harness.measure.cgroup_v2 import CgroupV2
+from harness.measure.procfs import parse_stat, parse_status_kib
+from harness.measure.sampler import Sampler
+
+MIB = 1024 * 1024
+PROGRAM = Path(__file__).parent / "programs" / "alloc.py"
+ROOT = Path(__file__).resolve().parent.parent
+CGROUP_BACKENDS = ("cgroup2", "cgroup1")
+
+
+def prog(*args: object) -> list[str]:
+    """The test program with its flags."""
+    return [sys.executable, str(PROGRAM), *(str(a) for a in args)]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each backend in turn; skipped with the reason where it is not available."""
+    reason = unavailable_reason(request.param)
+    if reason is not None:
+        pytest.skip(f"backend {request.param} is not available here: {reason}")
+    return str(request.param)
+
+
+@pytest.fixture(params=CGROUP_BACKENDS)
+def cgroup_backend(request: pytest.FixtureRequest) -> str:
+    """Each cgroup backend in turn; skipped with the reason where it is not available."""
+    reason = unavailable_reason(request.param)
+    if reason is not None:
+        pytest.skip(f"backend {request.param} is not available here: {reason}")
+    return str(request.param)
+
+
+def our_cgroups(owner: int | None = None) -> set[Path]:
+    """harness-<owner>-* cgroups in every hierarchy (owner: this process by default).
+
+    Only ours: other harness runs on the machine may make their own meanwhile.
+    """
+    owner = os.getpid() if owner is None else owner
+    found: set[Path] = set()
+    for m in cgroupfs.mounts():
+        try:
+            entries = list(m.mountpoint.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            match = cgroupfs.NAME_RE.match(entry.name)
+            if match and int(match.group(1)) == owner:
+                found.add(entry)
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_cgroup_left_behind() -> object:
+    """Truth 6, after every test: no cgroup made by this process is left."""
+    before = our_cgroups()
+    yield
+    left = our_cgroups() - before
+    assert not left, f"cgroups left behind: {sorted(map(str, left))}"
+
+
+_baselines: dict[tuple[str, int], int] = {}
+
+
+def baseline(backend: str, depth: int) -> int:
+    """Peak of the same program holding 0 MiB (interpreters, libraries, page tables)."""
+    key = (backend, depth)
+    if key not in _baselines:
+        result = measure(prog("--mib", 0, "--hold", 0.5, "--depth", depth), backend=backend)
+        assert result.status == "ok", result
+        _baselines[key] = result.peak_tree_bytes
+    return _baselines[key]
+
+
+def still_running(pid: int) -> bool:
+    """True if the pid is a live process (a zombie waiting for its reaper has ended)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+# ---------------------------------------------------------------- truth 1
+def test_held_in_grandchild_within_5_percent(backend: str) -> None:
+    """300 MiB held for 1 s by a grandchild: the tree's peak minus the baseline is 300 MiB ±5%.
+
+    The baseline is the same three-process tree holding nothing, measured by the
+    same backend, so a backend that got the allocation wrong by more than 5%
+    (15 MiB) fails here whatever the interpreters weigh.
+    """
+    base = baseline(backend, depth=2)
+    result = measure(prog("--mib", 300, "--hold", 1, "--depth", 2), backend=backend)
+    assert result.backend == backend
+    assert result.status == "ok" and result.exit_code == 0
+    assert result.processes_seen >= 3
+    allocated = result.peak_tree_bytes - base
+    assert abs(allocated - 300 * MIB) <= 0.05 * 300 * MIB, (allocated / MIB, base / MIB)
+    # the grandchild alone held the 300 MiB (+ its own interpreter)
+    assert 300 * MIB <= result.peak_single_bytes <= 300 * MIB + base
+    assert result.wall_s >= 1.0
+
+
+# ---------------------------------------------------------------- truth 2
+def test_short_spike(backend: str) -> None:
+    """A 50 ms spike of 400 MiB on top of 100 MiB: at least 480 MiB, every backend.
+
+    cgroups keep a kernel high-water mark: nothing escapes it. The sampler gets
+    the spike from the spiking process's VmHWM (read after the spike while the
+    process lives on) even when no poll fell inside the spike; its tolerance is
+    the same 480 MiB lower bound, and no more than the spike plus the baseline
+    above (no double counting).
+    """
+    result = measure(
+        prog("--mib", 100, "--spike-mib", 400, "--spike-ms", 50, "--hold", 0.3, "--depth", 1),
+        backend=backend,
+    )
+    assert result.status == "ok"
+    assert result.peak_tree_bytes >= 480 * MIB, result.peak_tree_bytes / MIB
+    assert result.peak_tree_bytes <= 500 * MIB + baseline(backend, depth=1) + 10 * MIB
+
+
+def test_sampler_catches_spike_shorter_than_its_interval() -> None:
+    """Sampler tolerance: with polls 250 ms apart, a 50 ms spike is still caught (VmHWM).
+
+    The summed RSS of the polls (details peak_rss_sum_bytes) may miss it, which
+    is the documented limit of summing; peak_tree_bytes takes the per-process
+    high-water marks as a floor, so it does not.
+    """
+    result = measure(
+        prog("--mib", 100, "--spike-mib", 400, "--spike-ms", 50, "--spike-after", 0.4,
+             "--hold", 0.6),
+        backend="sample",
+        interval_ms=250,
+    )
+    assert result.status == "ok"
+    assert result.peak_tree_bytes >= 480 * MIB
+    assert result.peak_single_bytes >= 480 * MIB
+
+
+def test_spike_in_grandchild_that_exits_at_once(backend: str) -> None:
+    """The spiking grandchild exits right after its spike: caught by every backend.
+
+    For the sampler this comes from the polls or, failing them, from wait4's
+    ru_maxrss of the direct child, which includes the descendants it reaped.
+    """
+    result = measure(
+        prog("--mib", 100, "--spike-mib", 400, "--spike-ms", 50, "--exit-after-spike",
+             "--depth", 2),
+        backend=backend,
+    )
+    assert result.status == "ok"
+    assert result.peak_tree_bytes >= 480 * MIB
+
+
+# ---------------------------------------------------------------- truth 3
+def test_small_child_of_big_parent(backend: str, tmp_path: Path) -> None:
+    """A parent holding 400 MiB starts a small child (subprocess: fork, then exec).
+
+    What "the child's own figure" means here: its record in
+    details["top_processes"], the VmHWM of the image it runs after the exec.
+    It must not include the parent's 400 MiB, though the ru_maxrss its parent
+    gets from wait4 does (the test program records it: the trap is real on this
+    kernel). The tree's peak counts the 400 MiB once, not once per process.
+    (A process that itself held 400 MiB and then exec'd a small program did
+    hold it: the tree's peak rightly includes it, and its record keeps it
+    apart, under earlier_images_peak_bytes.)
+    """
+    pidfile, rusage = tmp_path / "pids", tmp_path / "rusage"
+    result = measure(
+        prog("--mib", 400, "--small-child", 1, "--rusage-file", rusage, "--pidfile", pidfile,
+             "--hold", 0.2),
+        backend=backend,
+    )
+    assert result.status == "ok"
+    child_pid, child_ru_maxrss = (int(x) for x in rusage.read_text().split())
+    assert child_ru_maxrss >= 400 * MIB, "the ru_maxrss trap: includes the parent's RSS"
+    records = {r["pid"]: r for r in result.details["top_processes"]}
+    assert child_pid in records, records
+    assert records[child_pid]["peak_rss_bytes"] < 50 * MIB, records[child_pid]
+    assert 400 * MIB <= result.peak_tree_bytes <= 400 * MIB + baseline(backend, 1) + 20 * MIB
+    assert result.processes_seen == 2
+
+
+# ---------------------------------------------------------------- truth 4
+def test_limit_gives_oom_and_harness_goes_on(backend: str) -> None:
+    """A limit of 200 MiB and a 300 MiB allocation: status oom with figures; the next run works.
+
+    cgroups: the kernel's OOM killer ends the allocating process, counted in
+    oom_kill. sample: the harness kills the tree when summed RSS passes the limit.
+    """
+    result = measure(prog("--mib", 300, "--hold", 1, "--depth", 1), backend=backend,
+                     limit_bytes=200 * MIB)
+    assert result.status == "oom", result
+    assert result.details["oom_kills"] >= 1
+    assert result.limit_bytes == 200 * MIB
+    assert result.exit_code != 0
+    assert result.peak_tree_bytes > 100 * MIB
+    if backend in CGROUP_BACKENDS:
+        assert result.peak_tree_bytes <= 200 * MIB  # the kernel enforces it to the byte
+    again = measure(prog("--mib", 10), backend=backend, limit_bytes=200 * MIB)
+    assert again.status == "ok"
+
+
+# ---------------------------------------------------------------- truth 5
+def test_timeout_ends_whole_tree(backend: str, tmp_path: Path) -> None:
+    """Every process ignores SIGTERM; the leaf setsid()s and is orphaned: all are ended.
+
+    The tree: a root that lingers, a middle that exits after 0.3 s, and a leaf
+    that left the session and is reparented away from the tree. Timeout 1.5 s,
+    grace 0.5 s: status timeout, and no pid the program recorded still runs.
+    """
+    pidfile = tmp_path / "pids"
+    result = measure(
+        prog("--depth", 2, "--ignore-term", "--orphan", "--setsid", "--hold", 60,
+             "--linger", 60, "--pidfile", pidfile),
+        backend=backend, timeout_s=1.5, grace_s=0.5,
+    )
+    assert result.status == "timeout"
+    assert result.exit_code == -signal.SIGKILL  # SIGTERM was ignored
+    assert 1.5 <= result.wall_s < 5
+    pids = [int(p) for p in pidfile.read_text().split()]
+    assert len(pids) == 3
+    assert not [p for p in pids if still_running(p)]
+    kill = result.details["kill"]
+    assert kill["sigterm_sent"] >= 2 and kill["sigkill_sent"] >= 2 and not kill["survivors"]
+
+
+def test_leftover_processes_are_ended(backend: str, tmp_path: Path) -> None:
+    """The direct child exits leaving its orphaned child running: that one is ended too."""
+    pidfile = tmp_path / "pids"
+    result = measure(prog("--depth", 1, "--orphan", "--hold", 60, "--pidfile", pidfile),
+                     backend=backend, grace_s=0.5)
+    assert result.status == "ok"
+    assert result.details["stragglers"] == 1
+    assert result.wall_s < 5
+    assert not [p for p in map(int, pidfile.read_text().split()) if still_running(p)]
+
+
+# ---------------------------------------------------------------- truth 6 and cleanup
+def test_cgroup_removed_on_exception(cgroup_backend: str, monkeypatch: pytest.MonkeyPatch,
+                                     tmp_path: Path) -> None:
+    """A failure inside the harness mid-measurement: the tree is killed, the cgroup removed."""
+    pidfile = tmp_path / "pids"
+
+    def broken_start(self: Sampler) -> None:
+        time.sleep(0.5)  # let the program write its pid
+        raise RuntimeError("simulated harness failure")
+
+    monkeypatch.setattr(Sampler, "start", broken_start)
+    with pytest.raises(RuntimeError, match="simulated"):
+        measure(prog("--hold", 30, "--pidfile", pidfile), backend=cgroup_backend)
+    assert not our_cgroups()
+    assert not [p for p in map(int, pidfile.read_text().split()) if still_running(p)]
+
+
+def test_stale_cgroup_of_dead_owner_is_removed(cgroup_backend: str) -> None:
+    """A harness-<pid>-<n> cgroup whose owner died (empty) is removed by the next measurement."""
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    mount = cgroupfs.v1_mount("memory") if cgroup_backend == "cgroup1" else cgroupfs.v2_mount()
+    assert mount is not None
+    stale = mount / f"harness-{dead.pid}-1"
+    stale.mkdir()
+    try:
+        assert stale in cgroupfs.clean_stale(mount)
+        assert not stale.exists()
+    finally:
+        if stale.exists():
+            stale.rmdir()
+
+
+# ---------------------------------------------------------------- the rest of the result
+def test_exit_code_cpu_and_outputs(backend: str, tmp_path: Path) -> None:
+    """Exit code, CPU of the tree (a busy grandchild), output appended to one shared file."""
+    busy = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.5: pass"
+    script = (
+        "import subprocess, sys\n"
+        f"subprocess.run([sys.executable, '-c', {busy!r}])\n"
+        "print('to stdout'); print('to stderr', file=sys.stderr); sys.exit(3)"
+    )
+    log = tmp_path / "log"
+    log.write_text("header\n")
+    result = measure([sys.executable, "-c", script], backend=backend, stdout=log, stderr=log)
+    assert result.status == "error" and result.exit_code == 3
+    assert result.user_cpu_s + result.system_cpu_s >= 0.45
+    assert log.read_text().splitlines() == ["header", "to stdout", "to stderr"]
+    MeasureResult.from_dict(json.loads(json.dumps(result.to_dict())))  # JSON round trip
+
+
+def test_no_helper_process_while_running(backend: str) -> None:
+    """While the command runs, the harness's only child is the command: threads, no helpers."""
+    import threading
+
+    seen: set[int] = set()
+    stop = threading.Event()
+
+    def watch() -> None:
+        me = psutil.Process()
+        while not stop.is_set():
+            seen.update(p.pid for p in me.children(recursive=True))
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        result = measure(["sleep", "1"], backend=backend)
+    finally:
+        stop.set()
+        watcher.join()
+    assert result.processes_seen == 1
+    assert len(seen) == 1, seen
+
+
+# ---------------------------------------------------------------- bad input
+def test_backend_choice() -> None:
+    """auto gives the best available; sample is everywhere; unknown names are refused."""
+    available = available_backends()
+    assert "sample" in available
+    assert choose_backend("auto") == available[0]
+    with pytest.raises(UsageError, match="unknown backend"):
+        choose_backend("cgroup3")
+    for name in BACKENDS:
+        if name not in available:
+            with pytest.raises(UsageError, match="not available here"):
+                choose_backend(name)
+
+
+@pytest.mark.parametrize(
+    ("cmd", "kwargs", "message"),
+    [
+        ([], {}, "no command"),
+        (["definitely-not-a-command-xyz"], {}, "command not found"),
+        (["./not/there"], {}, "no such executable"),
+        (["true"], {"limit_bytes": -1}, "must be positive"),
+        (["true"], {"timeout_s": 0}, "must be positive"),
+        (["true"], {"interval_ms": 0}, "must be positive"),
+        (["true"], {"backend": "nope"}, "unknown backend"),
+        (["true"], {"cwd": Path("/nonexistent/dir")}, "does not exist"),
+    ],
+)
+def test_measure_bad_input(cmd: list[str], kwargs: dict[str, object], message: str) -> None:
+    """measure() raises UsageError for bad input, before starting anything."""
+    with pytest.raises(UsageError, match=message):
+        measure(cmd, **kwargs)  # type: ignore[arg-type]
+
+
+def _unavailable_backend() -> str | None:
+    return next((b for b in BACKENDS if unavailable_reason(b) is not None), None)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["measure"],
+        ["measure", "--"],
+        ["measure", "--", "definitely-not-a-command-xyz"],
+        ["measure", "--limit-mib", "-5", "--", "true"],
+        ["measure", "--timeout", "-1", "--", "true"],
+        ["measure", "--backend", "nope", "--", "true"],
+        ["measure", "--backend", "UNAVAILABLE", "--", "true"],
+    ],
+)
+def test_cli_bad_input(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """Bad input: one line on stderr, exit 2."""
+    if "UNAVAILABLE" in argv:
+        name = _unavailable_backend()
+        if name is None:
+            pytest.skip("every backend is available here")
+        argv = [name if a == "UNAVAILABLE" else a for a in argv]
+    assert harness_main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("harness measure: error: ") and err.count("\n") == 1, err
+
+
+def _cli(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness", "measure", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, **kwargs,  # type: ignore[call-overload]
+    )
+
+
+def test_cli_subprocess_bad_input_no_traceback() -> None:
+    """The real command line: one clear line, exit 2, no traceback."""
+    for args in (["--backend", "nope", "--", "true"], ["--", "definitely-not-a-command-xyz"]):
+        proc = _cli(*args)
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert proc.stderr.count("\n") == 1 and "error" in proc.stderr
+
+
+def test_cli_json_and_exit_code() -> None:
+    """--json: the result on stdout; the exit code is the command's (GNU time's rule)."""
+    proc = _cli("--json", "--", sys.executable, "-c", "import sys; sys.exit(3)")
+    assert proc.returncode == 3, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["status"] == "error" and data["exit_code"] == 3
+    assert data["backend"] == available_backends()[0]
+
+
+def test_cli_summary_and_timeout_exit() -> None:
+    """The human summary goes to stderr; a timeout exits 124."""
+    proc = _cli("--timeout", "0.5", "--grace", "0.2", "--", "sleep", "10")
+    assert proc.returncode == 124
+    assert "timeout" in proc.stderr and "peak (tree)" in proc.stderr
+    assert proc.stdout == ""
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_cli_interrupted_cleans_up(sig: int, code: int, tmp_path: Path) -> None:
+    """Ctrl-C or SIGTERM to the harness: the tree is killed, the cgroup removed."""
+    pidfile = tmp_path / "pids"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "measure", "--", *prog("--depth", 1, "--hold", 30,
+                                                                 "--pidfile", pidfile)],
+        cwd=ROOT, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not (pidfile.exists() and len(pidfile.read_text().split()) == 2):
+        assert time.monotonic() < deadline, "the program did not start"
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == code, err
+    assert "Traceback" not in err
+    assert not [p for p in map(int, pidfile.read_text().split()) if still_running(p)]
+    assert not our_cgroups(owner=proc.pid)
+
+
+# ---------------------------------------------------------------- parsers and cgroup v2 files
+def test_parse_stat_odd_name() -> None:
+    """A process name with spaces and parentheses does not shift the fields."""
+    fields = ["S", "1", "2", "3", "0", "-1", "4194368"] + ["0"] * 4 + ["7", "8", "9", "10"]
+    fields += ["20", "0", "5", "0", "123", "456", "300", "0", "4096", "8192"]  # rsslim, code
+    st = parse_stat(b"42 (a b) (c)) " + " ".join(fields).encode())
+    assert (st.name, st.state, st.ppid) == ("a b) (c)", "S", 1)
+    assert (st.utime_ticks, st.stime_ticks, st.threads) == (7, 8, 5)
+    assert st.forked_no_exec and st.code_range == (4096, 8192)
+    assert st.rss_bytes == 300 * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_parse_status() -> None:
+    """VmHWM and friends in bytes; None when absent (a zombie has no memory lines)."""
+    text = b"Name:\tx\nVmHWM:\t  2048 kB\nVmRSS:\t 1024 kB\n"
+    assert parse_status_kib(text, b"VmHWM") == 2048 * 1024
+    assert parse_status_kib(text, b"VmRSS") == 1024 * 1024
+    assert parse_status_kib(b"Name:\tx\nState:\tZ\n", b"VmHWM") is None
+
+
+def test_cgroup_v2_files(tmp_path: Path) -> None:
+    """The v2 backend's reading of memory.peak, memory.events, cpu.stat, memory.stat.
+
+    Runs everywhere on a fake directory (the kernel's file formats, from
+    Documentation/admin-guide/cgroup-v2.rst), so the v2 code is checked even
+    where no v2 memory controller is available.
+    """
+    (tmp_path / "memory.peak").write_text("314572800\n")
+    (tmp_path / "memory.current").write_text("1048576\n")
+    (tmp_path / "memory.events").write_text(
+        "low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\noom_group_kill 0\n")
+    (tmp_path / "cpu.stat").write_text(
+        "usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\nnr_periods 0\n")
+    (tmp_path / "memory.stat").write_text("anon 104857600\nfile 4096\nkernel 8192\nshmem 0\n")
+    group = CgroupV2(tmp_path)
+    assert group.peak_bytes() == 300 * MIB
+    assert group.oom_kills() == 1
+    assert group.cpu_times() == (1.0, 0.5)
+    group.on_poll()
+    details = group.details()
+    assert details["peak_source"] == "memory.peak"
+    assert details["memory_stat_end"] == {"anon": 104857600, "file": 4096, "kernel": 8192,
+                                          "shmem": 0}
+    assert details["memory_events"]["max"] == 12
+    (tmp_path / "memory.peak").unlink()  # a kernel before 5.19: sampled memory.current
+    older = CgroupV2(tmp_path)
+    older.on_poll()
+    assert older.peak_bytes() == MIB
+    assert older.details()["peak_source"] == "memory.current sampled"
