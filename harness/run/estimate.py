@@ -26,4 +26,10 @@ def estimate_s(m: Measurement) -> float:
     if m.phase == "dag_run":
         per_task = 1.0 if axes["execution_mode"] == "WATCHER" else 6.0
         return 25.0 + parse + per_task * models * 1.2 / max(1, axes["concurrency"])
+    if m.phase == "min_worker":
+        run = 25.0 + parse + (1.0 if axes["execution_mode"] == "WATCHER" else 6.0) * models * 1.2
+        return run * 7
+    if m.phase == "soak":
+        per = 1.5 if axes["execution_invocation"] == "DBT_RUNNER" else 4.0
+        return 10.0 + per * axes["soak_tasks"]
     return 4.0 + 0.05 * models  # dbt_baseline

@@ -53,14 +53,20 @@ class Context:
     log: Path
     timeout_s: float
     venv_dir: Path
+    python: str = sys.executable
+    """Interpreter of the import and dag_parse phases: this environment's, or one
+    with another Cosmos release (axis cosmos_version, harness.run.altenv)."""
 
     @property
     def axes(self) -> dict[str, Any]:
         return self.scenario.axes
 
+    limit_mib: int | None = None
+    """A limit that overrides the axis worker_limit_mib (the min_worker bisection)."""
+
     @property
     def limit_bytes(self) -> int | None:
-        mib = int(self.axes["worker_limit_mib"])
+        mib = self.limit_mib if self.limit_mib is not None else int(self.axes["worker_limit_mib"])
         return mib * 1024 * 1024 if mib else None
 
     def env(self, api_port: int | None = None) -> dict[str, str]:
@@ -79,6 +85,11 @@ class Context:
         # VIRTUALENV mode installs dbt with uv or pip: their caches stay in the run too.
         cache = str(self.venv_dir.parent / "pkg-cache")
         env.update({"UV_CACHE_DIR": cache, "PIP_CACHE_DIR": cache})
+        if a["debug_mode"]:
+            env["AIRFLOW__COSMOS__DEBUG_MEMORY_POLL_INTERVAL_SECONDS"] = str(a["debug_poll_s"])
+        if self.python != sys.executable:
+            # The probes are stdlib-only modules of this repo: another env imports them from here.
+            env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
         return env
 
     def run(self, cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> MeasureResult:
@@ -122,7 +133,7 @@ def import_statement(optimised: bool) -> str:
 def run_import(ctx: Context) -> Outcome:
     """A fresh interpreter imports Airflow and Cosmos's DbtDag, as a DAG file does."""
     code = import_statement(ctx.axes["memory_optimised_imports"])
-    result = ctx.run([sys.executable, "-c", code], ctx.env())
+    result = ctx.run([ctx.python, "-c", code], ctx.env())
     status, reason = _status(result, ctx.log)
     return Outcome(status, result, reason, {"statement": code})
 
@@ -172,7 +183,7 @@ def parse_report(ctx: Context, dag_file: Path, measured: bool) -> tuple[Outcome,
     """Parse the DAG file in a fresh process (the DAG processor's cost), measured or not."""
     out = ctx.ws.root / "parse.json"
     out.unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", PARSE_PROBE, str(dag_file), str(out)]
+    cmd = [ctx.python, "-m", PARSE_PROBE, str(dag_file), str(out)]
     if measured:
         result = ctx.run(cmd, ctx.env())
     else:
@@ -295,13 +306,14 @@ def read_dag_run(db: Path) -> dict[str, Any]:
     """Task states and durations of the run, from the metadata database."""
     with sqlite3.connect(db) as conn:
         run = conn.execute(
-            "SELECT state, start_date, end_date FROM dag_run"
+            "SELECT state, start_date, end_date, run_id FROM dag_run"
             " WHERE dag_id=? ORDER BY id DESC LIMIT 1",
             (DAG_ID,),
         ).fetchone()
         rows = conn.execute(
-            "SELECT task_id, state, duration FROM task_instance WHERE dag_id=? ORDER BY task_id",
-            (DAG_ID,),
+            "SELECT task_id, state, duration FROM task_instance"
+            " WHERE dag_id=? AND run_id=? ORDER BY task_id",
+            (DAG_ID, run[3] if run else None),
         ).fetchall()
     tasks = {r[0]: {"state": r[1], "duration_s": r[2]} for r in rows}
     return {

@@ -3,6 +3,7 @@ each result appended to results.jsonl the moment it is known."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -10,10 +11,12 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from harness.measure import choose_backend
 from harness.run.estimate import estimate_s
+from harness.run.min_worker import run_min_worker
 from harness.run.phases import PHASE_RUNNERS, Context, Outcome, run_task, task_roles
 from harness.run.projects import PreparedProject, ProjectError, prepare_project
 from harness.run.workspace import RunDir, make_template_home, new_workspace
@@ -122,6 +125,10 @@ def run_info(spec: ScenarioFile, run_id: str, shard: tuple[int, int] | None) -> 
     }
 
 
+# Environments with other Cosmos releases (axis cosmos_version): kept between runs,
+# since building one takes a minute; git-ignored.
+ALTENV_ROOT = Path(".harness-envs")
+
 ProgressHook = Callable[[Unit, int, float], None]
 
 
@@ -229,8 +236,20 @@ def _measure_unit(
     ctx = Context(ws, project, m.scenario, log, spec.timeout_s, run_dir.work / "venvs")
     t0 = time.monotonic()
     try:
+        version = m.scenario.axes["cosmos_version"]
+        if version != "locked":
+            from harness.run.altenv import cosmos_python
+
+            python = cosmos_python(version, ALTENV_ROOT.resolve(), run_dir.logs)
+            ctx = dataclasses.replace(ctx, python=python)
         if unit.role is not None:
             outcome = run_task(ctx, unit.role, spec.task_sample)
+        elif m.phase == "min_worker":
+            outcome = run_min_worker(ctx, spec.bisect_steps)
+        elif m.phase == "soak":
+            from harness.run.soak import run_soak
+
+            outcome = run_soak(ctx)
         else:
             outcome = PHASE_RUNNERS[m.phase](ctx)
     except ProjectError as exc:

@@ -7,6 +7,7 @@ list; the runner measures the cartesian product. Example: scenarios/smoke.toml.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,15 @@ from typing import Any
 from harness.errors import UsageError
 from harness.scenarios.model import AXES, PHASES, SHAPES, ProjectSpec
 
-TOP_KEYS = {"description", "repetitions", "timeout_s", "task_sample", "defaults", "matrix"}
+TOP_KEYS = {
+    "description",
+    "repetitions",
+    "timeout_s",
+    "task_sample",
+    "bisect_steps",
+    "defaults",
+    "matrix",
+}
 PROJECT_KEYS = {"models", "shape", "seed", "project", "profile"}
 MATRIX_KEYS = {"name", "phases", "repetitions"} | PROJECT_KEYS | set(AXES)
 MAX_MODELS = 10000
@@ -42,6 +51,8 @@ class ScenarioFile:
     repetitions: int
     timeout_s: float
     task_sample: int
+    bisect_steps: int = 8
+    """min_worker: at most this many halvings of the limit interval."""
     matrices: tuple[MatrixSpec, ...] = field(default_factory=tuple)
 
 
@@ -65,6 +76,7 @@ def parse_scenarios(data: dict[str, Any], path: Path, text: str = "") -> Scenari
     repetitions = _int(data.get("repetitions", 1), f"{where}: repetitions", 1)
     timeout_s = _number(data.get("timeout_s", 1800), f"{where}: timeout_s")
     task_sample = _int(data.get("task_sample", 3), f"{where}: task_sample", 1)
+    bisect_steps = _int(data.get("bisect_steps", 8), f"{where}: bisect_steps", 1)
     defaults = data.get("defaults", {})
     if not isinstance(defaults, dict):
         raise UsageError(f"{where}: defaults: must be a table")
@@ -87,6 +99,7 @@ def parse_scenarios(data: dict[str, Any], path: Path, text: str = "") -> Scenari
         repetitions=repetitions,
         timeout_s=timeout_s,
         task_sample=task_sample,
+        bisect_steps=bisect_steps,
         matrices=tuple(specs),
     )
 
@@ -160,6 +173,13 @@ def _check_axis_value(name: str, value: Any, where: str) -> None:
             raise UsageError(f"{where}: expected true or false, got {value!r}")
     elif axis.kind is int:
         _int(value, where, axis.minimum if axis.minimum is not None else 0)
+    elif axis.kind is float:
+        _number(value, where)
+    elif name == "cosmos_version":
+        if not isinstance(value, str) or not re.fullmatch(r"locked|\d+\.\d+\.\d+", value):
+            raise UsageError(
+                f"{where}: expected 'locked' or a version like '1.13.1', got {value!r}"
+            )
     elif axis.choices is not None and value not in axis.choices:
         raise UsageError(
             f"{where}: unknown value {value!r} (known: {', '.join(map(str, axis.choices))})"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-PHASES = ("import", "dag_parse", "task", "dag_run", "dbt_baseline")
+PHASES = ("import", "dag_parse", "task", "dag_run", "dbt_baseline", "soak", "min_worker")
 LOAD_MODES = ("DBT_LS", "DBT_MANIFEST", "DBT_LS_FILE", "AUTOMATIC", "CUSTOM")
 INVOCATIONS = ("DBT_RUNNER", "SUBPROCESS")
 EXECUTION_MODES = ("LOCAL", "WATCHER", "VIRTUALENV")
@@ -67,6 +67,19 @@ AXES: dict[str, Axis] = {
             doc="DAG max_active_tasks, [core] parallelism, dbt --threads",
         ),
         Axis("worker_limit_mib", int, 0, minimum=0, doc="cgroup memory limit; 0 = none"),
+        Axis(
+            "debug_poll_s",
+            float,
+            0.5,
+            doc="[cosmos] debug_memory_poll_interval_seconds (with debug_mode on)",
+        ),
+        Axis(
+            "cosmos_version",
+            str,
+            "locked",
+            doc="'locked' (uv.lock) or a release such as '1.13.1' installed beside it",
+        ),
+        Axis("soak_tasks", int, 200, minimum=1, doc="soak: model tasks run in one process"),
     )
 }
 
@@ -82,14 +95,19 @@ _DAG_SHAPING = (
     "memory_optimised_imports",
     "worker_limit_mib",
 )
+_RUN = (*_DAG_SHAPING, "execution_invocation", "debug_mode", "debug_poll_s")
 PHASE_AXES: dict[str, tuple[str, ...]] = {
-    "import": ("memory_optimised_imports", "worker_limit_mib"),
-    "dag_parse": _DAG_SHAPING,
-    "task": (*_DAG_SHAPING, "execution_invocation", "debug_mode"),
-    "dag_run": (*_DAG_SHAPING, "execution_invocation", "debug_mode", "concurrency"),
+    "import": ("memory_optimised_imports", "worker_limit_mib", "cosmos_version"),
+    "dag_parse": (*_DAG_SHAPING, "cosmos_version"),
+    "task": _RUN,
+    "dag_run": (*_RUN, "concurrency"),
     "dbt_baseline": ("concurrency", "worker_limit_mib"),
+    # One long-lived process runs soak_tasks model tasks one after another.
+    "soak": ("execution_invocation", "partial_parse", "soak_tasks"),
+    # Bisection of the worker limit under which a whole DAG run still succeeds.
+    "min_worker": tuple(a for a in (*_RUN, "concurrency") if a != "worker_limit_mib"),
 }
-PHASES_WITH_PROJECT = ("dag_parse", "task", "dag_run", "dbt_baseline")
+PHASES_WITH_PROJECT = ("dag_parse", "task", "dag_run", "dbt_baseline", "soak", "min_worker")
 assert set(PHASE_AXES) == set(PHASES)
 
 
@@ -145,6 +163,10 @@ class Scenario:
                 # Parsing without dbt ls runs no dbt: no partial parse, no profile.
                 out["partial_parse"] = None
                 out["enable_mock_profile"] = None
+        if "debug_poll_s" in out and not out.get("debug_mode"):
+            out["debug_poll_s"] = None
+        if out.get("cosmos_version") == "locked":
+            out["cosmos_version"] = None  # the ids of earlier runs stay as they were
         return out
 
     def scenario_id(self, phase: str) -> str:
