@@ -302,7 +302,7 @@ def test_exit_code_cpu_and_outputs(backend: str, tmp_path: Path) -> None:
     script = (
         "import subprocess, sys\n"
         f"subprocess.run([sys.executable, '-c', {busy!r}])\n"
-        "print('to stdout'); print('to stderr', file=sys.stderr); sys.exit(3)"
+        "print('to stdout', flush=True); print('to stderr', file=sys.stderr); sys.exit(3)"
     )
     log = tmp_path / "log"
     log.write_text("header\n")

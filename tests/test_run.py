@@ -154,8 +154,11 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home, tmp = base / "home", base / "tmp"
     home.mkdir()
     tmp.mkdir()
-    env = {**os.environ, "HOME": str(home), "TMPDIR": str(tmp), "COLUMNS": "200"}
-    before = {p.pid for p in psutil.process_iter()}
+    # Every process the run starts inherits this mark; any still alive afterwards
+    # is the run's leftover (other work on the machine does not count).
+    mark = f"smoke-{os.getpid()}-{base.name}"
+    env = {**os.environ, "HOME": str(home), "TMPDIR": str(tmp), "COLUMNS": "200",
+           "HARNESS_TEST_MARK": mark}
     proc = subprocess.run(
         [sys.executable, "-m", "harness", "run", str(ROOT / "scenarios" / "smoke.toml"),
          "--run-id", "smoke", "--results-dir", str(base / "results")],
@@ -163,12 +166,14 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     (base / "harness-run.log").write_text(proc.stdout + proc.stderr)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    leftover = [
-        p for p in psutil.process_iter(["pid", "cmdline"])
-        if p.pid not in before and p.info["cmdline"]
-        and any("airflow" in c or "dbt" in c for c in p.info["cmdline"])
-    ]
-    (base / "leftover.txt").write_text("\n".join(" ".join(p.info["cmdline"]) for p in leftover))
+    leftover = []
+    for p in psutil.process_iter(["pid", "cmdline", "status"]):
+        try:
+            if p.environ().get("HARNESS_TEST_MARK") == mark and p.status() != "zombie":
+                leftover.append(" ".join(p.info["cmdline"] or []))
+        except psutil.Error:
+            continue
+    (base / "leftover.txt").write_text("\n".join(leftover))
     return base
 
 
