@@ -22,7 +22,7 @@ from harness.measure import measure
 from harness.measure.result import MeasureResult
 from harness.run.dagfile import DagSpec, render_dag_file
 from harness.run.projects import PreparedProject
-from harness.run.services import airflow_services, free_port
+from harness.run.services import airflow_services, end_tree, free_port
 from harness.run.workspace import Workspace, airflow_bin, airflow_env, dbt_bin, reset_cosmos_cache
 from harness.scenarios.model import Scenario
 from harness.stack_env import quiet_env
@@ -400,14 +400,7 @@ def _end_dags_test() -> bool:
         with contextlib.suppress(psutil.Error):
             cmd = proc.cmdline()
             if "dags" in cmd and "test" in cmd and DAG_ID in cmd:
-                tree = [proc, *proc.children(recursive=True)]
-                for p in tree:
-                    with contextlib.suppress(psutil.Error):
-                        p.terminate()
-                _, alive = psutil.wait_procs(tree, timeout=5)
-                for p in alive:
-                    with contextlib.suppress(psutil.Error):
-                        p.kill()
+                end_tree(proc, grace_s=5)
                 ended = True
     return ended
 

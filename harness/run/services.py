@@ -28,15 +28,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def stop_tree(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
-    """SIGTERM the process and all its descendants, then SIGKILL what is left."""
+def end_tree(root: psutil.Process, grace_s: float = 10.0) -> None:
+    """SIGTERM a process and all its descendants, then SIGKILL what is left."""
     try:
-        root = psutil.Process(proc.pid)
         procs = [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
-        procs = []
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGTERM)
+        return
     for p in procs:
         with contextlib.suppress(psutil.NoSuchProcess):
             p.terminate()
@@ -45,6 +42,14 @@ def stop_tree(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
         with contextlib.suppress(psutil.NoSuchProcess):
             p.kill()
     psutil.wait_procs(alive, timeout=5)
+
+
+def stop_tree(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
+    """End a service started in its own session: its process group and its tree."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(psutil.NoSuchProcess):
+        end_tree(psutil.Process(proc.pid), grace_s)
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=5)
 
