@@ -247,3 +247,44 @@ def test_resume_skips_what_is_recorded(smoke_run: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert results.read_text() == before
     assert "nothing new" in proc.stderr
+
+
+@pytest.mark.slow
+def test_ctrl_c_leaves_a_valid_results_file_and_nothing_running(tmp_path: Path) -> None:
+    """SIGINT to the run's process group, as Ctrl-C sends it, in the middle of a run."""
+    import signal
+    import time
+
+    mark = f"ctrlc-{os.getpid()}"
+    results = tmp_path / "results"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", str(ROOT / "scenarios" / "smoke.toml"),
+         "--run-id", "c", "--results-dir", str(results), "-k", "import or dag_parse"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "HARNESS_TEST_MARK": mark}, start_new_session=True,
+    )
+    jsonl = results / "c" / "results.jsonl"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not (jsonl.exists() and jsonl.read_text().strip()):
+        time.sleep(0.5)
+    time.sleep(3)  # into the next measurement
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert "--resume c" in err
+    records = list(read_records(jsonl))
+    assert records and all(r.status in ("ok", "invalid") for r in records)
+    assert read_run_info(results / "c")["state"] == "interrupted"
+    assert not (results / "c" / "work").exists()
+    time.sleep(1)
+    alive = []
+    for p in psutil.process_iter():
+        try:
+            if p.environ().get("HARNESS_TEST_MARK") == mark and p.status() != "zombie":
+                alive.append(p.pid)
+        except psutil.Error:
+            continue
+    assert alive == []
+    cgroups = Path("/sys/fs/cgroup/memory")
+    if cgroups.is_dir():
+        assert not [d for d in cgroups.glob(f"harness-{proc.pid}-*")]
