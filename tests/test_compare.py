@@ -281,3 +281,15 @@ def test_export_leaves_out_scenarios_without_a_success(tmp_path: Path) -> None:
     failing["dag_run/b"]["status"] = "error"
     doc = to_pytest_benchmark(load_run(make_run(tmp_path, "r", failing)))
     assert [b["name"] for b in doc["benchmarks"]] == ["dag_parse/a"]
+
+
+def test_latest_is_the_run_written_last(tmp_path: Path) -> None:
+    import os
+
+    from harness.compare.runs import resolve_run
+
+    for i, name in enumerate(["b", "a"]):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "results.jsonl").write_text("")
+        os.utime(tmp_path / name / "results.jsonl", (1000 + i, 1000 + i))
+    assert resolve_run("latest", tmp_path) == tmp_path / "a"

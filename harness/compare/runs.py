@@ -29,8 +29,18 @@ class RunData:
         return str(self.info.get("run_id") or self.path.name)
 
 
+def latest_run(results_root: Path = RESULTS_ROOT) -> Path:
+    """The run folder under ``results_root`` whose results file changed last."""
+    runs = [p.parent for p in results_root.glob(f"*/{RESULTS_FILE}")]
+    if not runs:
+        raise UsageError(f"latest: no run under {results_root}/")
+    return max(runs, key=lambda p: (p / RESULTS_FILE).stat().st_mtime)
+
+
 def resolve_run(arg: str | Path, results_root: Path = RESULTS_ROOT) -> Path:
-    """A run folder given as a path or as a run id under ``results_root``."""
+    """A run folder given as a path, as a run id under ``results_root``, or ``latest``."""
+    if str(arg) == "latest" and not (results_root / "latest" / RESULTS_FILE).is_file():
+        return latest_run(results_root)
     for candidate in (Path(arg), results_root / str(arg)):
         if (candidate / RESULTS_FILE).is_file():
             return candidate

@@ -15,7 +15,7 @@ from harness.report.render import write_report
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `harness report`."""
     parser.add_argument(
-        "run_dir", metavar="RUN", help="a run folder or a run id under --results-dir"
+        "run_dir", metavar="RUN", help="a run folder, a run id under --results-dir, or latest"
     )
     parser.add_argument("--baseline", metavar="RUN", help="also compare with this run")
     parser.add_argument(
