@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import re
 import shutil
 import sqlite3
 import sys
@@ -298,7 +299,26 @@ def run_task(ctx: Context, role: str, n_sample: int) -> Outcome:
     status, reason = _status(result, ctx.log)
     figures: dict[str, Any] = {"task_id": task_id, "role": role, "sample": sample}
     figures.update(read_debug_xcom(ctx.ws.db))
+    if ctx.axes["debug_mode"] and "cosmos_debug_max_memory_mb" not in figures:
+        # `airflow tasks test` keeps no XCom of its temporary run; Cosmos logs the
+        # same figure it pushes.
+        logged = read_debug_log(ctx.log)
+        if logged is not None:
+            figures["cosmos_debug_max_memory_mb"] = {task_id: logged}
+            figures["cosmos_debug_source"] = "task log"
     return Outcome(status, result, reason, figures)
+
+
+_DEBUG_LINE = re.compile(r"Max memory usage \(RSS, incl\. children\): ([0-9.]+) MB")
+
+
+def read_debug_log(log: Path) -> float | None:
+    """The last figure Cosmos's debug mode logged (MiB: it divides bytes by 1024**2)."""
+    try:
+        found = _DEBUG_LINE.findall(log.read_text(errors="replace"))
+    except OSError:
+        return None
+    return float(found[-1]) if found else None
 
 
 # ---------------------------------------------------------------- dag_run
