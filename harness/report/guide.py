@@ -116,7 +116,8 @@ OPTIONS: tuple[GuideOption, ...] = (
                 "load_mode",
                 fixed("DBT_MANIFEST", "DBT_LS"),
                 "dag_parse: DBT_MANIFEST vs DBT_LS, cache miss",
-                ignore=("cache", "render_invocation"),
+                # collapsed to None when no dbt ls runs (harness.scenarios.model.effective)
+                ignore=("cache", "render_invocation", "partial_parse", "enable_mock_profile"),
                 where_without={"cache": ("cold",)},
             ),
         ),
@@ -200,8 +201,21 @@ OPTIONS: tuple[GuideOption, ...] = (
         "Provides visibility into memory usage; adds minimal overhead.",
         ("memory", "time"),
         (
-            Contrast("task", "debug_mode", fixed(True, False), "task: on vs off"),
-            Contrast("dag_run", "debug_mode", fixed(True, False), "dag_run: on vs off"),
+            # the poll interval only exists with debug mode on
+            Contrast(
+                "task",
+                "debug_mode",
+                fixed(True, False),
+                "task: on vs off",
+                ignore=("debug_poll_s",),
+            ),
+            Contrast(
+                "dag_run",
+                "debug_mode",
+                fixed(True, False),
+                "dag_run: on vs off",
+                ignore=("debug_poll_s",),
+            ),
         ),
         kind="no_overhead",
     ),
