@@ -390,27 +390,42 @@ class _ShutdownWatchdog(threading.Thread):
     def __init__(self, db: Path, grace_s: float) -> None:
         super().__init__(daemon=True)
         self.db, self.grace_s = db, grace_s
+        # Only a run started after this one counts (min_worker reuses the database).
+        self.after_id = newest_dag_run_id(db)
         self.stop = threading.Event()
         self.ended_tree = False
 
     def run(self) -> None:
         while not self.stop.wait(2.0):
-            if dag_run_state(self.db) in ("success", "failed"):
+            if dag_run_state(self.db, self.after_id) in ("success", "failed"):
                 if self.stop.wait(self.grace_s):
                     return
                 self.ended_tree = _end_dags_test()
                 return
 
 
-def dag_run_state(db: Path) -> str | None:
-    """State of the newest run of the scenario DAG (None before it exists)."""
+def _query_one(db: Path, sql: str, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
-            row = conn.execute(
-                "SELECT state FROM dag_run WHERE dag_id=? ORDER BY id DESC LIMIT 1", (DAG_ID,)
-            ).fetchone()
+            row: tuple[Any, ...] | None = conn.execute(sql, args).fetchone()
+            return row
     except sqlite3.Error:
         return None
+
+
+def newest_dag_run_id(db: Path) -> int:
+    """Id of the newest run of the scenario DAG (0 when there is none)."""
+    row = _query_one(db, "SELECT max(id) FROM dag_run WHERE dag_id=?", (DAG_ID,))
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def dag_run_state(db: Path, after_id: int = 0) -> str | None:
+    """State of the newest run of the scenario DAG with an id above ``after_id``."""
+    row = _query_one(
+        db,
+        "SELECT state FROM dag_run WHERE dag_id=? AND id>? ORDER BY id DESC LIMIT 1",
+        (DAG_ID, after_id),
+    )
     return row[0] if row else None
 
 
