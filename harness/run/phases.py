@@ -123,9 +123,13 @@ def log_tail(log: Path, lines: int = 3) -> str:
 
 
 # ---------------------------------------------------------------- import
-def import_statement(optimised: bool) -> str:
-    """What a DAG file imports: the guide's full module paths, or the top-level names.
-    Airflow comes first: cosmos.constants before it is a circular import (trap 9)."""
+def import_statement(optimised: bool, target: str = "DbtDag") -> str:
+    """What a DAG file imports: the guide's full module paths, or the top-level names;
+    or (target "package") the cosmos package alone, as Airflow's provider and plugin
+    loading imports it. Airflow comes first: cosmos.constants before it is a
+    circular import (trap 9)."""
+    if target == "package":
+        return "import airflow; import cosmos"
     if optimised:
         return "import airflow; from cosmos.airflow.dag import DbtDag"
     return "import airflow; from cosmos import DbtDag"
@@ -133,7 +137,7 @@ def import_statement(optimised: bool) -> str:
 
 def run_import(ctx: Context) -> Outcome:
     """A fresh interpreter imports Airflow and Cosmos's DbtDag, as a DAG file does."""
-    code = import_statement(ctx.axes["memory_optimised_imports"])
+    code = import_statement(ctx.axes["memory_optimised_imports"], ctx.axes["import_target"])
     result = ctx.run([ctx.python, "-c", code], ctx.env())
     status, reason = _status(result, ctx.log)
     return Outcome(status, result, reason, {"statement": code})

@@ -235,13 +235,15 @@ def _measure_unit(
     ws = new_workspace(run_dir, f"m{seq:04d}-r{rep}")
     ctx = Context(ws, project, m.scenario, log, spec.timeout_s, run_dir.work / "venvs")
     t0 = time.monotonic()
+    cosmos_env: dict[str, object] = {}
     try:
         version = m.scenario.axes["cosmos_version"]
         if version != "locked":
-            from harness.run.altenv import cosmos_python
+            from harness.run.altenv import cosmos_python, read_marker
 
             python = cosmos_python(version, ALTENV_ROOT.resolve(), run_dir.logs)
             ctx = dataclasses.replace(ctx, python=python)
+            cosmos_env = read_marker(Path(python).parent.parent)
         if unit.role is not None:
             outcome = run_task(ctx, unit.role, spec.task_sample)
         elif m.phase == "min_worker":
@@ -258,6 +260,11 @@ def _measure_unit(
         outcome = Outcome("error", None, f"{type(exc).__name__}: {exc}")
     finally:
         shutil.rmtree(ws.root, ignore_errors=True)
+    if cosmos_env:
+        # Which environment measured it, and how it was made importable (altenv).
+        outcome.figures["cosmos_env"] = {
+            k: cosmos_env.get(k) for k in ("version", "mode", "adaptations")
+        }
     outcome.figures["log"] = str(log.relative_to(run_dir.root))
     outcome.figures["harness_s"] = round(time.monotonic() - t0, 3)
     return outcome

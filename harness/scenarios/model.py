@@ -80,6 +80,14 @@ AXES: dict[str, Axis] = {
             doc="'locked' (uv.lock) or a release such as '1.13.1' installed beside it",
         ),
         Axis("soak_tasks", int, 200, minimum=1, doc="soak: model tasks run in one process"),
+        Axis(
+            "import_target",
+            str,
+            "DbtDag",
+            ("DbtDag", "package"),
+            doc="import phase: DbtDag as a DAG file imports it, or the cosmos package "
+            "alone as Airflow's provider and plugin loading does",
+        ),
     )
 }
 
@@ -97,7 +105,7 @@ _DAG_SHAPING = (
 )
 _RUN = (*_DAG_SHAPING, "execution_invocation", "debug_mode", "debug_poll_s")
 PHASE_AXES: dict[str, tuple[str, ...]] = {
-    "import": ("memory_optimised_imports", "worker_limit_mib", "cosmos_version"),
+    "import": ("memory_optimised_imports", "worker_limit_mib", "cosmos_version", "import_target"),
     "dag_parse": (*_DAG_SHAPING, "cosmos_version"),
     "task": _RUN,
     "dag_run": (*_RUN, "concurrency"),
@@ -165,8 +173,11 @@ class Scenario:
                 out["enable_mock_profile"] = None
         if "debug_poll_s" in out and not out.get("debug_mode"):
             out["debug_poll_s"] = None
+        # Defaults added after the first runs are left out of ids, so those stay comparable.
         if out.get("cosmos_version") == "locked":
-            out["cosmos_version"] = None  # the ids of earlier runs stay as they were
+            out["cosmos_version"] = None
+        if out.get("import_target") == "DbtDag":
+            out["import_target"] = None
         return out
 
     def scenario_id(self, phase: str) -> str:
