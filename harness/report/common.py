@@ -1,11 +1,17 @@
-"""Small helpers shared by the report's sections: sizes, configuration labels, units."""
+"""Small helpers shared by the report's sections: sizes, configuration labels, units,
+and the text of a measured change."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.compare.samples import ScenarioSamples
+from harness.compare.stats import Change, Spread
+
+if TYPE_CHECKING:  # guide imports this module
+    from harness.report.guide import Cell
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
@@ -25,6 +31,27 @@ def size_label(size: int | str | None) -> str:
     if size is None:
         return "no project"
     return f"{size} models" if isinstance(size, int) else str(size)
+
+
+# A synthetic project's label in a scenario id: <shape>-<models>-s<seed>.
+_PROJECT_LABEL = re.compile(r"^[a-z]+-(\d+)-s\d+$")
+
+
+def scenario_size(s: ScenarioSamples) -> int | str | None:
+    """The scenario's size; from its id's project label when its axes lack the project.
+
+    The runner wrote soak and min_worker records without "project" and "models" in
+    their axes (harness.run.runner._axes), though their ids name the project."""
+    if s.size is not None:
+        return s.size
+    parts = s.scenario_id.split("/")
+    if len(parts) < 2:
+        return None
+    if m := _PROJECT_LABEL.match(parts[1]):
+        return int(m[1])
+    if parts[1].startswith("project="):
+        return parts[1].removeprefix("project=").rsplit(":", 1)[0]
+    return None
 
 
 def sorted_sizes(sizes: Iterable[int | str | None]) -> list[int | str | None]:
@@ -48,6 +75,12 @@ def varying_axes(scenarios: Iterable[ScenarioSamples]) -> list[str]:
     return [k for k, vals in seen.items() if len(vals) > 1]
 
 
+def axes_key(axes: dict[str, Any], drop: Iterable[str] = ()) -> tuple[tuple[str, str], ...]:
+    """The axis values of a scenario but ``drop``, hashable: equal keys are twins."""
+    dropped = set(drop)
+    return tuple(sorted((k, repr(v)) for k, v in axes.items() if k not in dropped))
+
+
 def config_label(config: dict[str, Any], axes: list[str]) -> str:
     """The values of ``axes`` in ``config`` (the ones that tell configurations apart)."""
     parts = [fmt_axis(k, config.get(k)) for k in axes if config.get(k) is not None]
@@ -69,3 +102,32 @@ def fmt_pct(ratio: float) -> str:
     if ratio == float("inf"):
         return "+inf%"
     return f"{(ratio - 1.0) * 100:+.0f}%"
+
+
+def fmt_spread(sp: Spread, unit: str) -> str:
+    """Median and interquartile range of one sample; ``unit`` "bytes" or "s"."""
+    fmt = fmt_mib if unit == "bytes" else fmt_s
+    if sp.n == 1:
+        return f"{fmt(sp.median)} (n=1)"
+    return f"{fmt(sp.median)} (IQR {fmt(sp.q1)}-{fmt(sp.q3)}, n={sp.n})"
+
+
+def change_text(metric: str, c: Change) -> str:
+    """"memory 308 MiB (IQR ..., n=5) vs 210 MiB (...): +46% (CI ...)": new vs base."""
+    spread = ""
+    if c.ci_low is not None and c.ci_high is not None:
+        spread = f" (CI {fmt_pct(c.ci_low)}..{fmt_pct(c.ci_high)})"
+    unit = "bytes" if metric == "memory" else "s"
+    sides = f"{fmt_spread(c.new, unit)} vs {fmt_spread(c.base, unit)}"
+    return f"{metric} {sides}: {fmt_pct(c.ratio)}{spread}"
+
+
+def cell_text(metric: str, cell: Cell) -> str:
+    """A change summarised over pairs: "memory -35% (CI -40%..-30%)" or its range."""
+    if cell.note == "CI":
+        spread = f" (CI {fmt_pct(cell.low or 1)}..{fmt_pct(cell.high or 1)})"
+    elif cell.note == "range":
+        spread = f" ({cell.n_pairs} pairs: {fmt_pct(cell.low or 1)}..{fmt_pct(cell.high or 1)})"
+    else:
+        spread = " (n=1)"
+    return f"{metric} {fmt_pct(cell.ratio)}{spread}"

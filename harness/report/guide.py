@@ -12,7 +12,8 @@ median(without), with its significance (harness.compare.stats). Verdicts:
   mixed         - both, at different sizes or phases (see the details)
   too few repetitions - pairs exist but have one repetition on a side: untestable
   not measured  - the run has no such pair
-A difference under MIN_EFFECT counts as none, significant or not: the guide
+Only the locked Cosmos is measured here; other releases (axis cosmos_version) are left
+out. A difference under MIN_EFFECT counts as none, significant or not: the guide
 speaks of "High" and "Low", not of a 1% drift.
 """
 
@@ -25,7 +26,7 @@ from typing import Any
 
 from harness.compare.samples import ScenarioSamples
 from harness.compare.stats import Change, compare_samples
-from harness.report.common import size_sort_key
+from harness.report.common import axes_key, size_sort_key
 
 MIN_EFFECT = 0.05
 
@@ -252,16 +253,19 @@ class Pair:
         return SAME
 
 
-def _key(s: ScenarioSamples, drop: set[str]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((k, repr(v)) for k, v in s.axes.items() if k not in drop))
-
-
 def find_pairs(option: GuideOption, scenarios: dict[str, ScenarioSamples]) -> list[Pair]:
     """Every pair of scenarios that measures ``option`` (only scenarios with ok values)."""
     out = []
     for c in option.contrasts:
+        # The guide is about the Cosmos under test: scenarios run with another release
+        # (axis cosmos_version) have their own table (harness.report.loadtest.version_rows).
         phase = [
-            s for s in scenarios.values() if s.phase == c.phase and s.n_ok and c.axis in s.axes
+            s
+            for s in scenarios.values()
+            if s.phase == c.phase
+            and s.n_ok
+            and c.axis in s.axes
+            and s.axes.get("cosmos_version") is None
         ]
         present = sorted({s.axes[c.axis] for s in phase if s.axes[c.axis] is not None}, key=repr)
         drop = {c.axis, *c.ignore}
@@ -271,11 +275,11 @@ def find_pairs(option: GuideOption, scenarios: dict[str, ScenarioSamples]) -> li
                 if s.axes[c.axis] == without_v and all(
                     s.axes.get(k) in allowed for k, allowed in c.where_without.items()
                 ):
-                    without.setdefault(_key(s, drop), []).append(s)
+                    without.setdefault(axes_key(s.axes, drop), []).append(s)
             for s in phase:
                 if s.axes[c.axis] != with_v:
                     continue
-                for twin in without.get(_key(s, drop), []):
+                for twin in without.get(axes_key(s.axes, drop), []):
                     changes = {
                         m: compare_samples(twin.values[m], s.values[m])
                         for m in ("memory", "time", "slots")

@@ -4,7 +4,9 @@ global state) and kept as PNG bytes, so the HTML can embed them as data URIs.
   - peak memory and wall time against the number of models, one line per value of
     each option that varies in a phase (the median over the other options);
   - memory against time of every configuration at each size, the Pareto front
-    (nothing else both lighter and faster) marked.
+    (nothing else both lighter and faster) marked;
+  - the load test: wall time, peak memory and task-slot-seconds against concurrency
+    per size, one line per configuration; RSS over the task index of each soak.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from harness.compare.samples import ScenarioSamples
+from harness.compare.stats import Spread
 from harness.report.common import (
     MIB,
     config_label,
@@ -27,6 +30,7 @@ from harness.report.common import (
     size_sort_key,
     varying_axes,
 )
+from harness.report.loadtest import Soak, Sweep
 
 LINE_PHASES = ("dag_parse", "task", "dag_run", "dbt_baseline")
 PARETO_PHASES = ("dag_parse", "task", "dag_run")
@@ -169,3 +173,83 @@ def pareto_plots(scenarios: dict[str, ScenarioSamples]) -> list[Plot]:
                 )
             )
     return plots
+
+
+def _median_mib(sp: Spread | None) -> float:
+    return sp.median / MIB if sp else float("nan")
+
+
+def concurrency_plots(sweeps: list[Sweep], cores: int | None) -> list[Plot]:
+    """Wall time, peak memory and task-slot-seconds against concurrency, one figure per
+    size, one line per configuration; the machine's core count marked."""
+    plots = []
+    for size in sorted({w.size for w in sweeps}, key=size_sort_key):
+        at = [w for w in sweeps if w.size == size]
+        # constrained layout: the legend goes below the three panels, outside them
+        fig = Figure(figsize=(11, 3.6 + 0.2 * len(at)), layout="constrained")
+        axs = fig.subplots(1, 3)
+        ticks = sorted({p.concurrency for w in at for p in w.points})
+        for w in at:
+            xs = [p.concurrency for p in w.points]
+            nan = float("nan")  # a concurrency where every repetition failed: a gap
+            series = (
+                [p.time.median if p.time else nan for p in w.points],
+                [_median_mib(p.memory) for p in w.points],
+                [p.slots.median if p.slots else nan for p in w.points],
+            )
+            for ax, ys in zip(axs, series, strict=True):
+                (line,) = ax.plot(xs, ys, marker="o", label=w.label)
+            if w.stops_after is not None:  # ring the point beyond which more stops paying
+                knee = xs.index(w.stops_after)
+                axs[0].scatter([w.stops_after], [series[0][knee]], s=160, facecolors="none",
+                               edgecolors=line.get_color(), linewidths=1.5, zorder=3)
+        labels = ("wall time (s)", "peak memory (MiB)", "task-slot-seconds")
+        for ax, ylabel in zip(axs, labels, strict=True):
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(ticks, [str(t) for t in ticks])
+            ax.minorticks_off()
+            ax.set_xlabel("concurrency")
+            ax.set_ylabel(ylabel)
+            ax.grid(True, alpha=0.3)
+            if cores:
+                ax.axvline(cores, color="0.5", linestyle="--", linewidth=1)
+        fig.legend(*axs[0].get_legend_handles_labels(), loc="outside lower center", fontsize=8)
+        fig.suptitle(f"dag_run, {size_label(size)}: against concurrency", fontsize=10)
+        plots.append(
+            Plot(
+                f"concurrency-{size}",
+                f"dag_run, {size_label(size)}: wall time, peak memory and task-slot-seconds "
+                "against concurrency",
+                "Medians over the repetitions; ringed: the concurrency beyond which more stops"
+                " paying" + (f"; dashed: the machine's {cores} logical cores." if cores else "."),
+                _png(fig),
+            )
+        )
+    return plots
+
+
+def soak_plot(runs: list[Soak]) -> list[Plot]:
+    """RSS after each task of every soak (the warm-up left out of the fit shaded)."""
+    drawn = [k for k in runs if len(k.rss_mib) > 1]
+    if not drawn:
+        return []
+    fig = Figure(figsize=(8, 3.6))
+    ax = fig.subplots()
+    for k in drawn:
+        label = f"{k.label}, {size_label(k.size)}"
+        ax.plot(range(len(k.rss_mib)), k.rss_mib, linewidth=1, label=label)
+    ax.axvspan(0, max(k.warmup for k in drawn), color="0.9", label="warm-up (not fitted)")
+    ax.set_xlabel("task index (0: before the first task)")
+    ax.set_ylabel("RSS of the process (MiB)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    fig.suptitle("soak: memory after each task", fontsize=10)
+    return [
+        Plot(
+            "soak-rss",
+            "soak: RSS after each task",
+            "One long-lived process per line; the growth per task is the slope after the"
+            " shaded warm-up.",
+            _png(fig),
+        )
+    ]

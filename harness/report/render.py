@@ -7,7 +7,6 @@ jinja2 templates in templates/ only lay them out, once for each format.
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +18,19 @@ from harness.compare.diff import REGRESSION, Comparison, compare_runs
 from harness.compare.format import header_lines, metric_cell, render_markdown, summary_line
 from harness.compare.runs import RunData, load_run
 from harness.compare.samples import METRICS, group_scenarios
-from harness.compare.stats import Change, Spread
 from harness.report import guide
-from harness.report.common import MIB, fmt_mib, fmt_pct, fmt_s, size_label, sorted_sizes
+from harness.report.common import (
+    MIB,
+    cell_text,
+    change_text,
+    fmt_mib,
+    fmt_s,
+    size_label,
+    sorted_sizes,
+)
 from harness.report.plots import Plot, line_plots, pareto_plots
 from harness.report.recommend import WORKER_GIB, Candidate, cosmos_cost, recommend
+from harness.report.render_load import LoadView, load_view
 
 TEMPLATES = Path(__file__).parent / "templates"
 REPORT_MD = "report.md"
@@ -31,7 +38,6 @@ REPORT_HTML = "report.html"
 FIGURES_DIR = "report_files"
 REASON_CHARS = 600
 
-_METRIC_LABEL = {"memory": "memory", "time": "time", "slots": "slots"}
 _VERDICT_CLASS = {
     guide.CONFIRMED: "good",
     guide.OPPOSITE: "bad",
@@ -54,41 +60,14 @@ class View:
     guide_details: list[dict[str, Any]]
     recommendations: list[dict[str, Any]]
     costs: list[dict[str, Any]]
-    debug_figures: list[dict[str, Any]]
+    load: LoadView
+    """The load-test sections (issue 6), debug mode checked among them."""
     failures: list[dict[str, Any]]
     environment: list[tuple[str, str]]
     versions: list[tuple[str, str]]
     plots: list[Plot]
     comparison: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
-
-
-def _change_text(metric: str, c: Change) -> str:
-    """"memory 308 MiB (IQR ..., n=5) vs 210 MiB (...): +46% (CI ...)": with vs without."""
-    spread = ""
-    if c.ci_low is not None and c.ci_high is not None:
-        spread = f" (CI {fmt_pct(c.ci_low)}..{fmt_pct(c.ci_high)})"
-    unit = "bytes" if metric == "memory" else "s"
-    sides = f"{_side(c.new, unit)} vs {_side(c.base, unit)}"
-    return f"{_METRIC_LABEL[metric]} {sides}: {fmt_pct(c.ratio)}{spread}"
-
-
-def _cell_text(metric: str, cell: guide.Cell) -> str:
-    if cell.note == "CI":
-        spread = f" (CI {fmt_pct(cell.low or 1)}..{fmt_pct(cell.high or 1)})"
-    elif cell.note == "range":
-        spread = f" ({cell.n_pairs} pairs: {fmt_pct(cell.low or 1)}..{fmt_pct(cell.high or 1)})"
-    else:
-        spread = " (n=1)"
-    return f"{_METRIC_LABEL[metric]} {fmt_pct(cell.ratio)}{spread}"
-
-
-def _side(sp: Spread, unit: str) -> str:
-    """Median and interquartile range of one side of a pair."""
-    fmt = fmt_mib if unit == "bytes" else fmt_s
-    if sp.n == 1:
-        return f"{fmt(sp.median)} (n=1)"
-    return f"{fmt(sp.median)} (IQR {fmt(sp.q1)}-{fmt(sp.q3)}, n={sp.n})"
 
 
 def _guide_view(
@@ -105,7 +84,7 @@ def _guide_view(
                 cells.append([])
                 continue
             lines = [
-                _cell_text(m, c) for m in ("memory", "time", "slots") if (c := by_metric.get(m))
+                cell_text(m, c) for m in ("memory", "time", "slots") if (c := by_metric.get(m))
             ]
             lines.append(f"[{r.size_verdicts[size]}]")
             cells.append(lines)
@@ -131,8 +110,8 @@ def _guide_view(
                     "size": size_label(p.size),
                     "with_id": p.with_id,
                     "without_id": p.without_id,
-                "without_diff": _differing(p.with_id, p.without_id),
-                    "changes": [_change_text(m, c) for m, c in p.changes.items()],
+                    "without_diff": _differing(p.with_id, p.without_id),
+                    "changes": [change_text(m, c) for m, c in p.changes.items()],
                     "outcome": ", ".join(
                         f"{m}: {p.outcome(m)}" for m in r.option.metrics if m in p.changes
                     ),
@@ -194,34 +173,6 @@ def _cost_view(scenarios: dict[str, Any]) -> list[dict[str, Any]]:
         }
         for c in cosmos_cost(scenarios)
     ]
-
-
-def _debug_view(run: RunData) -> list[dict[str, Any]]:
-    # Cosmos's debug mode sums RSS every 0.5 s; set its figure beside the harness's peak.
-    per: dict[str, list[tuple[float, float, int]]] = {}
-    for r in run.records:
-        values = r.figures.get("cosmos_debug_max_memory_mb")
-        if r.status != "ok" or not isinstance(values, dict) or r.measure is None:
-            continue
-        numbers = [float(v) for v in values.values() if isinstance(v, int | float)]
-        if numbers:
-            per.setdefault(r.scenario_id, []).append(
-                (max(numbers), float(r.measure.peak_tree_bytes), len(numbers))
-            )
-    out = []
-    for sid, items in per.items():
-        cosmos_mb = statistics.median(i[0] for i in items)
-        measured = statistics.median(i[1] for i in items)
-        out.append({
-            "scenario_id": sid,
-            "repetitions": len(items),
-            "tasks": max(i[2] for i in items),
-            "cosmos_max": f"{cosmos_mb:.0f} MiB",
-            "measured": fmt_mib(measured),
-            # cosmos/debug.py divides by 1024 twice: its "MB" are MiB
-            "ratio": f"{cosmos_mb * MIB / measured:.2f}" if measured else "",
-        })
-    return out
 
 
 def _failures_view(run: RunData) -> list[dict[str, Any]]:
@@ -328,7 +279,7 @@ def build_view(run: RunData, baseline: RunData | None = None) -> View:
         guide_details=details,
         recommendations=_recommendation_view(scenarios),
         costs=_cost_view(scenarios),
-        debug_figures=_debug_view(run),
+        load=load_view(run, scenarios),
         failures=_failures_view(run),
         environment=env,
         versions=versions,
@@ -378,7 +329,7 @@ def write_report(run_dir: Path, baseline: Path | None = None) -> tuple[Path, Pat
     view = build_view(run, base)
     figures = run.path / FIGURES_DIR
     figures.mkdir(exist_ok=True)
-    for plot in view.plots:
+    for plot in view.plots + view.load.plots:
         (figures / plot.file_name).write_bytes(plot.png)
     md, html = run.path / REPORT_MD, run.path / REPORT_HTML
     md.write_text(render(view, "md"), encoding="utf-8")
