@@ -22,7 +22,7 @@ from harness.run.projects import PreparedProject, ProjectError, prepare_project
 from harness.run.workspace import RunDir, make_template_home, new_workspace
 from harness.scenarios.load import ScenarioFile
 from harness.scenarios.matrix import Measurement
-from harness.scenarios.model import ProjectSpec
+from harness.scenarios.model import PHASES_WITH_PROJECT, ProjectSpec
 from harness.store.jsonl import RESULTS_FILE, ResultsWriter, read_records
 from harness.store.record import Record
 from harness.store.runinfo import (
@@ -201,7 +201,7 @@ def execute(
 def _axes(unit: Unit) -> dict[str, Any]:
     s = unit.measurement.scenario
     axes: dict[str, Any] = dict(s.effective(unit.phase))
-    if unit.phase in ("dag_parse", "task", "dag_run", "dbt_baseline"):
+    if unit.phase in PHASES_WITH_PROJECT:
         axes["project"] = s.project.to_dict()
         axes["models"] = s.project.models
     if unit.role:
