@@ -31,18 +31,23 @@ _SHORT = {
 }
 
 
+def fmt_seconds(value: float) -> str:
+    """Seconds, with a precision that suits their size."""
+    return f"{value:.1f} s" if value >= 10 else f"{value:.2f} s"
+
+
 def fmt_value(value: float, unit: str) -> str:
     """Bytes as MiB, seconds with a precision that suits their size."""
     if unit == "bytes":
         return f"{value / MIB:.0f} MiB" if value >= 10 * MIB else f"{value / MIB:.1f} MiB"
-    return f"{value:.1f} s" if value >= 10 else f"{value:.2f} s"
+    return fmt_seconds(value)
 
 
-def fmt_percent(ratio: float) -> str:
+def fmt_percent(ratio: float, digits: int = 1) -> str:
     """A ratio as a signed percent change ("+30.1%")."""
     if ratio == float("inf"):
         return "+inf%"
-    return f"{(ratio - 1.0) * 100.0:+.1f}%"
+    return f"{(ratio - 1.0) * 100.0:+.{digits}f}%"
 
 
 def metric_cell(m: MetricDiff, unit: str) -> str:

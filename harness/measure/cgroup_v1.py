@@ -36,17 +36,7 @@ def _memory_root() -> Path:
 
 def probe() -> None:
     """Raise BackendUnavailable unless a child memory cgroup can be made here."""
-    root = _memory_root()
-    probe_dir = root / f"harness-{os.getpid()}-probe"
-    try:
-        probe_dir.mkdir(exist_ok=True)
-    except OSError as exc:
-        raise BackendUnavailable(f"cannot create a cgroup under {root}: {exc.strerror}") from exc
-    try:
-        if not (probe_dir / "memory.max_usage_in_bytes").exists():
-            raise BackendUnavailable(f"{root} has no memory.max_usage_in_bytes")
-    finally:
-        cgroupfs.remove_dir(probe_dir, timeout_s=1.0)
+    cgroupfs.probe_child(_memory_root(), "memory.max_usage_in_bytes")
 
 
 class CgroupV1(Cgroup):

@@ -57,17 +57,7 @@ def _parent() -> Path:
 
 def probe() -> None:
     """Raise BackendUnavailable unless a child cgroup with memory.max can be made here."""
-    parent = _parent()
-    probe_dir = parent / f"harness-{os.getpid()}-probe"
-    try:
-        probe_dir.mkdir(exist_ok=True)
-    except OSError as exc:
-        raise BackendUnavailable(f"cannot create a cgroup under {parent}: {exc.strerror}") from exc
-    try:
-        if not (probe_dir / "memory.max").exists():
-            raise BackendUnavailable(f"the memory controller is not enabled under {parent}")
-    finally:
-        cgroupfs.remove_dir(probe_dir, timeout_s=1.0)
+    cgroupfs.probe_child(_parent(), "memory.max")
 
 
 class CgroupV2(Cgroup):

@@ -216,6 +216,21 @@ class BackendUnavailable(Exception):
     """This cgroup backend cannot be used here; the message says why."""
 
 
+
+
+def probe_child(parent: Path, needed: str) -> None:
+    """Raise BackendUnavailable unless a child cgroup of ``parent`` can be made and
+    shows the control file ``needed`` (the controller is really there)."""
+    probe_dir = parent / f"harness-{os.getpid()}-probe"
+    try:
+        probe_dir.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise BackendUnavailable(f"cannot create a cgroup under {parent}: {exc.strerror}") from exc
+    try:
+        if not (probe_dir / needed).exists():
+            raise BackendUnavailable(f"{parent} has no {needed} in a child cgroup")
+    finally:
+        remove_dir(probe_dir, timeout_s=1.0)
 class Cgroup:
     """One child cgroup made for one measurement (base of the v1 and v2 backends)."""
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from harness.compare.format import fmt_percent, fmt_seconds
 from harness.compare.samples import ScenarioSamples
 from harness.compare.stats import Change, Spread
 
@@ -92,16 +93,12 @@ def fmt_mib(value: float) -> str:
     return f"{value / MIB:.0f} MiB"
 
 
-def fmt_s(value: float) -> str:
-    """Seconds, with a precision that suits the size."""
-    return f"{value:.1f} s" if value >= 10 else f"{value:.2f} s"
+fmt_s = fmt_seconds
 
 
 def fmt_pct(ratio: float) -> str:
-    """A ratio as a signed percent."""
-    if ratio == float("inf"):
-        return "+inf%"
-    return f"{(ratio - 1.0) * 100:+.0f}%"
+    """A ratio as a signed whole percent."""
+    return fmt_percent(ratio, digits=0)
 
 
 def fmt_spread(sp: Spread, unit: str) -> str:
