@@ -212,6 +212,14 @@ def test_smoke_watcher_dag_run_finishes_and_sensors_succeed(smoke_run: Path) -> 
 
 
 @pytest.mark.slow
+def test_smoke_servers_listen_on_loopback_only(smoke_run: Path) -> None:
+    records = list(read_records(smoke_run / "results" / "smoke" / "results.jsonl"))
+    seen = [a for r in records if r.phase == "dag_run" for a in r.figures["listening"]]
+    assert seen, "the API server's socket was not seen"
+    assert all(a.rsplit(":", 1)[0] in ("127.0.0.1", "::1") for a in seen), seen
+
+
+@pytest.mark.slow
 def test_smoke_run_json_says_how_and_where(smoke_run: Path) -> None:
     info = read_run_info(smoke_run / "results" / "smoke")
     assert info["state"] == "finished"

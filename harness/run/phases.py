@@ -398,9 +398,12 @@ class _ShutdownWatchdog(threading.Thread):
         self.after_id = newest_dag_run_id(db)
         self.stop = threading.Event()
         self.ended_tree = False
+        self.listening: set[str] = set()
+        """Every address a process of the harness listened on during the run."""
 
     def run(self) -> None:
         while not self.stop.wait(2.0):
+            self.listening |= listening_addresses()
             if dag_run_state(self.db, self.after_id) in ("success", "failed"):
                 if self.stop.wait(self.grace_s):
                     return
@@ -421,6 +424,17 @@ def newest_dag_run_id(db: Path) -> int:
     """Id of the newest run of the scenario DAG (0 when there is none)."""
     row = _query_one(db, "SELECT max(id) FROM dag_run WHERE dag_id=?", (DAG_ID,))
     return int(row[0]) if row and row[0] is not None else 0
+
+
+def listening_addresses() -> set[str]:
+    """host:port of every listening TCP socket of this process's descendants."""
+    found = set()
+    for proc in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            for c in proc.net_connections(kind="inet"):
+                if c.status == psutil.CONN_LISTEN and c.laddr:
+                    found.add(f"{c.laddr.ip}:{c.laddr.port}")
+    return found
 
 
 def dag_run_state(db: Path, after_id: int = 0) -> str | None:
@@ -488,6 +502,7 @@ def _dag_run_once(ctx: Context) -> Outcome:
             watchdog.join()
     figures = read_dag_run(ctx.ws.db)
     figures.update(read_debug_xcom(ctx.ws.db))
+    figures["listening"] = sorted(watchdog.listening)
     if watchdog.ended_tree and result.status != "timeout":
         figures["ended_by_harness"] = (
             f"airflow dags test had not exited {SHUTDOWN_GRACE_S:.0f} s after its DagRun "

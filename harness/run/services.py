@@ -99,7 +99,9 @@ def airflow_services(
             with (log_dir / "triggerer.log").open("wb") as trig_log:
                 started.append(
                     subprocess.Popen(
-                        [airflow_bin(), "triggerer"],
+                        # Without --skip-serve-logs it starts a log server on every
+                        # interface ([::]:8794); the harness's servers stay on loopback.
+                        [airflow_bin(), "triggerer", "--skip-serve-logs"],
                         env=env,
                         stdout=trig_log,
                         stderr=subprocess.STDOUT,
