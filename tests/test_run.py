@@ -296,3 +296,29 @@ def test_ctrl_c_leaves_a_valid_results_file_and_nothing_running(tmp_path: Path) 
     cgroups = Path("/sys/fs/cgroup/memory")
     if cgroups.is_dir():
         assert not [d for d in cgroups.glob(f"harness-{proc.pid}-*")]
+
+
+def test_cosmos_judges_only_the_options_a_phase_sets(tmp_path: Path) -> None:
+    """VIRTUALENV with DBT_RUNNER is rejected by Cosmos, but a DAG parse does not set
+    the execution invocation at all, so its VIRTUALENV parse is valid."""
+    from harness.run.runner import validity
+    from harness.run.workspace import RunDir, make_template_home
+
+    (tmp_path / "s.toml").write_text(
+        "[[matrix]]\nphases=['dag_parse','task']\nload_mode='DBT_MANIFEST'\n"
+        "execution_mode='VIRTUALENV'\nexecution_invocation=['DBT_RUNNER','SUBPROCESS']\n"
+    )
+    units = units_of(expand(load_scenario_file(tmp_path / "s.toml")), 1)
+    run_dir = RunDir(tmp_path / "run")
+    make_template_home(run_dir)
+    invalid = validity(units, run_dir)
+    assert list(invalid) == [
+        u.scenario_id for u in units
+        if u.phase == "task" and u.measurement.scenario.axes["execution_invocation"] == "DBT_RUNNER"
+    ]
+    assert "DBT_RUNNER has not been implemented for ExecutionMode.VIRTUALENV" in next(
+        iter(invalid.values())
+    )
+    text = render_dag_file(spec(execution_mode="VIRTUALENV", execution_invocation=None))
+    assert "ExecutionConfig(execution_mode=ExecutionMode.VIRTUALENV" in text
+    assert "InvocationMode.DBT_RUNNER" not in text

@@ -42,7 +42,8 @@ class DagSpec:
     profile_name: str
     load_mode: str
     render_invocation: str
-    execution_invocation: str
+    execution_invocation: str | None
+    """None: Cosmos's default for the execution mode (a DAG parse does not depend on it)."""
     execution_mode: str
     partial_parse: bool
     enable_mock_profile: bool
@@ -71,10 +72,9 @@ def render_dag_file(spec: DagSpec) -> str:
         render_args.append(f"invocation_mode=InvocationMode.{spec.render_invocation}")
     if spec.dbt_ls_path is not None:
         render_args.append(f"dbt_ls_path={str(spec.dbt_ls_path)!r}")
-    exec_args = [
-        f"execution_mode=ExecutionMode.{spec.execution_mode}",
-        f"invocation_mode=InvocationMode.{spec.execution_invocation}",
-    ]
+    exec_args = [f"execution_mode=ExecutionMode.{spec.execution_mode}"]
+    if spec.execution_invocation is not None:
+        exec_args.append(f"invocation_mode=InvocationMode.{spec.execution_invocation}")
     operator_args: dict[str, object] = {"install_deps": False}
     if spec.execution_mode == "VIRTUALENV":
         exec_args.append(f"virtualenv_dir={str(spec.virtualenv_dir)!r}")

@@ -54,6 +54,8 @@ class Context:
     log: Path
     timeout_s: float
     venv_dir: Path
+    phase: str = "dag_run"
+    """The phase measured: it decides which options the DAG file sets."""
     python: str = sys.executable
     """Interpreter of the import and dag_parse phases: this environment's, or one
     with another Cosmos release (axis cosmos_version, harness.run.altenv)."""
@@ -156,7 +158,7 @@ def dag_spec(ctx: Context) -> DagSpec:
         profile_name=p.profile_name,
         load_mode=load_mode,
         render_invocation=a["render_invocation"],
-        execution_invocation=a["execution_invocation"],
+        execution_invocation=ctx.scenario.effective(ctx.phase).get("execution_invocation"),
         execution_mode=a["execution_mode"],
         partial_parse=a["partial_parse"],
         enable_mock_profile=a["enable_mock_profile"],

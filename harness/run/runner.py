@@ -76,8 +76,16 @@ def validity(units: list[Unit], run_dir: RunDir) -> dict[str, str]:
         "render_invocation",
         "enable_mock_profile",
     )
-    cosmos_units = [u for u in units if u.phase in ("dag_parse", "task", "dag_run")]
-    combos = sorted({tuple(u.measurement.scenario.axes[k] for k in keys) for u in cosmos_units})
+    cosmos_units = [
+        u for u in units if u.phase in ("dag_parse", "task", "dag_run", "min_worker")
+    ]
+
+    def combo(u: Unit) -> tuple[Any, ...]:
+        # The options the phase's DAG file sets (None: left at Cosmos's default).
+        eff = u.measurement.scenario.effective(u.phase)
+        return tuple(eff.get(k) for k in keys)
+
+    combos = sorted({combo(u) for u in cosmos_units}, key=str)
     if not combos:
         return {}
     inp, out = run_dir.work / "validate-in.json", run_dir.work / "validate-out.json"
@@ -93,7 +101,7 @@ def validity(units: list[Unit], run_dir: RunDir) -> dict[str, str]:
     verdicts = dict(zip(combos, json.loads(out.read_text()), strict=True))
     invalid = {}
     for u in cosmos_units:
-        message = verdicts[tuple(u.measurement.scenario.axes[k] for k in keys)]
+        message = verdicts[combo(u)]
         if message:
             invalid[u.scenario_id] = message
     return invalid
@@ -233,7 +241,9 @@ def _measure_unit(
             return Outcome("error", None, f"project: {prepared}")
         project = prepared
     ws = new_workspace(run_dir, f"m{seq:04d}-r{rep}")
-    ctx = Context(ws, project, m.scenario, log, spec.timeout_s, run_dir.work / "venvs")
+    ctx = Context(
+        ws, project, m.scenario, log, spec.timeout_s, run_dir.work / "venvs", phase=m.phase
+    )
     t0 = time.monotonic()
     cosmos_env: dict[str, object] = {}
     try:

@@ -20,16 +20,18 @@ def check(combo: dict[str, Any]) -> str | None:
     from cosmos.constants import ExecutionMode, InvocationMode, LoadMode
     from cosmos.exceptions import CosmosValueError
 
+    # A null value is an option the phase leaves at Cosmos's default.
+    exec_kwargs: dict[str, Any] = {"execution_mode": ExecutionMode[combo["execution_mode"]]}
+    if combo.get("execution_invocation"):
+        exec_kwargs["invocation_mode"] = InvocationMode[combo["execution_invocation"]]
+    render_kwargs: dict[str, Any] = {"load_method": LoadMode[combo["load_mode"]]}
+    if combo.get("render_invocation"):
+        render_kwargs["invocation_mode"] = InvocationMode[combo["render_invocation"]]
+    if combo.get("enable_mock_profile") is not None:
+        render_kwargs["enable_mock_profile"] = combo["enable_mock_profile"]
     try:
-        ExecutionConfig(
-            execution_mode=ExecutionMode[combo["execution_mode"]],
-            invocation_mode=InvocationMode[combo["execution_invocation"]],
-        )
-        RenderConfig(
-            load_method=LoadMode[combo["load_mode"]],
-            invocation_mode=InvocationMode[combo["render_invocation"]],
-            enable_mock_profile=combo["enable_mock_profile"],
-        )
+        ExecutionConfig(**exec_kwargs)
+        RenderConfig(**render_kwargs)
     except (CosmosValueError, ValueError) as exc:
         return f"{type(exc).__name__}: {exc}"
     return None
