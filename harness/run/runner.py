@@ -19,7 +19,7 @@ from harness.run.estimate import estimate_s
 from harness.run.min_worker import run_min_worker
 from harness.run.phases import PHASE_RUNNERS, Context, Outcome, run_task, task_roles
 from harness.run.projects import PreparedProject, ProjectError, prepare_project
-from harness.run.workspace import RunDir, make_template_home, new_workspace
+from harness.run.workspace import RunDir, airflow_env, make_template_home, new_workspace
 from harness.scenarios.load import ScenarioFile
 from harness.scenarios.matrix import Measurement
 from harness.scenarios.model import PHASES_WITH_PROJECT, ProjectSpec
@@ -108,8 +108,6 @@ def validity(units: list[Unit], run_dir: RunDir) -> dict[str, str]:
 
 
 def _validate_env(run_dir: RunDir) -> dict[str, str]:
-    from harness.run.workspace import airflow_env
-
     tmp = run_dir.work / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
     return airflow_env(run_dir.template_home, tmp=tmp)
