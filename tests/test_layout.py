@@ -14,7 +14,7 @@ HARNESS = Path(__file__).resolve().parents[1] / "harness"
 # read stored runs.
 ALLOWED = {
     "generate": set(),
-    "scenarios": set(),
+    "scenarios": {"generate"},  # the shapes and sizes the generator accepts
     "measure": set(),
     "store": {"measure"},
     "run": {"generate", "scenarios", "measure", "store"},

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UsageError
-from harness.scenarios.model import AXES, PHASES, SHAPES, ProjectSpec
+from harness.generate.graph import MAX_MODELS, MIN_MODELS, SHAPES
+from harness.scenarios.model import AXES, PHASES, ProjectSpec
 
 TOP_KEYS = {
     "description",
@@ -27,7 +28,6 @@ TOP_KEYS = {
 }
 PROJECT_KEYS = {"models", "shape", "seed", "project", "profile"}
 MATRIX_KEYS = {"name", "phases", "repetitions"} | PROJECT_KEYS | set(AXES)
-MAX_MODELS = 10000
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,9 @@ def _projects(table: dict[str, Any], where: str, base: Path) -> tuple[ProjectSpe
         return tuple(out)
     if "profile" in table and profile != "harness":
         raise UsageError(f"{where}.profile: 'project' needs project = PATH")
-    models = [_int(m, f"{where}.models", 10) for m in _list(table.get("models", [10]))]
+    models = [
+        _int(m, f"{where}.models", MIN_MODELS) for m in _list(table.get("models", [MIN_MODELS]))
+    ]
     for m in models:
         if m > MAX_MODELS:
             raise UsageError(f"{where}.models: at most {MAX_MODELS}, got {m}")

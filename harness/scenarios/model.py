@@ -14,7 +14,6 @@ LOAD_MODES = ("DBT_LS", "DBT_MANIFEST", "DBT_LS_FILE", "AUTOMATIC", "CUSTOM")
 INVOCATIONS = ("DBT_RUNNER", "SUBPROCESS")
 EXECUTION_MODES = ("LOCAL", "WATCHER", "VIRTUALENV")
 CACHE_STATES = ("cold", "warm")
-SHAPES = ("chain", "layered", "wide", "random")
 
 
 @dataclass(frozen=True)
