@@ -26,7 +26,6 @@ from harness.run.projects import PreparedProject
 from harness.run.services import airflow_services, end_tree, free_port
 from harness.run.workspace import Workspace, airflow_bin, airflow_env, dbt_bin, reset_cosmos_cache
 from harness.scenarios.model import Scenario
-from harness.stack_env import quiet_env
 
 DAG_ID = "cosmos_harness_scenario"
 PARSE_PROBE = "harness.run.probes.parse_dag"
@@ -535,7 +534,7 @@ def run_dbt_baseline(ctx: Context) -> Outcome:
         str(ctx.axes["concurrency"]),
         *p.dbt_args(ctx.ws.target),
     ]
-    env = quiet_env({"HARNESS_DUCKDB_PATH": str(ctx.ws.warehouse), "DBT_LOG_PATH": str(ctx.ws.tmp)})
+    env = p.env(ctx.ws.warehouse, log_dir=ctx.ws.tmp)
     result = ctx.run(cmd, env)
     status, reason = _status(result, ctx.log)
     return Outcome(status, result, reason, {"threads": ctx.axes["concurrency"]})

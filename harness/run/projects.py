@@ -54,11 +54,10 @@ class PreparedProject:
     log_dir: Path
     _made: dict[str, Path] = field(default_factory=dict)
 
-    def env(self, warehouse: Path) -> dict[str, str]:
-        """Environment for a dbt command outside Airflow."""
-        return quiet_env(
-            {"HARNESS_DUCKDB_PATH": str(warehouse), "DBT_LOG_PATH": str(self.work / "logs")}
-        )
+    def env(self, warehouse: Path, log_dir: Path | None = None) -> dict[str, str]:
+        """Environment for a dbt command outside Airflow (dbt's logs in ``log_dir``)."""
+        logs = log_dir or self.work / "logs"
+        return quiet_env({"HARNESS_DUCKDB_PATH": str(warehouse), "DBT_LOG_PATH": str(logs)})
 
     def dbt_args(self, target: Path) -> list[str]:
         """--project-dir/--profiles-dir/--target-path so dbt writes nothing into the project."""
