@@ -23,9 +23,10 @@ import pytest
 from harness.cli import main as harness_main
 from harness.errors import UsageError
 from harness.measure import MeasureResult, available_backends, cgroupfs, choose_backend, measure
+from harness.measure import sampler as sampling
 from harness.measure.backends import BACKENDS, unavailable_reason
 from harness.measure.cgroup_v2 import CgroupV2
-from harness.measure.procfs import parse_stat, parse_status_kib
+from harness.measure.procfs import ProcHandle, parse_stat, parse_status_kib
 from harness.measure.sampler import Sampler
 
 MIB = 1024 * 1024
@@ -313,6 +314,114 @@ def test_exit_code_cpu_and_outputs(backend: str, tmp_path: Path) -> None:
     MeasureResult.from_dict(json.loads(json.dumps(result.to_dict())))  # JSON round trip
 
 
+def _sampling(proc: subprocess.Popen[bytes], **kwargs: object) -> Sampler:
+    sampler = Sampler(proc.pid, interval_s=0.01, **kwargs)  # type: ignore[arg-type]
+    sampler.start()
+    return sampler
+
+
+def _end(proc: subprocess.Popen[bytes], sampler: Sampler) -> None:
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    sampler.stop()
+
+
+@pytest.mark.parametrize("full", [False, True], ids=["poll", "full-poll"])
+@pytest.mark.parametrize("nested", [False, True], ids=["child", "child-with-its-own-child"])
+def test_sampler_finds_processes_made_after_a_quiet_spell(nested: bool, full: bool) -> None:
+    """The sampler searches children files only when the kernel handed out a pid
+    since its last search found nothing new. A tree that is quiet, then forks
+    between two polls (a child that already has its own child when first seen),
+    is still found whole. Polled by hand, so the forks land between two polls."""
+    inner = 'sh -c "sleep 5 & wait"' if nested else "sleep 5"
+    proc = subprocess.Popen(["sh", "-c", f"read x; {inner} & wait"], stdin=subprocess.PIPE,
+                            start_new_session=True)
+    sampler = Sampler(proc.pid, interval_s=0.01)
+    try:
+        for _ in range(3):  # quiet: the searches find nothing new
+            sampler.poll_once(full=full)
+        assert sampler.processes_seen == 1
+        assert proc.stdin is not None
+        proc.stdin.write(b"go\n")
+        proc.stdin.flush()
+        want = 3 if nested else 2
+        deadline = time.monotonic() + 5
+        while len(psutil.Process(proc.pid).children(recursive=True)) < want - 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        for _ in range(want):  # each poll finds one more level
+            sampler.poll_once(full=full)
+        names = sorted(str(p["name"]) for p in sampler.top_processes())
+        assert sampler.processes_seen == want, names
+        assert "sleep" in names
+    finally:
+        _end(proc, sampler)
+
+
+def test_status_is_read_only_after_page_faults(monkeypatch: pytest.MonkeyPatch) -> None:
+    """VmHWM (status) is re-read only when the process faulted pages in since the
+    last read: never for a sleeping process, and again once it allocates."""
+    reads: list[int] = []
+    real = ProcHandle.hwm_bytes
+
+    def counting(self: ProcHandle) -> int | None:
+        reads.append(self.pid)
+        return real(self)
+
+    monkeypatch.setattr(ProcHandle, "hwm_bytes", counting)
+    proc = subprocess.Popen(prog("--spike-mib", 50, "--spike-after", 1.5, "--spike-ms", 4000),
+                            start_new_session=True)
+    sampler = Sampler(proc.pid, interval_s=0.01)
+    try:
+        time.sleep(0.6)  # the interpreter has started and sleeps before allocating
+        sampler.poll_once(full=True)
+        before = len(reads)
+        for _ in range(5):
+            sampler.poll_once(full=True)
+        assert len(reads) == before  # asleep: no fault, no status read
+        time.sleep(1.6)  # it has allocated and touched 50 MiB (and holds them)
+        sampler.poll_once(full=True)
+        assert len(reads) == before + 1
+        assert sampler.peak_single_bytes >= 50 * MIB
+    finally:
+        _end(proc, sampler)
+
+
+def test_sampler_cpu_is_its_own_measured_cpu() -> None:
+    """Known truth: each poll calls on_poll, which here burns 4 ms of CPU; the
+    sampler's own CPU figure is at least polls x 4 ms and not far above it."""
+    burn_s = 0.004
+
+    def burn() -> None:
+        end = time.thread_time() + burn_s
+        while time.thread_time() < end:
+            pass
+
+    proc = subprocess.Popen(["sleep", "5"], start_new_session=True)
+    sampler = Sampler(proc.pid, interval_s=0.05, on_poll=burn)
+    sampler.start()
+    time.sleep(1.0)
+    _end(proc, sampler)
+    floor = sampler.polls * burn_s
+    assert floor <= sampler.cpu_s <= floor * 1.5 + 0.02, (sampler.polls, sampler.cpu_s)
+
+
+def test_pss_reads_keep_to_their_budget() -> None:
+    """PSS is asked for every 10 ms of a 300 MiB process (smaps_rollup walks its page
+    tables): the reads are spaced so that they take about PSS_BUDGET of a core."""
+    proc = subprocess.Popen(prog("--mib", 300, "--hold", 5), start_new_session=True)
+    time.sleep(1.5)  # allocated and touched
+    sampler = _sampling(proc, pss_interval_s=0.01)
+    start = time.monotonic()
+    time.sleep(1.5)
+    elapsed = time.monotonic() - start
+    _end(proc, sampler)
+    assert sampler.peak_pss_sum_bytes is not None
+    assert sampler.peak_pss_sum_bytes >= 300 * MIB
+    assert 1 <= sampler.pss_reads < elapsed / 0.01 / 4, sampler.pss_reads
+    assert sampler.pss_cpu_s <= sampling.PSS_BUDGET * elapsed * 2 + 0.005, sampler.pss_cpu_s
+
+
 def test_no_helper_process_while_running(backend: str) -> None:
     """While the command runs, the harness's only child is the command: threads, no helpers."""
     import threading
@@ -455,13 +564,15 @@ def test_cli_interrupted_cleans_up(sig: int, code: int, tmp_path: Path) -> None:
 # ---------------------------------------------------------------- parsers and cgroup v2 files
 def test_parse_stat_odd_name() -> None:
     """A process name with spaces and parentheses does not shift the fields."""
-    fields = ["S", "1", "2", "3", "0", "-1", "4194368"] + ["0"] * 4 + ["7", "8", "9", "10"]
+    fields = ["S", "1", "2", "3", "0", "-1", "4194368", "11", "99", "13", "99"]
+    fields += ["7", "8", "9", "10"]
     fields += ["20", "0", "5", "0", "123", "456", "300", "0", "4096", "8192"]  # rsslim, code
     st = parse_stat(b"42 (a b) (c)) " + " ".join(fields).encode())
     assert (st.name, st.state, st.ppid) == ("a b) (c)", "S", 1)
     assert (st.utime_ticks, st.stime_ticks, st.threads) == (7, 8, 5)
     assert st.forked_no_exec and st.code_range == (4096, 8192)
     assert st.rss_bytes == 300 * os.sysconf("SC_PAGE_SIZE")
+    assert st.faults == 11 + 13  # minflt + majflt, not the children's
 
 
 def test_parse_status() -> None:

@@ -22,7 +22,6 @@ from harness.measure.cgroupfs import BackendUnavailable, Cgroup, read_keyed, rea
 
 # memory.stat keys recorded (hierarchical "total_" variants: equal to the local ones for a leaf)
 STAT_KEYS = ("total_rss", "total_cache", "total_shmem", "total_mapped_file", "total_swap")
-_SLOW_EVERY = 10  # polls between memory.stat snapshots (100 ms at the default interval)
 
 
 def _memory_root() -> Path:
@@ -44,11 +43,11 @@ class CgroupV1(Cgroup):
 
     backend = "cgroup1"
     cpu_source = "cpuacct"
+    usage_file = "memory.usage_in_bytes"
 
     def __init__(self, memory_dir: Path, cpuacct_dir: Path | None) -> None:
         super().__init__(memory_dir)
         self.cpuacct_dir = cpuacct_dir
-        self._polls = 0
         self._max_usage_seen = -1
         self._stat_near_peak: dict[str, int] = {}
 
@@ -99,12 +98,9 @@ class CgroupV1(Cgroup):
         return paths
 
     def on_poll(self) -> None:
-        """Every 10th poll: keep memory.stat from the moment of the highest usage seen."""
-        self._polls += 1
-        if self._polls % _SLOW_EVERY != 1:
-            return
+        """Keep memory.stat from the poll with the highest usage seen (every 100 ms)."""
         with contextlib.suppress(OSError, ValueError):
-            usage = int(read_text(self.directory / "memory.usage_in_bytes"))
+            usage = self.usage_bytes()
             if usage > self._max_usage_seen:
                 self._max_usage_seen = usage
                 self._stat_near_peak = self._stat()
@@ -155,6 +151,7 @@ class CgroupV1(Cgroup):
 
     def remove(self) -> bool:
         """Kill what is left, rmdir the memory and the cpuacct cgroup."""
+        self.close_files()
         ok = cgroupfs.destroy(self.directory)
         if self.cpuacct_dir is not None and self.cpuacct_dir != self.directory:
             ok = cgroupfs.destroy(self.cpuacct_dir) and ok

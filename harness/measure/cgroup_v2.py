@@ -19,13 +19,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from pathlib import Path
 
 from harness.measure import cgroupfs
-from harness.measure.cgroupfs import BackendUnavailable, Cgroup, read_keyed, read_text, write_text
+from harness.measure.cgroupfs import (
+    SIDE_INTERVAL_S,
+    BackendUnavailable,
+    Cgroup,
+    read_keyed,
+    read_text,
+    write_text,
+)
 
 STAT_KEYS = ("anon", "file", "kernel", "shmem", "sock", "file_mapped")
-_SLOW_EVERY = 10
 
 
 def _parent() -> Path:
@@ -66,11 +73,12 @@ class CgroupV2(Cgroup):
     backend = "cgroup2"
     kill_file = True
     cpu_source = "cpu.stat"
+    usage_file = "memory.current"
 
     def __init__(self, directory: Path) -> None:
         super().__init__(directory)
         self.has_peak_file = (directory / "memory.peak").exists()
-        self._polls = 0
+        self._next_stat = 0.0
         self._current_max = 0
         self._max_seen_slow = -1
         self._stat_near_peak: dict[str, int] = {}
@@ -98,14 +106,21 @@ class CgroupV2(Cgroup):
             raise
         return group
 
+    def poll_interval_s(self, requested_s: float) -> float:
+        """The requested interval where memory.current must be sampled for the peak."""
+        return super().poll_interval_s(requested_s) if self.has_peak_file else requested_s
+
     def on_poll(self) -> None:
-        """memory.current at every poll when memory.peak is missing; memory.stat near the peak."""
-        self._polls += 1
-        slow = self._polls % _SLOW_EVERY == 1
+        """memory.current at every poll when memory.peak is missing; memory.stat near the peak
+        every SIDE_INTERVAL_S."""
+        now = time.monotonic()
+        slow = now >= self._next_stat
+        if slow:
+            self._next_stat = now + SIDE_INTERVAL_S
         if self.has_peak_file and not slow:
             return
         with contextlib.suppress(OSError, ValueError):
-            current = int(read_text(self.directory / "memory.current"))
+            current = self.usage_bytes()
             self._current_max = max(self._current_max, current)
             if slow and current > self._max_seen_slow:
                 self._max_seen_slow = current
@@ -121,7 +136,7 @@ class CgroupV2(Cgroup):
             return int(read_text(self.directory / "memory.peak").split()[0])
         with contextlib.suppress(OSError, ValueError):
             self._current_max = max(
-                self._current_max, int(read_text(self.directory / "memory.current"))
+                self._current_max, self.usage_bytes()
             )
         return self._current_max
 

@@ -231,6 +231,10 @@ def probe_child(parent: Path, needed: str) -> None:
             raise BackendUnavailable(f"{parent} has no {needed} in a child cgroup")
     finally:
         remove_dir(probe_dir, timeout_s=1.0)
+SIDE_INTERVAL_S = 0.1
+"""Poll interval of the per-process sampler beside a cgroup backend (at least)."""
+
+
 class Cgroup:
     """One child cgroup made for one measurement (base of the v1 and v2 backends)."""
 
@@ -238,10 +242,27 @@ class Cgroup:
     kill_file: bool = False
     cpu_source: str = ""
     """Where cpu_times() comes from, named in details."""
+    usage_file: str = ""
+    """The file with the group's memory charged now (read at every poll)."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         """The cgroup of the memory controller (and of cpu for v2)."""
+        self._usage_fd = -1
+
+    def usage_bytes(self) -> int:
+        """Memory charged to the group now, through a pinned file: re-read with
+        pread, a few microseconds against a hundred for open() at every poll."""
+        if self._usage_fd < 0:
+            self._usage_fd = os.open(self.directory / self.usage_file, os.O_RDONLY | os.O_CLOEXEC)
+        return int(os.pread(self._usage_fd, 64, 0).split()[0])
+
+    def close_files(self) -> None:
+        """Close the pinned file (before the cgroup is removed)."""
+        if self._usage_fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._usage_fd)
+            self._usage_fd = -1
 
     def enter_paths(self) -> list[str]:
         """cgroup.procs files the child writes itself into before it execs."""
@@ -265,8 +286,17 @@ class Cgroup:
                 return n
         return signal_members(self.directory, sig)
 
+    def poll_interval_s(self, requested_s: float) -> float:
+        """How often the sampler polls the tree of this cgroup.
+
+        The kernel keeps the tree's peak, so the sampler only adds per-process
+        figures (VmHWM, itself a high-water mark) and the process count: every
+        SIDE_INTERVAL_S is enough and costs a tenth of polling at 10 ms.
+        """
+        return max(requested_s, SIDE_INTERVAL_S)
+
     def on_poll(self) -> None:
-        """Called by the sampler thread at every poll (cheap; slower work every Nth)."""
+        """Called by the sampler thread at every poll (cheap)."""
 
     def peak_bytes(self) -> int:
         """Peak memory of the tree at one moment."""
@@ -286,4 +316,5 @@ class Cgroup:
 
     def remove(self) -> bool:
         """Kill what is left and remove every directory made; True when all are gone."""
+        self.close_files()
         return destroy(self.directory, kill_file=self.kill_file)

@@ -37,7 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grace", type=float, default=DEFAULT_GRACE_S, metavar="S",
                         help=f"seconds between SIGTERM and SIGKILL (default {DEFAULT_GRACE_S:g})")
     parser.add_argument("--interval-ms", type=float, default=DEFAULT_INTERVAL_MS, metavar="MS",
-                        help=f"poll interval of the sampler (default {DEFAULT_INTERVAL_MS:g})")
+                        help=f"poll interval of the sample backend (default "
+                             f"{DEFAULT_INTERVAL_MS:g}); beside a cgroup the per-process "
+                             "figures are polled every 100 ms or this, whichever is longer")
     parser.add_argument("--backend", default="auto", metavar="NAME",
                         help=f"auto (default: the best available), {', '.join(BACKENDS)}")
     parser.add_argument("--json", action="store_true",

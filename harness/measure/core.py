@@ -60,11 +60,13 @@ from harness.measure.tree import KILL_WAIT_S, TreeKiller
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL_MS = 10.0
-"""Poll interval of the sampler: 100 reads of the tree a second."""
+"""Poll interval of the sampler: 100 reads of the tree a second (the cgroup backends'
+side sampler polls every 100 ms at least: see Cgroup.poll_interval_s)."""
 DEFAULT_GRACE_S = 5.0
 """Seconds between SIGTERM and SIGKILL when the tree is ended."""
-PSS_INTERVAL_S = 0.5
-"""How often the sample backend sums PSS (smaps_rollup walks page tables: costly)."""
+PSS_INTERVAL_S = 1.0
+"""How often the sample backend sums PSS at most (smaps_rollup walks page tables:
+costly; see sampler.PSS_BUDGET)."""
 
 
 class MeasureError(RuntimeError):
@@ -229,7 +231,8 @@ def _run(
     stderr: Path | None,
     grace_s: float,
 ) -> MeasureResult:
-    interval_s = interval_ms / 1000.0
+    # The cgroup backends poll less often: the kernel keeps the tree's peak.
+    interval_s = group.poll_interval_s(interval_ms / 1000) if group else interval_ms / 1000
     harness_hwm = self_hwm_bytes()
     preexec = None
     if group is not None:
@@ -266,7 +269,7 @@ def _run(
             proc.pid,
             interval_s=interval_s,
             cgroup_procs=group.procs_path if group is not None else None,
-            pss_every=max(1, round(PSS_INTERVAL_S / interval_s)) if group is None else 0,
+            pss_interval_s=PSS_INTERVAL_S if group is None else None,
             limit_bytes=limit_bytes if group is None else None,
             on_poll=group.on_poll if group is not None else None,
             on_limit=lambda: killer.kill("summed RSS passed the limit"),
@@ -295,11 +298,12 @@ def _run(
     wall_s = (waiter.end or time.perf_counter()) - t0
 
     details: dict[str, Any] = {
-        "interval_ms": interval_ms,
+        "interval_ms": round(interval_s * 1000, 3),
         "grace_s": grace_s,
         "timeout_s": timeout_s,
         "polls": sampler.polls,
         "late_polls": sampler.late_polls,
+        "sampler_cpu_s": round(sampler.cpu_s, 6),
         "peak_rss_sum_bytes": sampler.peak_rss_sum_bytes,
         "harness_hwm_bytes": harness_hwm,
         "stragglers": stragglers,
@@ -335,7 +339,7 @@ def _run(
     else:
         peak_tree = max(sampler.peak_rss_sum_bytes, peak_single)
         details["peak_pss_sum_bytes"] = sampler.peak_pss_sum_bytes
-        details["pss_interval_ms"] = round(sampler.pss_every * interval_ms, 1)
+        details["pss_reads"] = sampler.pss_reads
         oom_kills = int(sampler.limit_hit)
         if limit_bytes is not None:
             details["limit_enforced_by"] = "sampler: tree killed when summed RSS passed the limit"

@@ -43,20 +43,23 @@ class StatSample:
     stime_ticks: int
     threads: int
     rss_bytes: int
+    faults: int
+    """Minor plus major page faults of the whole process so far."""
 
 
-def read_all(fd: int) -> bytes:
-    """Whole content of a pinned /proc or cgroupfs file from offset 0 (pread: no seek state)."""
-    chunks: list[bytes] = []
+def read_all(fd: int, size: int = 4096) -> bytes:
+    """Whole content of a pinned /proc or cgroupfs file from offset 0 (pread: no seek state).
+
+    Reads until an empty read: a seq_file (children, cgroup.procs) may return
+    less than asked before its end. Reads of ``size`` bytes: enough for stat
+    and status in one, where a 64 KiB buffer allocated at every read would cost
+    more than the read itself.
+    """
+    chunks = []
     offset = 0
-    while True:
-        chunk = os.pread(fd, 65536, offset)
-        if not chunk:
-            break
+    while chunk := os.pread(fd, size, offset):
         chunks.append(chunk)
         offset += len(chunk)
-        if len(chunk) < 65536:
-            break
     return b"".join(chunks)
 
 
@@ -77,6 +80,7 @@ def parse_stat(data: bytes) -> StatSample:
         stime_ticks=int(fields[12]),
         threads=int(fields[17]),
         rss_bytes=int(fields[21]) * PAGE_SIZE,
+        faults=int(fields[7]) + int(fields[9]),  # minflt, majflt
     )
 
 
@@ -170,8 +174,7 @@ class ProcHandle:
         if self._children < 0:
             return b""
         try:
-            data = os.pread(self._children, 4096, 0)
-            return read_all(self._children) if len(data) == 4096 else data
+            return read_all(self._children)
         except OSError:
             return b""
 
@@ -196,9 +199,12 @@ class ProcHandle:
 
     def pss_bytes(self) -> int | None:
         """PSS from smaps_rollup (costly for big processes: call at a slower rate)."""
-        try:
-            with open(f"/proc/{self.pid}/smaps_rollup", "rb") as f:
-                return parse_status_kib(b"\n" + f.read(), b"Pss")
+        try:  # os-level calls: a buffered open() costs more than the read
+            fd = os.open(f"/proc/{self.pid}/smaps_rollup", os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                return parse_status_kib(b"\n" + read_all(fd), b"Pss")
+            finally:
+                os.close(fd)
         except OSError:
             return None
 

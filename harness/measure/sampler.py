@@ -5,11 +5,14 @@ only supplies the per-process figures a cgroup does not keep (the largest
 single process, how many processes were seen) while the cgroup gives the peak.
 
 Each poll (every ``interval_s``, 10 ms by default) reads, for every live
-process of the tree, the pinned ``/proc/<pid>/statm`` (RSS) and the children
-files; a poll every ``FULL_INTERVAL_S`` (100 ms) also reads ``stat`` (CPU
-ticks, state, flags, threads) and ``status`` (VmHWM). Pinned files are re-read
-with pread, a few microseconds each: the sampler's cost is dominated by its
-thread waking up (about 40 us a wake-up here) plus 3-5 us a process.
+process of the tree, the pinned ``/proc/<pid>/statm`` (RSS), and its children
+file only when the kernel handed out a pid since the last poll (the last field
+of ``/proc/loadavg``: no new pid, no new child); a poll every
+``FULL_INTERVAL_S`` (100 ms) also reads ``stat`` (CPU ticks, state, flags,
+threads) and ``status`` (VmHWM). Pinned files are re-read with pread, about a
+microsecond each: the sampler's cost is dominated by its thread waking up
+(30-40 us of CPU a wake-up in this VM), plus about 1 us a process a poll and
+10 us a process a full poll. :attr:`Sampler.cpu_s` is what it took, measured.
 
 The tree is the root and its descendants found through
 ``/proc/<pid>/task/<tid>/children`` (the main thread's at every poll, every
@@ -29,7 +32,8 @@ What it gives, and its limits:
   page with its parent (the trap of ru_maxrss), and fork-then-exec is how every
   subprocess starts, so counting it would count a big parent twice.
 - ``peak_pss_sum_bytes``: the sum of PSS (shared pages split between their
-  users) every ``pss_every`` polls, since smaps_rollup walks the page tables.
+  users) every ``pss_interval_s``, or less often when the reads would take more
+  than ``PSS_BUDGET`` of a core: smaps_rollup walks the page tables.
 - per process, VmHWM: the kernel's high-water mark of the process's RSS, so a
   spike shorter than the interval is still caught, provided the process is
   read by a full poll after it (not once it has exited). An exec is seen when
@@ -63,11 +67,15 @@ from harness.measure.procfs import (
 
 log = logging.getLogger(__name__)
 
-FULL_INTERVAL_S = 0.1
+FULL_INTERVAL_S = 0.2
 """How often a poll also reads stat and status (CPU, state, VmHWM): every 10th at 10 ms.
 The other polls read only statm (RSS), the cheapest file."""
 FORK_SETTLE_S = 0.05
 """A fork()ed process that has not exec()ed joins the RSS sum only after this long."""
+PSS_BUDGET = 0.001
+"""Share of one core the PSS reads may take: smaps_rollup walks the page tables (about
+1 ms for a 400 MiB process here), so for big trees PSS is read less often than asked."""
+LOADAVG = "/proc/loadavg"
 
 
 @dataclass
@@ -89,6 +97,7 @@ class ProcRecord:
     first_seen: float = 0.0
     code_range: tuple[int, int] | None = None
     forked_no_exec: bool = False
+    faults_at_hwm_read: int = -1
 
     @property
     def peak_any_image_bytes(self) -> int:
@@ -99,7 +108,7 @@ class ProcRecord:
         """The fields worth storing in MeasureResult.details."""
         d = asdict(self)
         for k in ("utime_ticks", "stime_ticks", "threads", "state", "first_seen", "code_range",
-                  "forked_no_exec"):
+                  "forked_no_exec", "faults_at_hwm_read"):
             d.pop(k)
         return d
 
@@ -113,14 +122,17 @@ class Sampler:
         *,
         interval_s: float,
         cgroup_procs: Path | None = None,
-        pss_every: int = 0,
+        pss_interval_s: float | None = None,
         limit_bytes: int | None = None,
         on_limit: Callable[[], None] | None = None,
         on_poll: Callable[[], None] | None = None,
     ) -> None:
         self.root_pid = root_pid
         self.interval_s = interval_s
-        self.pss_every = pss_every
+        self.pss_interval_s = pss_interval_s
+        self.pss_reads = 0
+        self.pss_cpu_s = 0.0
+        self._next_pss = 0.0
         self.full_every = max(1, round(FULL_INTERVAL_S / interval_s))
         self.limit_bytes = limit_bytes
         self.on_limit = on_limit
@@ -140,6 +152,16 @@ class Sampler:
         self._children_raw: dict[int, bytes] = {}
         self._fast: list[tuple[int, int, bytes]] = []
         self._young_until = 0.0
+        self._cpu_other_threads_s = 0.0
+        self._thread_cpu_s = 0.0
+        self._loadavg_fd = -1
+        with contextlib.suppress(OSError):
+            self._loadavg_fd = os.open(LOADAVG, os.O_RDONLY | os.O_CLOEXEC)
+        # The newest pid when a search of the tree last found nothing new: the main
+        # threads' children files (_last_pid), or every thread's and the cgroup's
+        # members too (_last_full_pid). While it stands, nothing new can exist.
+        self._last_pid = b""
+        self._last_full_pid = b""
         self._track(root_pid)
         self.poll_once(full=True)  # at once: a short command may be gone by the first tick
 
@@ -162,12 +184,22 @@ class Sampler:
                 handle.close()
             self._live.clear()
             self._fast = []  # their file descriptors are closed (and may be reused)
+            if self._loadavg_fd >= 0:
+                os.close(self._loadavg_fd)
+                self._loadavg_fd = -1
 
     def _run(self) -> None:
+        start_cpu = time.thread_time()
+        try:
+            self._loop()
+        finally:
+            self._thread_cpu_s = time.thread_time() - start_cpu
+
+    def _loop(self) -> None:
         next_t = time.monotonic()
         while not self._stopping:
             try:
-                self.poll_once()
+                self._poll()
             except Exception:  # a poll must never kill the measurement; log once
                 self._errors += 1
                 if self._errors == 1:
@@ -204,10 +236,18 @@ class Sampler:
         finally:
             os.close(fd)
 
-    def _candidates(self, full: bool) -> set[int]:
-        """Pids that belong to the tree now: children of live ones, and on a full
-        poll the cgroup's members (which catch what escaped the walk: a daemon
-        reparented to init before it was seen)."""
+    def _search(self, full: bool) -> None:
+        """Track the pids that joined the tree: children of live ones, and on a
+        full poll every thread's children and the cgroup's members (which catch
+        what escaped the walk: a daemon reparented to init before it was seen).
+
+        Skipped while no pid was handed out since a search found nothing new:
+        the tree cannot have grown. Multi-threaded processes (Airflow's) make
+        the full search cost an open() per thread, so this matters.
+        """
+        newest = self._newest_pid()
+        if newest and newest == (self._last_full_pid if full else self._last_pid):
+            return
         found: set[int] = set()
         self._children_raw = {}
         for pid, (handle, record) in self._live.items():
@@ -219,7 +259,13 @@ class Sampler:
         if full and self.cgroup_procs is not None:
             with contextlib.suppress(OSError):
                 found.update(parse_pids(self._read_procs()))
-        return found
+        new = found - self._live.keys()
+        for pid in new:
+            self._track(pid)
+        if not new:  # the new ones' own children are searched at the next poll
+            self._last_pid = newest
+            if full:
+                self._last_full_pid = newest
 
     def _read(self, handle: ProcHandle, record: ProcRecord, now: float) -> int:
         """Update one record from /proc; what it adds to the RSS sum now.
@@ -232,19 +278,24 @@ class Sampler:
         record.threads = st.threads
         if st.state == "Z":  # no memory left; its final CPU times are still there
             return 0
-        hwm = handle.hwm_bytes()
-        if hwm is None:  # exiting: its memory is already gone
-            return 0
         old = record.code_range
         # (0, 0): no mm at that instant, or a range we may not read: not an exec
         moved = old is not None and st.code_range != old and (0, 0) not in (st.code_range, old)
         execed = moved or (old is not None and record.forked_no_exec and not st.forked_no_exec)
-        if execed:  # a new image: its peak is its own, kept apart from the earlier ones
-            record.earlier_images_peak_bytes = record.peak_any_image_bytes
-            record.execs_seen += 1
-            record.peak_rss_bytes = hwm
-        else:
-            record.peak_rss_bytes = max(record.peak_rss_bytes, hwm)
+        # RSS grows only by page faults (populating a mapping counts as faults too), so
+        # while the fault counters stand still VmHWM cannot have grown: a sleeping
+        # process costs a stat read, not a status read as well.
+        if execed or old is None or st.faults != record.faults_at_hwm_read:
+            hwm = handle.hwm_bytes()
+            if hwm is None:  # exiting: its memory is already gone
+                return 0
+            record.faults_at_hwm_read = st.faults
+            if execed:  # a new image: its peak is its own, kept apart from the earlier ones
+                record.earlier_images_peak_bytes = record.peak_any_image_bytes
+                record.execs_seen += 1
+                record.peak_rss_bytes = hwm
+            else:
+                record.peak_rss_bytes = max(record.peak_rss_bytes, hwm)
         record.code_range, record.forked_no_exec = st.code_range, st.forked_no_exec
         if st.forked_no_exec and now - record.first_seen < FORK_SETTLE_S:
             # Between fork and exec a child shares every page of its parent: counting
@@ -252,28 +303,43 @@ class Sampler:
             return 0
         return st.rss_bytes
 
+    def _newest_pid(self) -> bytes:
+        """The last pid the kernel handed out in this pid namespace (last field of
+        /proc/loadavg; a descendant in a nested namespace gets one here too); b""
+        when unreadable. Read before the children files: if it has not changed at
+        the next poll, no process (or thread) was made since."""
+        if self._loadavg_fd < 0:
+            return b""
+        try:
+            return os.pread(self._loadavg_fd, 128, 0).rsplit(None, 1)[-1]
+        except (OSError, IndexError):
+            return b""
+
     def _fast_poll(self) -> int | None:
         """Sum of RSS if the tree is as the last general poll left it, else None.
 
-        The hot path, 100 times a second: one pread of statm and one of the
-        children file a process, no objects kept. Any change (a new child, a
-        member gone) sends the caller to the general poll.
+        The hot path, 100 times a second: one pread of statm a process, plus one
+        of its children file when a process was made anywhere since the last
+        poll; no objects kept. Any change (a new child, a member gone) sends the
+        caller to the general poll.
         """
         pread = os.pread
+        newest = self._newest_pid()
+        forked = not newest or newest != self._last_pid
         pages = 0
         try:
             for statm_fd, children_fd, children_raw in self._fast:
                 pages += int(pread(statm_fd, 128, 0).split(None, 2)[1])
-                if children_fd >= 0 and pread(children_fd, 4096, 0) != children_raw:
+                if forked and children_fd >= 0 and pread(children_fd, 4096, 0) != children_raw:
                     return None
         except (OSError, IndexError, ValueError):
             return None
+        self._last_pid = newest
         return pages * PAGE_SIZE
 
     def _general_poll(self, full: bool, now: float) -> int:
         """Find the tree's members, read each (fully if ``full``); the RSS sum."""
-        for pid in self._candidates(full) - self._live.keys():
-            self._track(pid)
+        self._search(full)
         rss_sum = 0
         for pid, (handle, record) in list(self._live.items()):
             try:
@@ -298,7 +364,19 @@ class Sampler:
         Every ``full_every``-th poll (or ``full=True``) is a full read (stat and
         status: CPU, state, VmHWM, exec); the others read only statm (RSS), the
         cheapest file, through the fast path while the tree does not change.
+        Called from another thread than the sampler's, its CPU time is added to
+        :attr:`cpu_s`.
         """
+        if threading.current_thread() is self._thread:  # its CPU is already counted
+            self._poll(full)
+            return
+        start = time.thread_time()
+        try:
+            self._poll(full)
+        finally:
+            self._cpu_other_threads_s += time.thread_time() - start
+
+    def _poll(self, full: bool | None = None) -> None:
         with self._lock:
             if full is None:
                 full = self.polls % self.full_every == 0
@@ -309,10 +387,8 @@ class Sampler:
             if rss_sum is None:
                 rss_sum = self._general_poll(full, now)
             self.peak_rss_sum_bytes = max(self.peak_rss_sum_bytes, rss_sum)
-            if self.pss_every and self.polls % self.pss_every == 0:
-                pss = [h.pss_bytes() for h, _ in self._live.values()]
-                total = sum(p for p in pss if p is not None)
-                self.peak_pss_sum_bytes = max(self.peak_pss_sum_bytes or 0, total)
+            if self.pss_interval_s is not None and now >= self._next_pss:
+                self._read_pss(now)
             self.polls += 1
         if self.on_poll is not None:
             self.on_poll()
@@ -320,6 +396,18 @@ class Sampler:
             self.limit_hit = True
             if self.on_limit is not None:
                 self.on_limit()
+
+    def _read_pss(self, now: float) -> None:
+        """Sum PSS over the tree; the next read waits until these reads fit PSS_BUDGET."""
+        assert self.pss_interval_s is not None
+        start = time.thread_time()
+        pss = [h.pss_bytes() for h, _ in self._live.values()]
+        total = sum(p for p in pss if p is not None)
+        self.peak_pss_sum_bytes = max(self.peak_pss_sum_bytes or 0, total)
+        self.pss_reads += 1
+        cost = time.thread_time() - start
+        self.pss_cpu_s += cost
+        self._next_pss = now + max(self.pss_interval_s, cost / PSS_BUDGET)
 
     # -- for the killer --------------------------------------------------------
 
@@ -340,6 +428,12 @@ class Sampler:
             return sum(1 for _, record in self._live.values() if record.state != "Z")
 
     # -- results ---------------------------------------------------------------
+
+    @property
+    def cpu_s(self) -> float:
+        """CPU seconds the sampling took: its thread (wake-ups included) and the
+        polls other threads asked for. Complete once :meth:`stop` has returned."""
+        return self._thread_cpu_s + self._cpu_other_threads_s
 
     @property
     def processes_seen(self) -> int:
