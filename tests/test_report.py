@@ -7,6 +7,7 @@ records them (ids and axes from harness.scenarios); the rendering on a recorded 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import re
@@ -165,6 +166,28 @@ def test_recommendations_per_size_and_worker() -> None:
         "concurrency=1", "concurrency=2", "concurrency=4",
     ]
     assert all(c.max_memory <= 4 * GIB for c in rec.fits.values() if c)
+
+
+def test_measured_smallest_worker_decides_what_fits() -> None:
+    """A peak counts page cache; the min_worker bisection is the measured need. A run
+    that peaked at 1100 MiB but ran in a 900 MiB worker fits 1 GiB; one with no
+    bisection is judged by its peak."""
+    kw = {"load_mode": "DBT_MANIFEST"}
+    bisection = [
+        dataclasses.replace(r, figures={"min_limit_mib": 900.0, "converged": True})
+        for r in records("min_worker", 10, 1100, 20, reps=1, concurrency=2, **kw)
+    ]
+    runs = (
+        records("dag_run", 10, 1500, 30, concurrency=1, **kw),
+        records("dag_run", 10, 1100, 20, concurrency=2, **kw),
+    )
+    (without,) = recommend(scenarios_of(*runs), "dag_run")
+    assert without.fits[1] is None
+    (rec,) = recommend(scenarios_of(*runs, bisection), "dag_run")
+    fit = rec.fits[1]
+    assert fit is not None and fit.label == "concurrency=2"
+    assert fit.smallest_worker == 900 * MIB and fit.need == 900 * MIB
+    assert rec.fits[2] is not None and rec.fits[2].label == "concurrency=2"  # still the fastest
 
 
 def test_cosmos_cost_over_dbt_build() -> None:

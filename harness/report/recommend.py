@@ -3,16 +3,29 @@ memory, the fastest, and the fastest that fits a worker of 1, 2 and 4 GiB; and
 Cosmos's cost over a plain `dbt build` of the same project.
 
 A configuration is considered only when every one of its repetitions succeeded;
-"fits" means every repetition's peak stayed under the worker's memory.
+"fits" means the smallest worker a min_worker bisection of the same configuration
+and size found is within the worker's memory, or, where none was run, that every
+repetition's peak stayed within it (a peak that counts page cache overstates the
+need: the bisection is the measured answer).
 """
 
 from __future__ import annotations
 
+import json
 import statistics
 from dataclasses import dataclass
+from typing import Any
 
 from harness.compare.samples import ScenarioSamples
-from harness.report.common import GIB, config_label, size_sort_key, sorted_sizes, varying_axes
+from harness.report.common import (
+    GIB,
+    MIB,
+    config_label,
+    size_sort_key,
+    sorted_sizes,
+    varying_axes,
+)
+from harness.report.loadtest import min_workers
 
 WORKER_GIB = (1, 2, 4)
 
@@ -28,6 +41,13 @@ class Candidate:
     """largest peak over the repetitions: what a worker must hold."""
     time: float
     scenario_ids: tuple[str, ...]
+    smallest_worker: float | None = None
+    """The smallest worker (bytes) under which a min_worker bisection saw it succeed."""
+
+    @property
+    def need(self) -> float:
+        """The memory a worker must have: the measured smallest worker, else the largest peak."""
+        return self.smallest_worker if self.smallest_worker is not None else self.max_memory
 
 
 @dataclass(frozen=True)
@@ -43,8 +63,32 @@ class Recommendation:
     """worker GiB -> fastest configuration whose every peak fits."""
 
 
-def candidates(scenarios: list[ScenarioSamples]) -> dict[int | str | None, list[Candidate]]:
-    """Fully successful configurations per size; task roles of one configuration are merged."""
+def _config_key(config: dict[str, Any]) -> str:
+    # A DAG run's limit does not change what it needs; min_worker has no such axis.
+    return json.dumps({k: v for k, v in config.items() if k != "worker_limit_mib"},
+                      sort_keys=True, default=str)
+
+
+def smallest_workers(
+    scenarios: dict[str, ScenarioSamples],
+) -> dict[tuple[int | str | None, str], float]:
+    """(size, configuration) -> the smallest worker (bytes) its min_worker bisections
+    found; the largest over repetitions, so that every one of them fits."""
+    out: dict[tuple[int | str | None, str], float] = {}
+    for m in min_workers(scenarios):
+        if m.status != "ok" or m.min_limit_mib is None:
+            continue
+        key = (m.size, _config_key(m.axes))
+        out[key] = max(out.get(key, 0.0), m.min_limit_mib * MIB)
+    return out
+
+
+def candidates(
+    scenarios: list[ScenarioSamples],
+    workers: dict[tuple[int | str | None, str], float] | None = None,
+) -> dict[int | str | None, list[Candidate]]:
+    """Fully successful configurations per size; task roles of one configuration are
+    merged. ``workers``: smallest_workers() of the run, for DAG runs."""
     axes = varying_axes(scenarios)
     groups: dict[tuple[int | str | None, str], list[ScenarioSamples]] = {}
     for s in scenarios:
@@ -62,6 +106,7 @@ def candidates(scenarios: list[ScenarioSamples]) -> dict[int | str | None, list[
                 max(max(s.values["memory"]) for s in group),
                 max(statistics.median(s.values["time"]) for s in group),
                 tuple(s.scenario_id for s in group),
+                (workers or {}).get((size, _config_key(group[0].config))),
             )
         )
     return out
@@ -70,13 +115,13 @@ def candidates(scenarios: list[ScenarioSamples]) -> dict[int | str | None, list[
 def recommend(scenarios: dict[str, ScenarioSamples], phase: str) -> list[Recommendation]:
     """Recommendations for every size measured in ``phase`` (dag_run or task)."""
     of_phase = [s for s in scenarios.values() if s.phase == phase]
-    by_size = candidates(of_phase)
+    by_size = candidates(of_phase, smallest_workers(scenarios) if phase == "dag_run" else None)
     out = []
     for size in sorted_sizes(by_size):
         cands = by_size[size]
         fits: dict[int, Candidate | None] = {}
         for gib in WORKER_GIB:
-            fitting = [c for c in cands if c.max_memory <= gib * GIB]
+            fitting = [c for c in cands if c.need <= gib * GIB]
             fits[gib] = min(fitting, key=lambda c: c.time) if fitting else None
         out.append(
             Recommendation(

@@ -129,7 +129,10 @@ def _differing(with_id: str, without_id: str) -> str:
 def _cand(c: Candidate | None) -> str:
     if c is None:
         return "none fits"
-    return f"{c.label}: {fmt_mib(c.memory)}, {fmt_s(c.time)}"
+    text = f"{c.label}: {fmt_mib(c.memory)}, {fmt_s(c.time)}"
+    if c.smallest_worker is not None:
+        text += f" (ran in {fmt_mib(c.smallest_worker)})"
+    return text
 
 
 def _recommendation_view(scenarios: dict[str, Any]) -> list[dict[str, Any]]:
