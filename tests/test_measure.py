@@ -537,6 +537,7 @@ def test_cli_summary_and_timeout_exit() -> None:
     proc = _cli("--timeout", "0.5", "--grace", "0.2", "--", "sleep", "10")
     assert proc.returncode == 124
     assert "timeout" in proc.stderr and "peak (tree)" in proc.stderr
+    assert "measuring cost" in proc.stderr
     assert proc.stdout == ""
 
 

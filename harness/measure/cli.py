@@ -89,6 +89,12 @@ def summary(result: MeasureResult) -> Table:
     table.add_row("processes", str(result.processes_seen))
     if result.limit_bytes is not None:
         table.add_row("limit", _mib(result.limit_bytes))
+    cost = result.details.get("sampler_cpu_s")
+    if isinstance(cost, float) and result.wall_s > 0:
+        share = 100 * cost / result.wall_s
+        every = result.details.get("interval_ms")
+        table.add_row("measuring cost",
+                      f"{cost * 1000:.1f} ms cpu ({share:.2f}% of a core), polls every {every} ms")
     return table
 
 
