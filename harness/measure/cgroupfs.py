@@ -28,6 +28,8 @@ NAME_RE = re.compile(r"^harness-(\d+)-(\d+|probe)$")
 _counter = itertools.count(1)
 _cleaned: set[Path] = set()
 _cleaned_lock = threading.Lock()
+SIDE_INTERVAL_S = 0.1
+"""Poll interval of the per-process sampler beside a cgroup backend (at least)."""
 
 
 @dataclass(frozen=True)
@@ -216,8 +218,6 @@ class BackendUnavailable(Exception):
     """This cgroup backend cannot be used here; the message says why."""
 
 
-
-
 def probe_child(parent: Path, needed: str) -> None:
     """Raise BackendUnavailable unless a child cgroup of ``parent`` can be made and
     shows the control file ``needed`` (the controller is really there)."""
@@ -231,8 +231,6 @@ def probe_child(parent: Path, needed: str) -> None:
             raise BackendUnavailable(f"{parent} has no {needed} in a child cgroup")
     finally:
         remove_dir(probe_dir, timeout_s=1.0)
-SIDE_INTERVAL_S = 0.1
-"""Poll interval of the per-process sampler beside a cgroup backend (at least)."""
 
 
 class Cgroup:

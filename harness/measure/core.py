@@ -26,7 +26,7 @@ cpu.stat: every process that ever ran in the group, exact). Without one, the
 larger of wait4's rusage of the direct child (exact for every descendant that
 was reaped by its parent inside the tree) and the sum of the last-read
 utime/stime of every process the sampler saw (catches orphans; up to one full
-poll, 100 ms, short per process).
+poll, 200 ms, short per process).
 
 Why preexec_fn, despite its warning about threads: it is the only race-free way
 to have the process inside the cgroup before it execs, and the function run

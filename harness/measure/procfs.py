@@ -47,17 +47,20 @@ class StatSample:
     """Minor plus major page faults of the whole process so far."""
 
 
-def read_all(fd: int, size: int = 4096) -> bytes:
+READ_SIZE = 4096
+
+
+def read_all(fd: int) -> bytes:
     """Whole content of a pinned /proc or cgroupfs file from offset 0 (pread: no seek state).
 
     Reads until an empty read: a seq_file (children, cgroup.procs) may return
-    less than asked before its end. Reads of ``size`` bytes: enough for stat
+    less than asked before its end. Reads of READ_SIZE bytes: enough for stat
     and status in one, where a 64 KiB buffer allocated at every read would cost
     more than the read itself.
     """
     chunks = []
     offset = 0
-    while chunk := os.pread(fd, size, offset):
+    while chunk := os.pread(fd, READ_SIZE, offset):
         chunks.append(chunk)
         offset += len(chunk)
     return b"".join(chunks)

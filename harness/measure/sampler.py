@@ -8,8 +8,9 @@ Each poll (every ``interval_s``, 10 ms by default) reads, for every live
 process of the tree, the pinned ``/proc/<pid>/statm`` (RSS), and its children
 file only when the kernel handed out a pid since the last poll (the last field
 of ``/proc/loadavg``: no new pid, no new child); a poll every
-``FULL_INTERVAL_S`` (100 ms) also reads ``stat`` (CPU ticks, state, flags,
-threads) and ``status`` (VmHWM). Pinned files are re-read with pread, about a
+``FULL_INTERVAL_S`` (200 ms) also reads ``stat`` (CPU ticks, state, flags,
+threads, page faults) and, when the process faulted pages in since it was last
+read, ``status`` (VmHWM). Pinned files are re-read with pread, about a
 microsecond each: the sampler's cost is dominated by its thread waking up
 (30-40 us of CPU a wake-up in this VM), plus about 1 us a process a poll and
 10 us a process a full poll. :attr:`Sampler.cpu_s` is what it took, measured.
@@ -68,7 +69,7 @@ from harness.measure.procfs import (
 log = logging.getLogger(__name__)
 
 FULL_INTERVAL_S = 0.2
-"""How often a poll also reads stat and status (CPU, state, VmHWM): every 10th at 10 ms.
+"""How often a poll also reads stat and status (CPU, state, VmHWM): every 20th at 10 ms.
 The other polls read only statm (RSS), the cheapest file."""
 FORK_SETTLE_S = 0.05
 """A fork()ed process that has not exec()ed joins the RSS sum only after this long."""

@@ -11,7 +11,6 @@ need: the bisection is the measured answer).
 
 from __future__ import annotations
 
-import json
 import statistics
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ from harness.compare.samples import ScenarioSamples
 from harness.report.common import (
     GIB,
     MIB,
+    axes_key,
     config_label,
     size_sort_key,
     sorted_sizes,
@@ -63,18 +63,20 @@ class Recommendation:
     """worker GiB -> fastest configuration whose every peak fits."""
 
 
-def _config_key(config: dict[str, Any]) -> str:
+ConfigKey = tuple[tuple[str, str], ...]
+
+
+def _config_key(config: dict[str, Any]) -> ConfigKey:
     # A DAG run's limit does not change what it needs; min_worker has no such axis.
-    return json.dumps({k: v for k, v in config.items() if k != "worker_limit_mib"},
-                      sort_keys=True, default=str)
+    return axes_key(config, drop=("worker_limit_mib",))
 
 
 def smallest_workers(
     scenarios: dict[str, ScenarioSamples],
-) -> dict[tuple[int | str | None, str], float]:
+) -> dict[tuple[int | str | None, ConfigKey], float]:
     """(size, configuration) -> the smallest worker (bytes) its min_worker bisections
     found; the largest over repetitions, so that every one of them fits."""
-    out: dict[tuple[int | str | None, str], float] = {}
+    out: dict[tuple[int | str | None, ConfigKey], float] = {}
     for m in min_workers(scenarios):
         if m.status != "ok" or m.min_limit_mib is None:
             continue
@@ -85,7 +87,7 @@ def smallest_workers(
 
 def candidates(
     scenarios: list[ScenarioSamples],
-    workers: dict[tuple[int | str | None, str], float] | None = None,
+    workers: dict[tuple[int | str | None, ConfigKey], float] | None = None,
 ) -> dict[int | str | None, list[Candidate]]:
     """Fully successful configurations per size; task roles of one configuration are
     merged. ``workers``: smallest_workers() of the run, for DAG runs."""
