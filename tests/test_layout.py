@@ -4,12 +4,14 @@ compare/report. Data moves one way: no step imports one that builds on it."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 HARNESS = Path(__file__).resolve().parents[1] / "harness"
 
 # What each step may import of the harness (besides itself and the shared
-# errors/stack_env modules). The runner drives generate, scenarios and measure and
+# errors/stack_env modules and the registry of phases and axes, which imports none). The runner drives generate, scenarios and measure and
 # hands records to store; store holds measure's result type; compare and report
 # read stored runs.
 ALLOWED = {
@@ -21,7 +23,7 @@ ALLOWED = {
     "compare": {"store", "scenarios", "measure"},
     "report": {"compare", "store", "scenarios", "measure"},
 }
-SHARED = {"errors", "stack_env"}
+SHARED = {"errors", "stack_env", "registry"}
 
 
 def harness_imports(path: Path) -> set[str]:
@@ -60,3 +62,68 @@ def test_measure_result_and_record_are_defined_once() -> None:
             if isinstance(node, ast.ClassDef) and node.name in ("MeasureResult", "Record"):
                 defs.setdefault(node.name, []).append(str(path.relative_to(HARNESS)))
     assert defs == {"MeasureResult": ["measure/result.py"], "Record": ["store/record.py"]}
+
+
+def test_the_registry_imports_no_step() -> None:
+    for path in (HARNESS / "registry").rglob("*.py"):
+        assert harness_imports(path) <= {"registry"}, path.name
+
+
+def _string_constants(node: ast.AST) -> list[str]:
+    elts: list[ast.expr] = []
+    if isinstance(node, ast.List | ast.Tuple | ast.Set):
+        elts = list(node.elts)
+    elif isinstance(node, ast.Dict):
+        elts = [k for k in node.keys if k is not None]
+    return [e.value for e in elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+
+
+def test_no_list_of_phase_names_outside_the_registry() -> None:
+    from harness.registry import PHASES
+
+    found = []
+    for path in HARNESS.rglob("*.py"):
+        if path.is_relative_to(HARNESS / "registry"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [s for s in _string_constants(node) if s in PHASES]
+            if len(names) >= 2:
+                found.append(f"{path.relative_to(HARNESS)}:{node.lineno} {names}")
+    assert found == []
+
+
+MAX_MODULE_LINES = 380
+"""No module much over 350 lines (issue 10)."""
+MAX_FUNCTION_LINES = 65
+"""No function much over 60 lines."""
+
+
+def test_modules_and_functions_stay_small() -> None:
+    big = []
+    for path in HARNESS.rglob("*.py"):
+        text = path.read_text()
+        rel = path.relative_to(HARNESS)
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            big.append(f"{rel}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                n = (node.end_lineno or node.lineno) - node.lineno + 1
+                if n > MAX_FUNCTION_LINES:
+                    big.append(f"{rel}:{node.lineno} {node.name}: {n} lines")
+    assert big == []
+
+
+def test_importing_the_report_loads_no_plotting_statistics_or_templates() -> None:
+    modules = sorted(
+        "harness.report." + p.stem if p.stem != "__init__" else "harness.report"
+        for p in (HARNESS / "report").glob("*.py")
+    )
+    code = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in modules)
+        + "print(sorted(m for m in ('matplotlib', 'scipy', 'jinja2') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    assert out.strip() == "[]"

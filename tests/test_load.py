@@ -36,7 +36,7 @@ def test_concurrency_sweep_runs_at_1_and_2(records: list[Record]) -> None:
     assert set(runs) == {1, 2}
     for r in runs.values():
         assert r.status == "ok", r.reason
-        assert r.figures["task_slot_seconds"] > 0
+        assert r.figures.task_slot_seconds > 0
         assert r.measure is not None and r.measure.peak_tree_bytes > 0
 
 
@@ -44,19 +44,19 @@ def test_smallest_worker_is_bracketed_by_a_success_and_a_failure(records: list[R
     (r,) = [r for r in records if r.phase == "min_worker"]
     assert r.status == "ok", r.reason
     f = r.figures
-    probes = f["probes"]
+    probes = f.probes
     # The truth of a bisection: the run succeeded under the limit it reports and
     # failed (or was never tried, at 0) under the largest limit below it.
-    at_min = [p for p in probes if p["limit_mib"] == f["min_limit_mib"]]
+    at_min = [p for p in probes if p["limit_mib"] == f.min_limit_mib]
     assert at_min and all(p["status"] == "ok" for p in at_min)
-    below = [p for p in probes if p["limit_mib"] == f["max_failing_limit_mib"]]
-    assert f["max_failing_limit_mib"] == 0 or all(p["status"] != "ok" for p in below)
-    assert f["min_limit_mib"] <= f["unlimited_peak_mib"] * 1.1 + 1
+    below = [p for p in probes if p["limit_mib"] == f.max_failing_limit_mib]
+    assert f.max_failing_limit_mib == 0 or all(p["status"] != "ok" for p in below)
+    assert f.min_limit_mib <= f.unlimited_peak_mib * 1.1 + 1
     # Two halvings from [0, 1.1 P]: the limit found is at most 1.1 P / 2^2 wide.
     assert len(probes) == 2 + 2
     # The measurement of that successful run stayed under its limit.
     assert r.measure is not None
-    assert r.measure.peak_tree_bytes <= f["min_limit_mib"] * 2**20
+    assert r.measure.peak_tree_bytes <= f.min_limit_mib * 2**20
 
 
 def test_debug_mode_figure_is_set_against_the_measurement(records: list[Record]) -> None:
@@ -64,13 +64,13 @@ def test_debug_mode_figure_is_set_against_the_measurement(records: list[Record])
     assert {r.axes["debug_poll_s"] for r in on} == {0.5, 0.05}
     for r in on:
         assert r.status == "ok", r.reason
-        debug = r.figures["cosmos_debug_max_memory_mb"]
+        debug = r.figures.cosmos_debug_max_memory_mb
         (task_id,) = debug
-        assert task_id == r.figures["task_id"]
+        assert task_id == r.figures.task_id
         assert r.measure is not None
         measured_mib = r.measure.peak_tree_bytes / 2**20
         # Cosmos's figure is a sampled RSS sum of the task's process tree: the same
         # order of magnitude as the harness's peak, never more than twice it.
         assert 0 < float(debug[task_id]) < 2 * measured_mib
     off = [r for r in records if r.phase == "task" and not r.axes["debug_mode"]]
-    assert len(off) == 1 and "cosmos_debug_max_memory_mb" not in off[0].figures
+    assert len(off) == 1 and off[0].figures.get("cosmos_debug_max_memory_mb") is None

@@ -22,11 +22,12 @@ import pytest
 from harness.cli import main
 from harness.compare.samples import group_scenarios
 from harness.measure.result import MeasureResult
+from harness.registry import AXES, PHASES
 from harness.report import guide, write_report
 from harness.report.common import GIB, MIB
 from harness.report.plots import pareto_front
 from harness.report.recommend import cosmos_cost, recommend
-from harness.scenarios.model import AXES, PHASES_WITH_PROJECT, ProjectSpec, Scenario
+from harness.scenarios.model import ProjectSpec, Scenario
 from harness.store.jsonl import ResultsWriter, read_records
 from harness.store.record import Record
 from harness.store.runinfo import write_run_info
@@ -48,7 +49,7 @@ def records(
     scenario = Scenario(ProjectSpec(models=models or 10, shape="layered"), values)
     rec_axes: dict[str, Any] = dict(scenario.effective(phase))
     sid = scenario.scenario_id(phase)
-    if phase in PHASES_WITH_PROJECT:
+    if PHASES[phase].needs_project:
         rec_axes["project"] = scenario.project.to_dict()
         rec_axes["models"] = scenario.project.models
     if phase == "task":

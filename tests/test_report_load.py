@@ -2,7 +2,7 @@
 the leak check, debug mode checked and memory-optimised imports across Cosmos versions.
 
 Each is rendered from constructed records shaped as the runner writes them (ids and axes
-from harness.scenarios; the soak figures checked against harness.run.soak's own), and the
+from harness.scenarios; the soak figures checked against harness.run.recipes.soak's own), and the
 smallest worker also from a recorded run; the full report opens in headless Chromium.
 """
 
@@ -49,7 +49,11 @@ def with_figures(recs: list[Record], **figures: Any) -> list[Record]:
     """The records with ``figures`` added (a callable value gets the record)."""
     return [
         dataclasses.replace(
-            r, figures={**r.figures, **{k: v(r) if callable(v) else v for k, v in figures.items()}}
+            r,
+            figures={
+                **r.figures.to_dict(),
+                **{k: v(r) if callable(v) else v for k, v in figures.items()},
+            },
         )
         for r in recs
     ]
@@ -228,16 +232,19 @@ def test_min_worker_of_a_recorded_run(recorded_min_worker: Path) -> None:
     (rec,) = read_records(recorded_min_worker / "results.jsonl")
     info = json.loads((recorded_min_worker / "run.json").read_text())
     assert rec.phase == "min_worker" and info["versions"]["astronomer-cosmos"].startswith("1.15")
-    # written before the runner put the project in these records' axes: the size
-    # comes from the id
-    assert "models" not in rec.axes
+    # written (schema 1) before the runner put the project in these records' axes: the
+    # migration to schema 2 takes it from the id
+    raw = json.loads((recorded_min_worker / "results.jsonl").read_text().splitlines()[0])
+    assert raw["schema_version"] == 1 and "models" not in raw["axes"]
+    assert rec.schema_version == 2 and rec.axes["models"] == 10
+    assert rec.axes["project"] == {"shape": "layered", "models": 10, "seed": 0}
     md, _ = write_report(recorded_min_worker)
     (row,) = md_rows(md.read_text(), "| size | execution mode | invocation |")
     assert row[:5] == ["10 models", "WATCHER", "DBT_RUNNER", "DBT_MANIFEST", "1"]
-    assert row[6] == f"**{rec.figures['min_limit_mib']} MiB**"
-    assert row[7].startswith(f"fails at {rec.figures['max_failing_limit_mib']} MiB")
+    assert row[6] == f"**{rec.figures.min_limit_mib} MiB**"
+    assert row[7].startswith(f"fails at {rec.figures.max_failing_limit_mib} MiB")
     assert "steps ran out" in row[7]  # converged: false (a 1-step bisection)
-    assert len(row[10].split("<br>")) == len(rec.figures["probes"])
+    assert len(row[10].split("<br>")) == len(rec.figures.probes)
     assert row[10].startswith("no limit: ok, peak 349 MiB")
 
 
@@ -271,7 +278,7 @@ def soak_figures_of(slope_kib: float, invocation: str, n: int = N_SOAK) -> dict[
 
 
 def test_soak_figures_are_the_ones_the_soak_phase_writes() -> None:
-    soak = pytest.importorskip("harness.run.soak")
+    soak = pytest.importorskip("harness.run.recipes.soak")
     samples = [
         {"task": i, "seconds": None if i == 0 else 0.5, "rss": int(v), "uss": int(v),
          "threads": 10, "fds": 9, "gc_objects": 300_000}

@@ -13,9 +13,10 @@ import psutil
 import pytest
 
 from harness.cli import main
+from harness.registry.phases import model_task_roles
 from harness.run.cli import parse_shard
 from harness.run.dagfile import DagSpec, render_dag_file
-from harness.run.phases import sample_tasks, task_roles
+from harness.run.recipes.task import sample_tasks
 from harness.run.runner import iter_shard, units_of
 from harness.scenarios import expand, load_scenario_file
 from harness.store.jsonl import read_records
@@ -72,8 +73,8 @@ def test_sample_tasks_roots_middle_leaves() -> None:
     assert sample_tasks(tasks, "LOCAL", 1) == {"root": "a.run"}
     tasks["dbt_producer_watcher"] = {"operator": "DbtProducerWatcherOperator", "upstream": []}
     assert sample_tasks(tasks, "WATCHER", 3) == {"producer": "dbt_producer_watcher"}
-    assert task_roles("WATCHER", 3) == ["producer"]
-    assert task_roles("LOCAL", 2) == ["root", "middle"]
+    assert model_task_roles({"execution_mode": "WATCHER"}, 3) == ["producer"]
+    assert model_task_roles({"execution_mode": "LOCAL"}, 2) == ["root", "middle"]
 
 
 def test_shards_partition_the_units(tmp_path: Path) -> None:
@@ -203,18 +204,18 @@ def test_smoke_watcher_dag_run_finishes_and_sensors_succeed(smoke_run: Path) -> 
     (watcher,) = [r for r in records if r.phase == "dag_run"
                   and r.axes["execution_mode"] == "WATCHER"]
     assert watcher.status == "ok", watcher.reason
-    assert watcher.figures["dag_run_state"] == "success"
-    tasks = watcher.figures["tasks"]
+    assert watcher.figures.dag_run_state == "success"
+    tasks = watcher.figures.tasks
     assert any("producer" in t for t in tasks)
     assert len(tasks) > 10
     assert all(t["state"] == "success" for t in tasks.values())
-    assert watcher.figures["task_slot_seconds"] > 0
+    assert watcher.figures.task_slot_seconds > 0
 
 
 @pytest.mark.slow
 def test_smoke_servers_listen_on_loopback_only(smoke_run: Path) -> None:
     records = list(read_records(smoke_run / "results" / "smoke" / "results.jsonl"))
-    seen = [a for r in records if r.phase == "dag_run" for a in r.figures["listening"]]
+    seen = [a for r in records if r.phase == "dag_run" for a in r.figures.listening]
     assert seen, "the API server's socket was not seen"
     assert all(a.rsplit(":", 1)[0] in ("127.0.0.1", "::1") for a in seen), seen
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.run.probes.soak import model_names, parse_args
-from harness.run.soak import LEAK_KIB_PER_TASK, fit_growth, soak_figures, warmup_tasks
+from harness.run.recipes.soak import LEAK_KIB_PER_TASK, fit_growth, soak_figures, warmup_tasks
 from harness.store.jsonl import read_records
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -178,14 +178,14 @@ def test_short_soak_on_the_real_stack(tmp_path: Path) -> None:
         tasks = 20 if invocation == "DBT_RUNNER" else 8
         assert r.status == "ok", r.reason
         assert r.measure is not None and r.measure.peak_tree_bytes > 0
-        assert f["invocation"] == invocation and f["tasks"] == tasks and f["warmup_tasks"] == 3
-        assert len(f["rss_mib"]) == tasks + 1
-        assert isinstance(f["growth_per_task_kib"], float)
-        assert f["leak_flag"] in (True, False)
+        assert f.invocation == invocation and f.tasks == tasks and f.warmup_tasks == 3
+        assert len(f.rss_mib) == tasks + 1
+        assert isinstance(f.growth_per_task_kib, float)
+        assert f.leak_flag in (True, False)
     runner, sub = records["DBT_RUNNER"].figures, records["SUBPROCESS"].figures
     # dbt lives in the long-lived process only with DBT_RUNNER: its first task imports it.
-    assert runner["first_task_rss_mib"] - runner["baseline_rss_mib"] > 60
-    assert sub["first_task_rss_mib"] - sub["baseline_rss_mib"] < 60
+    assert runner.first_task_rss_mib - runner.baseline_rss_mib > 60
+    assert sub.first_task_rss_mib - sub.baseline_rss_mib < 60
     # ... and with SUBPROCESS the tree holds dbt children besides the parent.
     assert records["SUBPROCESS"].measure is not None
     assert records["SUBPROCESS"].measure.processes_seen > 8
@@ -235,7 +235,7 @@ def _fake_ctx(tmp_path: Path, probe_json: str | None, exit_code: int) -> object:
 
 
 def test_a_probe_crash_is_an_error_with_the_log_tail(tmp_path: Path) -> None:
-    from harness.run.soak import run_soak
+    from harness.run.recipes.soak import run_soak
 
     outcome = run_soak(_fake_ctx(tmp_path, None, -9))  # type: ignore[arg-type]
     assert outcome.status == "error"
@@ -246,7 +246,7 @@ def test_a_probe_crash_is_an_error_with_the_log_tail(tmp_path: Path) -> None:
 def test_a_failed_task_keeps_the_series_and_names_the_task(tmp_path: Path) -> None:
     import json
 
-    from harness.run.soak import run_soak
+    from harness.run.recipes.soak import run_soak
 
     report = report_of(series(0.0, n=6))
     report["error"] = {"task": 7, "model": "m0", "type": "CosmosDbtRunError",

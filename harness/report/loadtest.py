@@ -286,7 +286,7 @@ def soaks(scenarios: dict[str, ScenarioSamples]) -> list[Soak]:
                     pp if isinstance(pp, bool) else None,
                     r.status,
                     r.reason,
-                    dict(f),
+                    f.to_dict(),
                 )
             )
     return sorted(

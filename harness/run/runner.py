@@ -4,6 +4,7 @@ each result appended to results.jsonl the moment it is known."""
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import shutil
 import subprocess
@@ -15,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from harness.measure import choose_backend
+from harness.registry import AXES, PHASES
+from harness.run.context import Context, Outcome
 from harness.run.estimate import estimate_s
-from harness.run.min_worker import run_min_worker
-from harness.run.phases import PHASE_RUNNERS, Context, Outcome, run_task, task_roles
 from harness.run.projects import PreparedProject, ProjectError, prepare_project
 from harness.run.workspace import RunDir, airflow_env, make_template_home, new_workspace
 from harness.scenarios.load import ScenarioFile
 from harness.scenarios.matrix import Measurement
-from harness.scenarios.model import PHASES_WITH_PROJECT, ProjectSpec
+from harness.scenarios.model import ProjectSpec
 from harness.store.jsonl import RESULTS_FILE, ResultsWriter, read_records
 from harness.store.record import Record
 from harness.store.runinfo import (
@@ -56,10 +57,9 @@ def units_of(measurements: list[Measurement], task_sample: int) -> list[Unit]:
     """Measurements with the task phase split into its sampled roles."""
     out: list[Unit] = []
     for m in measurements:
-        if m.phase == "task":
-            out.extend(
-                Unit(m, r) for r in task_roles(m.scenario.axes["execution_mode"], task_sample)
-            )
+        roles = PHASES[m.phase].roles
+        if roles is not None:
+            out.extend(Unit(m, r) for r in roles(m.scenario.axes, task_sample))
         else:
             out.append(Unit(m))
     return out
@@ -69,16 +69,8 @@ def validity(units: list[Unit], run_dir: RunDir) -> dict[str, str]:
     """Cosmos's own verdict on each DAG-building combination: scenario id -> message.
 
     One fresh process asks Cosmos's config classes about every distinct combination."""
-    keys = (
-        "execution_mode",
-        "execution_invocation",
-        "load_mode",
-        "render_invocation",
-        "enable_mock_profile",
-    )
-    cosmos_units = [
-        u for u in units if u.phase in ("dag_parse", "task", "dag_run", "min_worker")
-    ]
+    keys = tuple(a.name for a in AXES.values() if a.judged_by_cosmos)
+    cosmos_units = [u for u in units if PHASES[u.phase].cosmos_judged]
 
     def combo(u: Unit) -> tuple[Any, ...]:
         # The options the phase's DAG file sets (None: left at Cosmos's default).
@@ -177,6 +169,7 @@ def execute(
                         outcome = Outcome("invalid", None, invalid[unit.scenario_id])
                     else:
                         outcome = _measure_unit(spec, unit, seq, rep, run_dir, projects)
+                    figures = PHASES[m.phase].figures.from_dict(outcome.figures, strict=True)
                     record = Record(
                         run_id=run_id,
                         scenario_id=unit.scenario_id,
@@ -186,7 +179,7 @@ def execute(
                         status=outcome.status,  # type: ignore[arg-type]
                         reason=outcome.reason,
                         measure=outcome.measure,
-                        figures=outcome.figures,
+                        figures=figures,
                         started_at=started,
                     )
                     writer.append(record)
@@ -207,7 +200,7 @@ def execute(
 def _axes(unit: Unit) -> dict[str, Any]:
     s = unit.measurement.scenario
     axes: dict[str, Any] = dict(s.effective(unit.phase))
-    if unit.phase in PHASES_WITH_PROJECT:
+    if PHASES[unit.phase].needs_project:
         axes["project"] = s.project.to_dict()
         axes["models"] = s.project.models
     if unit.role:
@@ -227,7 +220,7 @@ def _measure_unit(
     log = run_dir.logs / f"{seq:04d}-{m.phase}-r{rep}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     project: PreparedProject | None = None
-    if m.phase != "import":
+    if PHASES[m.phase].needs_project:
         pspec = m.scenario.project
         if pspec not in projects:
             try:
@@ -240,7 +233,16 @@ def _measure_unit(
         project = prepared
     ws = new_workspace(run_dir, f"m{seq:04d}-r{rep}")
     ctx = Context(
-        ws, project, m.scenario, log, spec.timeout_s, run_dir.work / "venvs", phase=m.phase
+        ws,
+        project,
+        m.scenario,
+        log,
+        spec.timeout_s,
+        run_dir.work / "venvs",
+        phase=m.phase,
+        role=unit.role,
+        task_sample=spec.task_sample,
+        bisect_steps=spec.bisect_steps,
     )
     t0 = time.monotonic()
     cosmos_env: dict[str, object] = {}
@@ -252,16 +254,7 @@ def _measure_unit(
             python = cosmos_python(version, ALTENV_ROOT.resolve(), run_dir.logs)
             ctx = dataclasses.replace(ctx, python=python)
             cosmos_env = read_marker(Path(python).parent.parent)
-        if unit.role is not None:
-            outcome = run_task(ctx, unit.role, spec.task_sample)
-        elif m.phase == "min_worker":
-            outcome = run_min_worker(ctx, spec.bisect_steps)
-        elif m.phase == "soak":
-            from harness.run.soak import run_soak
-
-            outcome = run_soak(ctx)
-        else:
-            outcome = PHASE_RUNNERS[m.phase](ctx)
+        outcome = recipe(m.phase)(ctx)
     except ProjectError as exc:
         outcome = Outcome("error", None, str(exc))
     except (OSError, RuntimeError, subprocess.SubprocessError, ValueError) as exc:
@@ -276,6 +269,13 @@ def _measure_unit(
     outcome.figures["log"] = str(log.relative_to(run_dir.root))
     outcome.figures["harness_s"] = round(time.monotonic() - t0, 3)
     return outcome
+
+
+def recipe(phase: str) -> Callable[[Context], Outcome]:
+    """The function that measures one repetition of ``phase`` (its registry's recipe)."""
+    module, _, name = PHASES[phase].recipe.partition(":")
+    fn: Callable[[Context], Outcome] = getattr(importlib.import_module(module), name)
+    return fn
 
 
 def iter_shard(units: list[Unit], shard: tuple[int, int] | None) -> Iterator[Unit]:

@@ -2,11 +2,9 @@
 
 from harness.scenarios.load import load_scenario_file
 from harness.scenarios.matrix import Measurement, expand, select
-from harness.scenarios.model import AXES, PHASES, ProjectSpec, Scenario
+from harness.scenarios.model import ProjectSpec, Scenario
 
 __all__ = [
-    "AXES",
-    "PHASES",
     "Measurement",
     "ProjectSpec",
     "Scenario",

@@ -7,7 +7,6 @@ list; the runner measures the cartesian product. Example: scenarios/smoke.toml.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,8 @@ from typing import Any
 
 from harness.errors import UsageError
 from harness.generate.graph import MAX_MODELS, MIN_MODELS, SHAPES
-from harness.scenarios.model import AXES, PHASES, ProjectSpec
+from harness.registry import AXES, PHASES
+from harness.scenarios.model import ProjectSpec
 
 TOP_KEYS = {
     "description",
@@ -169,23 +169,9 @@ def _projects(table: dict[str, Any], where: str, base: Path) -> tuple[ProjectSpe
 
 
 def _check_axis_value(name: str, value: Any, where: str) -> None:
-    axis = AXES[name]
-    if axis.kind is bool:
-        if not isinstance(value, bool):
-            raise UsageError(f"{where}: expected true or false, got {value!r}")
-    elif axis.kind is int:
-        _int(value, where, axis.minimum if axis.minimum is not None else 0)
-    elif axis.kind is float:
-        _number(value, where)
-    elif name == "cosmos_version":
-        if not isinstance(value, str) or not re.fullmatch(r"locked|\d+\.\d+\.\d+", value):
-            raise UsageError(
-                f"{where}: expected 'locked' or a version like '1.13.1', got {value!r}"
-            )
-    elif axis.choices is not None and value not in axis.choices:
-        raise UsageError(
-            f"{where}: unknown value {value!r} (known: {', '.join(map(str, axis.choices))})"
-        )
+    problem = AXES[name].check(value)
+    if problem is not None:
+        raise UsageError(f"{where}: {problem}")
 
 
 def _list(raw: Any) -> list[Any]:

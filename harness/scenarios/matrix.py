@@ -8,8 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from harness.errors import UsageError
+from harness.registry import AXES, PHASES
 from harness.scenarios.load import ScenarioFile
-from harness.scenarios.model import AXES, PHASES, Scenario
+from harness.scenarios.model import Scenario
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def expand(spec: ScenarioFile) -> list[Measurement]:
     order = {p: i for i, p in enumerate(PHASES)}
     return sorted(
         found.values(),
-        key=lambda m: (m.phase != "import", m.scenario.project.label, order[m.phase]),
+        key=lambda m: (PHASES[m.phase].needs_project, m.scenario.project.label, order[m.phase]),
     )
 
 

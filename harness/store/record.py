@@ -2,8 +2,12 @@
 
 This is the one definition; the runner writes it, compare and report read it.
 
-Schema history (``schema_version``), kept beside the code that reads it:
-  1 - first version.
+Schema history (``schema_version``), kept beside the code that reads it; older
+records are brought up to date by harness.store.migrate when they are read:
+  1 - first version: ``figures`` a free dict.
+  2 - ``figures`` typed per phase (harness.registry.figures); scenario ids list the
+      axes in the registry's order (dbt_baseline and soak ids changed); soak and
+      min_worker records carry their project and size in ``axes`` like the others.
 """
 
 from __future__ import annotations
@@ -12,8 +16,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from harness.measure.result import MeasureResult
+from harness.registry import PHASES
+from harness.registry.figures import Figures
+from harness.store.migrate import migrate
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 RecordStatus = Literal["ok", "error", "oom", "timeout", "invalid"]
 
@@ -28,7 +35,7 @@ class Record:
     """Stable id of the measured combination: the phase and the axis values that
     matter to it (see harness.scenarios). Equal ids across runs are comparable."""
     phase: str
-    """import, dag_parse, task, dag_run or dbt_baseline (harness.scenarios.model.PHASES)."""
+    """One of harness.registry.PHASES."""
     axes: dict[str, Any]
     """Every axis value that shapes this phase; axes that cannot change the
     phase's figures are left out (e.g. concurrency for the import phase)."""
@@ -41,16 +48,24 @@ class Record:
     """Why the status is not ok: Cosmos's message, the tail of the log."""
     measure: MeasureResult | None = None
     """The measured peak memory and time of the phase's process tree."""
-    figures: dict[str, Any] = field(default_factory=dict)
-    """Extra figures of the phase, e.g. dag_run's task states, durations and
-    task-slot-seconds, the sampled task ids, Cosmos's debug-mode XCom."""
+    figures: Figures = field(default_factory=Figures)
+    """The phase's own figures, of its registry's type (harness.registry.figures): e.g.
+    dag_run's task states, durations and task-slot-seconds, the sampled task ids."""
     started_at: str = ""
     """UTC ISO-8601 time the measurement started."""
     schema_version: int = SCHEMA_VERSION
 
+    def __post_init__(self) -> None:
+        # Figures given as a plain dict (a migration, a test) become the phase's type.
+        if isinstance(self.figures, dict):
+            kind = PHASES[self.phase].figures if self.phase in PHASES else Figures
+            object.__setattr__(self, "figures", kind.from_dict(self.figures))
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict (the measure result nested)."""
-        return asdict(self)
+        """Plain JSON-able dict (the measure result and the figures nested)."""
+        out = asdict(self)
+        out["figures"] = self.figures.to_dict()
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Record:
@@ -60,9 +75,10 @@ class Record:
             raise ValueError(
                 f"record schema {version} is newer than this harness ({SCHEMA_VERSION})"
             )
-        data = dict(data)
+        data = migrate(dict(data), SCHEMA_VERSION)
         if data.get("measure") is not None:
             data["measure"] = MeasureResult.from_dict(data["measure"])
+        data["figures"] = dict(data.get("figures") or {})
         return cls(**data)
 
     @property

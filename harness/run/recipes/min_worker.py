@@ -14,7 +14,8 @@ import dataclasses
 import math
 from typing import Any
 
-from harness.run.phases import Context, Outcome, run_dag_run
+from harness.run.context import Context, Outcome
+from harness.run.recipes.dag_run import run_dag_run
 
 PRECISION = 0.05
 MIB = 1024 * 1024
@@ -32,7 +33,7 @@ def _probe(ctx: Context, limit_mib: int | None) -> tuple[Outcome, dict[str, Any]
     return outcome, row
 
 
-def run_min_worker(ctx: Context, max_steps: int = 8) -> Outcome:
+def run_min_worker(ctx: Context) -> Outcome:
     """Find the smallest limit (MiB, to within PRECISION) under which the DAG run succeeds."""
     free, row = _probe(ctx, None)
     probes = [row]
@@ -55,7 +56,7 @@ def run_min_worker(ctx: Context, max_steps: int = 8) -> Outcome:
             {"probes": probes, "unlimited_peak_mib": round(peak_mib, 1)},
         )
     lo, steps = 0, 0
-    while (hi - lo) / hi > PRECISION and steps < max_steps:
+    while (hi - lo) / hi > PRECISION and steps < ctx.bisect_steps:
         mid = (lo + hi) // 2
         outcome, row = _probe(ctx, mid)
         probes.append(row)

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.run.phases import Context, Outcome, log_tail
+from harness.run.context import Context, Outcome, log_tail
 from harness.run.workspace import dbt_bin
 
 PROBE = "harness.run.probes.soak"

@@ -1,0 +1,181 @@
+"""The axes: every option a scenario can vary, declared once.
+
+An axis says its type and values, its default, the phases it can change, when it
+acts (an option Cosmos ignores in a combination is collapsed to None so that equal
+measurements get equal ids), and how it reaches Cosmos or Airflow. A scenario id
+lists a phase's axes in the order of AXES.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Set
+from dataclasses import dataclass
+from typing import Any, Literal
+
+# How an axis reaches the system under test.
+Reach = Literal["dag_file", "env", "config", "harness"]
+"""dag_file: an argument in the generated DAG file; env: an AIRFLOW__/dbt variable set
+before the process starts (Cosmos reads its settings at import); config: Airflow's
+own configuration; harness: how the harness sets up or measures (cache state, limit)."""
+
+LOAD_MODES = ("DBT_LS", "DBT_MANIFEST", "DBT_LS_FILE", "AUTOMATIC", "CUSTOM")
+INVOCATIONS = ("DBT_RUNNER", "SUBPROCESS")
+EXECUTION_MODES = ("LOCAL", "WATCHER", "VIRTUALENV")
+
+# Phase groups, by what the phase does. Axes name these instead of repeating phase lists.
+IMPORT = "import"
+PARSE = "dag_parse"
+TASK = "task"
+DAG_RUN = "dag_run"
+BASELINE = "dbt_baseline"
+SOAK = "soak"
+MIN_WORKER = "min_worker"
+BUILDS_DAG = frozenset({PARSE, TASK, DAG_RUN, MIN_WORKER})
+"""Phases that write and parse the scenario's DAG file."""
+RUNS_TASKS = frozenset({TASK, DAG_RUN, MIN_WORKER})
+"""Phases that run Cosmos operators through Airflow."""
+
+Acts = Callable[[Mapping[str, Any], str], bool]
+"""(the scenario's axis values, the phase) -> whether the axis acts there."""
+
+
+def runs_dbt_ls(values: Mapping[str, Any]) -> bool:
+    """Whether Cosmos runs dbt ls to render the DAG (a cache miss of these load modes)."""
+    return values.get("load_mode") in ("DBT_LS", "AUTOMATIC")
+
+
+def _always(values: Mapping[str, Any], phase: str) -> bool:
+    return True
+
+
+def _with_dbt_ls(values: Mapping[str, Any], phase: str) -> bool:
+    return runs_dbt_ls(values)
+
+
+def _where_dbt_runs(values: Mapping[str, Any], phase: str) -> bool:
+    # A parse without dbt ls runs no dbt: no partial parse, no profile.
+    return phase != PARSE or runs_dbt_ls(values)
+
+
+def _with_debug_mode(values: Mapping[str, Any], phase: str) -> bool:
+    return bool(values.get("debug_mode"))
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One option the matrix can vary."""
+
+    name: str
+    kind: type
+    default: Any
+    phases: Set[str]
+    """The phases whose figures it can change; elsewhere it is left out of ids and records."""
+    reaches: Reach
+    doc: str
+    choices: tuple[Any, ...] | None = None
+    minimum: int | None = None
+    pattern: str | None = None
+    """A regular expression a string value must match (instead of choices)."""
+    acts: Acts = _always
+    """Where it acts within those phases; elsewhere it is collapsed to None."""
+    judged_by_cosmos: bool = False
+    """Cosmos's config classes may reject a combination of it (harness.run.probes.validate
+    passes it to them)."""
+    quiet_default: bool = False
+    """Leave the default out of ids: for axes added after runs were recorded, so their
+    ids stay comparable."""
+
+    def check(self, value: Any) -> str | None:
+        """Why ``value`` is not a value of this axis, or None when it is."""
+        if self.kind is bool:
+            return None if isinstance(value, bool) else f"expected true or false, got {value!r}"
+        if self.kind is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                return f"expected a whole number, got {value!r}"
+            if self.minimum is not None and value < self.minimum:
+                return f"must be at least {self.minimum}, got {value}"
+            return None
+        if self.kind is float:
+            ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+            return None if ok else f"expected a positive number, got {value!r}"
+        if not isinstance(value, str):
+            return f"expected a string, got {value!r}"
+        if self.pattern is not None and not re.fullmatch(self.pattern, value):
+            return f"expected {self.doc_values()}, got {value!r}"
+        if self.choices is not None and value not in self.choices:
+            return f"unknown value {value!r} (known: {', '.join(map(str, self.choices))})"
+        return None
+
+    def doc_values(self) -> str:
+        """The accepted values, as text for errors and docs."""
+        if self.choices is not None:
+            return ", ".join(map(str, self.choices))
+        if self.kind is bool:
+            return "true, false"
+        if self.pattern == _VERSION:
+            return "'locked' or a release such as '1.13.1'"
+        if self.minimum is not None:
+            return f"a whole number >= {self.minimum}"
+        return self.kind.__name__
+
+
+_VERSION = r"locked|\d+\.\d+\.\d+"
+_ALL_DAG = BUILDS_DAG
+_RUN = RUNS_TASKS
+
+AXES: dict[str, Axis] = {
+    a.name: a
+    for a in (
+        Axis("load_mode", str, "DBT_LS", _ALL_DAG, "dag_file",
+             "RenderConfig.load_method", choices=LOAD_MODES, judged_by_cosmos=True),
+        Axis("cache", str, "cold", _ALL_DAG, "harness",
+             "the dbt ls cache (Variable cosmos_cache__<dag_id>) and cached partial parse: "
+             "cold (a miss) or warm (after one unmeasured parse)",
+             choices=("cold", "warm"), acts=_with_dbt_ls),
+        Axis("render_invocation", str, "DBT_RUNNER", _ALL_DAG, "dag_file",
+             "RenderConfig.invocation_mode", choices=INVOCATIONS, acts=_with_dbt_ls,
+             judged_by_cosmos=True),
+        Axis("partial_parse", bool, True, _ALL_DAG | {SOAK}, "dag_file",
+             "ProjectConfig.partial_parse and [cosmos] enable_cache_partial_parse",
+             acts=_where_dbt_runs),
+        Axis("enable_mock_profile", bool, True, _ALL_DAG, "dag_file",
+             "RenderConfig.enable_mock_profile", acts=_where_dbt_runs, judged_by_cosmos=True),
+        Axis("execution_mode", str, "LOCAL", _ALL_DAG, "dag_file",
+             "ExecutionConfig.execution_mode", choices=EXECUTION_MODES, judged_by_cosmos=True),
+        Axis("memory_optimised_imports", bool, False, _ALL_DAG | {IMPORT}, "env",
+             "[cosmos] enable_memory_optimised_imports (and the DAG file's imports)"),
+        Axis("worker_limit_mib", int, 0, (_ALL_DAG | {IMPORT, BASELINE}) - {MIN_WORKER},
+             "harness", "a cgroup memory limit on the measured tree; 0 = none", minimum=0),
+        Axis("execution_invocation", str, "DBT_RUNNER", _RUN | {SOAK}, "dag_file",
+             "ExecutionConfig.invocation_mode", choices=INVOCATIONS, judged_by_cosmos=True),
+        Axis("debug_mode", bool, False, _RUN, "env", "[cosmos] enable_debug_mode"),
+        Axis("debug_poll_s", float, 0.5, _RUN, "env",
+             "[cosmos] debug_memory_poll_interval_seconds (with debug_mode on)",
+             acts=_with_debug_mode),
+        Axis("concurrency", int, 1, {DAG_RUN, MIN_WORKER, BASELINE}, "config",
+             "DAG max_active_tasks, [core] parallelism, dbt --threads", minimum=1),
+        Axis("cosmos_version", str, "locked", {IMPORT, PARSE}, "harness",
+             "'locked' (uv.lock) or a release such as '1.13.1' installed beside it",
+             pattern=_VERSION, quiet_default=True),
+        Axis("import_target", str, "DbtDag", {IMPORT}, "harness",
+             "import phase: DbtDag as a DAG file imports it, or the cosmos package alone as "
+             "Airflow's provider and plugin loading does",
+             choices=("DbtDag", "package"), quiet_default=True),
+        Axis("soak_tasks", int, 200, {SOAK}, "harness",
+             "soak: model tasks run in one process", minimum=1),
+    )
+}  # fmt: skip
+
+
+def effective(values: Mapping[str, Any], phase: str) -> dict[str, Any]:
+    """The axis values that shape ``phase``, in AXES order; those that do not act are None."""
+    out: dict[str, Any] = {}
+    for axis in AXES.values():
+        if phase not in axis.phases:
+            continue
+        value = values[axis.name]
+        if not axis.acts(values, phase) or (axis.quiet_default and value == axis.default):
+            value = None
+        out[axis.name] = value
+    return out

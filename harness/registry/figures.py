@@ -1,0 +1,167 @@
+"""What each phase keeps beside its measurement: one dataclass per phase.
+
+Every figure is documented where it is defined. A record's figures are read back
+with ``figures_from_dict``; keys this version does not know (from a newer harness,
+or a hand-edited file) are kept in ``extra`` rather than dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound="Figures")
+
+
+@dataclass
+class Figures:
+    """Figures every phase keeps."""
+
+    log: str | None = None
+    """The measurement's log file, relative to the run folder."""
+    harness_s: float | None = None
+    """Seconds the harness spent on the repetition, set-up and read-back included."""
+    cosmos_env: dict[str, Any] | None = None
+    """The side environment with another Cosmos release that measured it (altenv)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Figures this version of the harness does not know."""
+
+    @classmethod
+    def from_dict(cls: type[F], data: dict[str, Any], strict: bool = False) -> F:
+        """Read figures written by to_dict (or by a migration). ``strict``: a key this
+        type does not declare is an error (a recipe's typo), not an extra."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if strict and unknown:
+            raise ValueError(f"{cls.__name__} has no figure {unknown[0]!r}")
+        known = {k: v for k, v in data.items() if k in names and k != "extra"}
+        extra = dict(data.get("extra") or {})
+        extra.update({k: v for k, v in data.items() if k not in names})
+        return cls(**known, extra=extra)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """A figure by name, or ``default`` where this phase has no such figure or it is
+        unset: for readers that go over records of several phases at once."""
+        value = getattr(self, name, None) if name != "extra" else None
+        if value is None:
+            value = self.extra.get(name)
+        return default if value is None else value
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict; unset figures are left out."""
+        out = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+        if not out.get("extra"):
+            out.pop("extra", None)
+        return out
+
+
+DebugFigure = dict[str, Any]
+"""task id -> Cosmos debug mode's own peak (XCom cosmos_debug_max_memory_mb, "MB" = MiB)."""
+
+
+@dataclass
+class ImportFigures(Figures):
+    """The import phase."""
+
+    statement: str | None = None
+    """The Python statement the fresh interpreter ran."""
+
+
+@dataclass
+class ParseFigures(Figures):
+    """The dag_parse phase."""
+
+    tasks: int | None = None
+    """Tasks of the parsed DAG."""
+    parse_s: float | None = None
+    """Seconds of the DagBag's parse of the file, measured inside the probe."""
+    import_s: float | None = None
+    """Seconds the probe spent importing Airflow before the parse."""
+    cache: str | None = None
+    """cold or warm: the dbt ls cache state the parse met."""
+
+
+@dataclass
+class TaskFigures(Figures):
+    """The task phase: one sampled model task under `airflow tasks test`."""
+
+    task_id: str | None = None
+    role: str | None = None
+    """root, middle, leaf or producer (harness.registry.phases.model_task_roles)."""
+    sample: dict[str, str] | None = None
+    """Every role sampled in this DAG -> its task id."""
+    cosmos_debug_max_memory_mb: DebugFigure | None = None
+    cosmos_debug_source: str | None = None
+    """Where the debug figure came from when not from XCom ("task log")."""
+
+
+@dataclass
+class DagRunFigures(Figures):
+    """The dag_run phase, read from Airflow's metadata database after the run."""
+
+    dag_run_state: str | None = None
+    dag_run_s: float | None = None
+    """The DagRun's own duration (end - start), without the CLI's start and shutdown."""
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """task id -> {"state", "duration_s"}."""
+    task_slot_seconds: float | None = None
+    """The sum of the tasks' durations: what the run occupies of a worker's slots."""
+    cosmos_debug_max_memory_mb: DebugFigure | None = None
+    listening: list[str] = field(default_factory=list)
+    """Every address a process of the harness listened on during the run."""
+    ended_by_harness: str | None = None
+    """Why the harness ended `dags test` after its DagRun finished (trap 16)."""
+    airflow_race_retried: bool | None = None
+    """The run was repeated once after Airflow's scheduler race (trap 21)."""
+
+
+@dataclass
+class BaselineFigures(Figures):
+    """The dbt_baseline phase."""
+
+    threads: int | None = None
+    """dbt build --threads."""
+
+
+@dataclass
+class SoakFigures(Figures):
+    """The soak phase (harness.run.recipes.soak documents each figure)."""
+
+    invocation: str | None = None
+    partial_parse: bool | None = None
+    tasks: int | None = None
+    tasks_planned: int | None = None
+    models: int | None = None
+    import_s: float | None = None
+    warmup_tasks: int | None = None
+    rss_mib: list[float] | None = None
+    uss_mib: list[float] | None = None
+    growth_per_task_kib: float | None = None
+    growth_ci95_kib: list[float] | None = None
+    growth_r2: float | None = None
+    growth_theil_sen_kib: float | None = None
+    growth_second_half_kib: float | None = None
+    gc_objects_per_task: float | None = None
+    fds: list[int] | None = None
+    threads: list[int] | None = None
+    leak_flag: bool | None = None
+    baseline_rss_mib: float | None = None
+    first_task_rss_mib: float | None = None
+    last_rss_mib: float | None = None
+    task_s_median: float | None = None
+
+
+@dataclass
+class MinWorkerFigures(Figures):
+    """The min_worker bisection."""
+
+    min_limit_mib: int | None = None
+    """The smallest cgroup limit under which the DAG run succeeded."""
+    max_failing_limit_mib: int | None = None
+    """The largest limit under which it failed (0: none tried)."""
+    precision: float | None = None
+    converged: bool | None = None
+    unlimited_peak_mib: float | None = None
+    probes: list[dict[str, Any]] = field(default_factory=list)
+    """Every probe: limit_mib, status, peak_mib, wall_s."""

@@ -1,0 +1,95 @@
+"""The phases: what is measured, each declared once.
+
+A phase says which axes shape it (derived from the axes' own declarations), whether
+it needs a project, whether Cosmos judges its combination before it runs, which
+recipe of harness.run measures it, how the estimate prices it, which figures its
+records keep, and which report section shows it. PHASES is also the run order of a
+project's measurements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from harness.registry import axes as ax
+from harness.registry import figures as fg
+from harness.registry import pricing
+
+Price = Callable[[Mapping[str, Any], int], float]
+Roles = Callable[[Mapping[str, Any], int], list[str]]
+
+
+def model_task_roles(values: Mapping[str, Any], n: int) -> list[str]:
+    """The tasks the task phase samples, known before the DAG is parsed (for ids).
+
+    Under WATCHER the producer runs dbt for the whole DAG and the model tasks are
+    sensors that wait for it, so the producer is the task measured."""
+    if values["execution_mode"] == "WATCHER":
+        return ["producer"]
+    return ["root", "middle", "leaf"][:n]
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase of the measurement."""
+
+    name: str
+    doc: str
+    recipe: str
+    """``module:function`` of harness.run that measures one repetition (it takes the
+    runner's Context and returns an Outcome); a string, since the registry imports
+    nothing of the steps above it."""
+    price: Price
+    figures: type[fg.Figures]
+    report_section: str
+    """The report section that shows it: guide (the memory guide's rows and the size
+    plots), concurrency, min_worker, soak."""
+    needs_project: bool = True
+    cosmos_judged: bool = False
+    """Ask Cosmos's config classes about the combination first (invalid ones are recorded
+    with Cosmos's message instead of run)."""
+    roles: Roles | None = None
+    """A phase measured once per sampled role (the task phase)."""
+    size_plot: bool = False
+    """Drawn in the report's memory/time-against-models plots."""
+    pareto: bool = False
+    """A point of the report's memory-against-time Pareto plot."""
+
+    @property
+    def axes(self) -> tuple[str, ...]:
+        """The axes that shape it, in id order."""
+        return tuple(a.name for a in ax.AXES.values() if self.name in a.phases)
+
+
+PHASES: dict[str, Phase] = {
+    p.name: p
+    for p in (
+        Phase(ax.IMPORT, "a fresh interpreter imports Airflow and Cosmos, as a DAG file does",
+              "harness.run.recipes.imports:run_import", pricing.import_s, fg.ImportFigures,
+              "guide", needs_project=False),
+        Phase(ax.PARSE, "the DAG processor's cost: a fresh process parses the DAG file",
+              "harness.run.recipes.parse:run_dag_parse", pricing.parse_s, fg.ParseFigures,
+              "guide", cosmos_judged=True, size_plot=True, pareto=True),
+        Phase(ax.TASK, "one model task as a worker runs it (`airflow tasks test`)",
+              "harness.run.recipes.task:run_task", pricing.task_s, fg.TaskFigures, "guide",
+              cosmos_judged=True, roles=model_task_roles, size_plot=True, pareto=True),
+        Phase(ax.DAG_RUN, "the whole DAG through the real LocalExecutor",
+              "harness.run.recipes.dag_run:run_dag_run", pricing.dag_run_s,
+              fg.DagRunFigures, "concurrency", cosmos_judged=True, size_plot=True, pareto=True),
+        Phase(ax.BASELINE, "plain `dbt build` of the same project, without Airflow",
+              "harness.run.recipes.baseline:run_dbt_baseline", pricing.baseline_s,
+              fg.BaselineFigures, "guide", size_plot=True),
+        Phase(ax.SOAK, "model tasks one after another in one long-lived process",
+              "harness.run.recipes.soak:run_soak", pricing.soak_s, fg.SoakFigures, "soak"),
+        Phase(ax.MIN_WORKER, "bisection of the smallest worker limit a whole DAG run needs",
+              "harness.run.recipes.min_worker:run_min_worker", pricing.min_worker_s,
+              fg.MinWorkerFigures, "min_worker", cosmos_judged=True),
+    )
+}  # fmt: skip
+
+
+def phase(name: str) -> Phase:
+    """The declaration of phase ``name`` (KeyError for an unknown one)."""
+    return PHASES[name]

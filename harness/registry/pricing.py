@@ -1,0 +1,57 @@
+"""How the estimate prices one repetition of each phase, before calibration.
+
+Rough seconds seen on the 2-core machine of the README; harness.run.estimate scales
+them by what recorded runs took (issue 11's calibration), so these are a prior, not
+a figure the harness reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from harness.registry.axes import runs_dbt_ls
+
+Values = Mapping[str, Any]
+
+
+def parse_s(v: Values, models: int) -> float:
+    """One DAG parse: interpreter and imports, plus dbt's own parse where dbt ls runs."""
+    per_model = 0.004 if v["load_mode"] == "DBT_MANIFEST" else 0.012
+    s = 5.0 + per_model * models
+    return s * 2 if runs_dbt_ls(v) and v["cache"] == "warm" else s
+
+
+def _per_task_s(v: Values) -> float:
+    return 1.0 if v["execution_mode"] == "WATCHER" else 6.0
+
+
+def import_s(v: Values, models: int) -> float:
+    """A fresh interpreter importing Airflow and Cosmos."""
+    return 4.0
+
+
+def task_s(v: Values, models: int) -> float:
+    """One unmeasured parse to sample the tasks, then `airflow tasks test`."""
+    return parse_s(v, models) + 15.0
+
+
+def dag_run_s(v: Values, models: int) -> float:
+    """Services start, the parse, and every model task over the concurrency."""
+    return 25.0 + parse_s(v, models) + _per_task_s(v) * models * 1.2 / max(1, v["concurrency"])
+
+
+def min_worker_s(v: Values, models: int) -> float:
+    """About seven whole DAG runs at concurrency 1's pace (the bisection's probes)."""
+    return (25.0 + parse_s(v, models) + _per_task_s(v) * models * 1.2) * 7
+
+
+def soak_s(v: Values, models: int) -> float:
+    """soak_tasks model tasks one after another in one process."""
+    per = 1.5 if v["execution_invocation"] == "DBT_RUNNER" else 4.0
+    return 10.0 + per * v["soak_tasks"]
+
+
+def baseline_s(v: Values, models: int) -> float:
+    """Plain dbt build."""
+    return 4.0 + 0.05 * models

@@ -1,0 +1,90 @@
+"""Readers of an Airflow metadata database (SQLite) after or during a measurement."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+DAG_ID = "cosmos_harness_scenario"
+"""The dag_id of every scenario's DAG file."""
+
+
+def read_dag_run(db: Path) -> dict[str, Any]:
+    """Task states and durations of the run, from the metadata database."""
+    with sqlite3.connect(db) as conn:
+        run = conn.execute(
+            "SELECT state, start_date, end_date, run_id FROM dag_run"
+            " WHERE dag_id=? ORDER BY id DESC LIMIT 1",
+            (DAG_ID,),
+        ).fetchone()
+        rows = conn.execute(
+            "SELECT task_id, state, duration FROM task_instance"
+            " WHERE dag_id=? AND run_id=? ORDER BY task_id",
+            (DAG_ID, run[3] if run else None),
+        ).fetchall()
+    tasks = {r[0]: {"state": r[1], "duration_s": r[2]} for r in rows}
+    return {
+        "dag_run_state": run[0] if run else None,
+        "dag_run_s": _seconds_between(run[1], run[2]) if run else None,
+        "tasks": tasks,
+        "task_slot_seconds": sum((t["duration_s"] or 0.0) for t in tasks.values()),
+    }
+
+
+def _seconds_between(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    try:
+        return (
+            datetime.fromisoformat(str(end)) - datetime.fromisoformat(str(start))
+        ).total_seconds()
+    except ValueError:
+        return None
+
+
+def read_debug_xcom(db: Path) -> dict[str, Any]:
+    """Cosmos debug mode's own peak figure per task (XCom cosmos_debug_max_memory_mb)."""
+    try:
+        with sqlite3.connect(db) as conn:
+            rows = conn.execute(
+                "SELECT task_id, value FROM xcom WHERE key='cosmos_debug_max_memory_mb'"
+            ).fetchall()
+    except sqlite3.Error:
+        return {}
+    if not rows:
+        return {}
+    values = {}
+    for task_id, raw in rows:
+        try:
+            values[task_id] = json.loads(raw if isinstance(raw, str) else raw.decode())
+        except (ValueError, AttributeError):
+            values[task_id] = str(raw)
+    return {"cosmos_debug_max_memory_mb": values}
+
+
+def _query_one(db: Path, sql: str, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+            row: tuple[Any, ...] | None = conn.execute(sql, args).fetchone()
+            return row
+    except sqlite3.Error:
+        return None
+
+
+def newest_dag_run_id(db: Path) -> int:
+    """Id of the newest run of the scenario DAG (0 when there is none)."""
+    row = _query_one(db, "SELECT max(id) FROM dag_run WHERE dag_id=?", (DAG_ID,))
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def dag_run_state(db: Path, after_id: int = 0) -> str | None:
+    """State of the newest run of the scenario DAG with an id above ``after_id``."""
+    row = _query_one(
+        db,
+        "SELECT state FROM dag_run WHERE dag_id=? AND id>? ORDER BY id DESC LIMIT 1",
+        (DAG_ID, after_id),
+    )
+    return row[0] if row else None

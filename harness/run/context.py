@@ -1,0 +1,110 @@
+"""What every phase recipe is handed (Context) and hands back (Outcome)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.measure import measure
+from harness.measure.result import MeasureResult
+from harness.run.projects import PreparedProject
+from harness.run.workspace import Workspace, airflow_env
+from harness.scenarios.model import Scenario
+
+
+@dataclass
+class Outcome:
+    """What one repetition of a phase produced, before it becomes a record."""
+
+    status: str
+    measure: MeasureResult | None
+    reason: str | None = None
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every phase needs: where to work, the limit, the timeout, the log file."""
+
+    ws: Workspace
+    project: PreparedProject | None
+    scenario: Scenario
+    log: Path
+    timeout_s: float
+    venv_dir: Path
+    phase: str = "dag_run"
+    """The phase measured: it decides which options the DAG file sets."""
+    python: str = sys.executable
+    """Interpreter of the import and dag_parse phases: this environment's, or one
+    with another Cosmos release (axis cosmos_version, harness.run.altenv)."""
+
+    @property
+    def axes(self) -> dict[str, Any]:
+        return self.scenario.axes
+
+    limit_mib: int | None = None
+    """A limit that overrides the axis worker_limit_mib (the min_worker bisection)."""
+    role: str | None = None
+    """The sampled task measured, for a phase with roles (harness.registry.phases)."""
+    task_sample: int = 3
+    """How many tasks the task phase samples (the scenario file's task_sample)."""
+    bisect_steps: int = 8
+    """min_worker: at most this many halvings (the scenario file's bisect_steps)."""
+
+    @property
+    def limit_bytes(self) -> int | None:
+        mib = self.limit_mib if self.limit_mib is not None else int(self.axes["worker_limit_mib"])
+        return mib * 1024 * 1024 if mib else None
+
+    def env(self, api_port: int | None = None) -> dict[str, str]:
+        a = self.axes
+        env = airflow_env(
+            self.ws.airflow_home,
+            tmp=self.ws.tmp,
+            cache_dir=self.ws.cache_dir,
+            warehouse=self.ws.warehouse,
+            partial_parse=a["partial_parse"],
+            memory_optimised_imports=a["memory_optimised_imports"],
+            debug_mode=a["debug_mode"],
+            concurrency=a["concurrency"],
+            api_port=api_port,
+        )
+        # VIRTUALENV mode installs dbt with uv or pip: their caches stay in the run too.
+        cache = str(self.venv_dir.parent / "pkg-cache")
+        env.update({"UV_CACHE_DIR": cache, "PIP_CACHE_DIR": cache})
+        if a["debug_mode"]:
+            env["AIRFLOW__COSMOS__DEBUG_MEMORY_POLL_INTERVAL_SECONDS"] = str(a["debug_poll_s"])
+        if self.python != sys.executable:
+            # The probes are stdlib-only modules of this repo: another env imports them from here.
+            env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+        return env
+
+    def run(self, cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> MeasureResult:
+        """Measure ``cmd`` with this measurement's limit, timeout and log."""
+        return measure(
+            cmd,
+            env=env,
+            cwd=cwd or self.ws.root,
+            limit_bytes=self.limit_bytes,
+            timeout_s=self.timeout_s,
+            stdout=self.log,
+            stderr=self.log,
+        )
+
+
+def status_of(result: MeasureResult, log: Path) -> tuple[str, str | None]:
+    if result.status == "ok":
+        return "ok", None
+    return result.status, f"{result.status} (exit {result.exit_code}): {log_tail(log)}"
+
+
+def log_tail(log: Path, lines: int = 3) -> str:
+    """The last meaningful lines of a log, for a record's reason."""
+    try:
+        text = log.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    keep = [ln.strip() for ln in text if ln.strip()][-lines:]
+    return " | ".join(keep)[-600:]

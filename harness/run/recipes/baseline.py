@@ -1,0 +1,27 @@
+"""The dbt_baseline phase: plain `dbt build`, the floor of every Cosmos figure."""
+
+from __future__ import annotations
+
+import shutil
+
+from harness.run.context import Context, Outcome, status_of
+from harness.run.workspace import dbt_bin
+
+
+def run_dbt_baseline(ctx: Context) -> Outcome:
+    """Plain `dbt build` of the project without Airflow: the floor of every Cosmos figure."""
+    p = ctx.project
+    assert p is not None
+    ctx.ws.warehouse.unlink(missing_ok=True)
+    shutil.rmtree(ctx.ws.target, ignore_errors=True)
+    cmd = [
+        dbt_bin(),
+        "build",
+        "--threads",
+        str(ctx.axes["concurrency"]),
+        *p.dbt_args(ctx.ws.target),
+    ]
+    env = p.env(ctx.ws.warehouse, log_dir=ctx.ws.tmp)
+    result = ctx.run(cmd, env)
+    status, reason = status_of(result, ctx.log)
+    return Outcome(status, result, reason, {"threads": ctx.axes["concurrency"]})

@@ -1,0 +1,49 @@
+"""The scenario's DAG file, written into the measurement's workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.run.airflow_db import DAG_ID
+from harness.run.context import Context
+from harness.run.dagfile import DagSpec, render_dag_file
+
+
+def dag_spec(ctx: Context) -> DagSpec:
+    """The scenario's DagSpec, with the artefacts its load mode needs made on demand."""
+    a, p = ctx.axes, ctx.project
+    assert p is not None
+    load_mode = a["load_mode"]
+    return DagSpec(
+        dag_id=DAG_ID,
+        project_dir=p.path,
+        project_name=p.name,
+        profile_name=p.profile_name,
+        load_mode=load_mode,
+        render_invocation=a["render_invocation"],
+        execution_invocation=ctx.scenario.effective(ctx.phase).get("execution_invocation"),
+        execution_mode=a["execution_mode"],
+        partial_parse=a["partial_parse"],
+        enable_mock_profile=a["enable_mock_profile"],
+        memory_optimised_imports=a["memory_optimised_imports"],
+        concurrency=a["concurrency"],
+        manifest_path=p.manifest() if load_mode == "DBT_MANIFEST" else None,
+        dbt_ls_path=p.dbt_ls_file() if load_mode == "DBT_LS_FILE" else None,
+        profiles_yml=(p.path / "profiles.yml") if p.own_profile else None,
+        virtualenv_dir=ctx.venv_dir,
+        py_requirements=venv_requirements(),
+    )
+
+
+def venv_requirements() -> tuple[str, ...]:
+    """VIRTUALENV mode installs the same dbt the harness measures elsewhere."""
+    import importlib.metadata as md
+
+    return tuple(f"{n}=={md.version(n)}" for n in ("dbt-core", "dbt-duckdb"))
+
+
+def write_dag_file(ctx: Context) -> Path:
+    """Write the scenario's DAG file into the workspace's dags folder."""
+    path = ctx.ws.dags / f"{DAG_ID}.py"
+    path.write_text(render_dag_file(dag_spec(ctx)))
+    return path

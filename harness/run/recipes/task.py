@@ -1,0 +1,93 @@
+"""The task phase: one sampled model task as `airflow tasks test` runs it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from harness.run.airflow_db import DAG_ID, read_debug_xcom
+from harness.run.context import Context, Outcome, status_of
+from harness.run.recipes.dag import write_dag_file
+from harness.run.recipes.parse import parse_report, prepare_cache
+from harness.run.workspace import airflow_bin
+
+
+def sample_tasks(tasks: dict[str, dict[str, Any]], execution_mode: str, n: int) -> dict[str, str]:
+    """Role -> task id: the roots, middle and leaves of the model tasks (at most n).
+
+    Under WATCHER the producer runs dbt for the whole DAG and the model tasks are
+    sensors that wait for it, so the producer is the task measured.
+    """
+    if execution_mode == "WATCHER":
+        producers = sorted(t for t, info in tasks.items() if "Producer" in info["operator"])
+        return {"producer": producers[0]} if producers else {}
+    runs = {t: info for t, info in tasks.items() if t.endswith(("_run", ".run"))}
+    if not runs:
+        return {}
+    depth: dict[str, int] = {}
+
+    def d(t: str) -> int:
+        if t not in depth:
+            ups = [u for u in runs.get(t, {}).get("upstream", []) if u in runs]
+            depth[t] = 1 + max((d(u) for u in ups), default=0)
+        return depth[t]
+
+    order = sorted(runs, key=lambda t: (d(t), t))
+    downstream = {u for info in runs.values() for u in info["upstream"]}
+    leaves = [t for t in order if t not in downstream]
+    picks = {
+        "root": order[0],
+        "middle": order[len(order) // 2],
+        "leaf": leaves[-1] if leaves else order[-1],
+    }
+    out: dict[str, str] = {}
+    for role, task in picks.items():
+        if task not in out.values() and len(out) < n:
+            out[role] = task
+    return out
+
+
+def run_task(ctx: Context) -> Outcome:
+    """One task run as `airflow tasks test` runs it: the CLI parses the DAG and runs
+    the task in its own process (DESIGN.md trap 4: the figure includes the CLI)."""
+    assert ctx.project is not None
+    dag_file = write_dag_file(ctx)
+    probe, report = parse_report(ctx, dag_file, measured=False)
+    if probe.status != "ok":
+        return probe
+    tasks = report["dags"][DAG_ID]["tasks"]
+    sample = sample_tasks(tasks, ctx.axes["execution_mode"], ctx.task_sample)
+    role = ctx.role
+    if role not in sample:
+        return Outcome("error", None, f"no task for role {role!r} in this DAG")
+    failed = prepare_cache(ctx, dag_file)
+    if failed is not None:
+        return failed
+    shutil.copy2(ctx.project.built_warehouse(), ctx.ws.warehouse)
+    task_id = sample[role]
+    result = ctx.run([airflow_bin(), "tasks", "test", DAG_ID, task_id], ctx.env())
+    status, reason = status_of(result, ctx.log)
+    figures: dict[str, Any] = {"task_id": task_id, "role": role, "sample": sample}
+    figures.update(read_debug_xcom(ctx.ws.db))
+    if ctx.axes["debug_mode"] and "cosmos_debug_max_memory_mb" not in figures:
+        # `airflow tasks test` keeps no XCom of its temporary run; Cosmos logs the
+        # same figure it pushes.
+        logged = read_debug_log(ctx.log)
+        if logged is not None:
+            figures["cosmos_debug_max_memory_mb"] = {task_id: logged}
+            figures["cosmos_debug_source"] = "task log"
+    return Outcome(status, result, reason, figures)
+
+
+_DEBUG_LINE = re.compile(r"Max memory usage \(RSS, incl\. children\): ([0-9.]+) MB")
+
+
+def read_debug_log(log: Path) -> float | None:
+    """The last figure Cosmos's debug mode logged (MiB: it divides bytes by 1024**2)."""
+    try:
+        found = _DEBUG_LINE.findall(log.read_text(errors="replace"))
+    except OSError:
+        return None
+    return float(found[-1]) if found else None
