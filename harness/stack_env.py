@@ -1,4 +1,4 @@
-"""Environment that keeps the stack quiet and local (DESIGN.md, trap 10).
+"""Environment that keeps the stack quiet and local (docs/ARCHITECTURE.md, trap 10).
 
 Every process the harness starts on the real stack (dbt, airflow, a DAG parse)
 gets these variables, so no run phones home and no figure includes a network call.

@@ -10,8 +10,8 @@ from pathlib import Path
 
 HARNESS = Path(__file__).resolve().parents[1] / "harness"
 
-# What each step may import of the harness (besides itself and the shared
-# errors/stack_env modules and the registry of phases and axes, which imports none). The runner drives generate, scenarios and measure and
+# What each step may import of the harness (besides itself, the shared errors and
+# stack_env modules, and the registry of phases and axes, which imports no step). The runner drives generate, scenarios and measure and
 # hands records to store; store holds measure's result type; compare and report
 # read stored runs.
 ALLOWED = {
@@ -127,3 +127,38 @@ def test_importing_the_report_loads_no_plotting_statistics_or_templates() -> Non
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     ).stdout
     assert out.strip() == "[]"
+
+
+ROOT = HARNESS.parent
+ARCHITECTURE = ROOT / "docs" / "ARCHITECTURE.md"
+
+
+def _project_texts() -> list[Path]:
+    files = [ROOT / "README.md", ROOT / "pyproject.toml", ROOT / "tox.ini", ARCHITECTURE]
+    for folder in ("harness", "tests", "scenarios", ".github", ".ci", "docs"):
+        files += [
+            p
+            for p in (ROOT / folder).rglob("*")
+            if p.is_file() and p.suffix in (".py", ".md", ".toml", ".yml", ".yaml", "")
+        ]
+    return [p for p in files if "data" not in p.relative_to(ROOT).parts]
+
+
+def test_every_reference_resolves_inside_the_repository() -> None:
+    import re
+
+    section = ARCHITECTURE.read_text().split("## Traps of the stack", 1)[1]
+    traps = len(re.findall(r"^\d+\. ", section, flags=re.M))
+    assert traps >= 21
+    bad = []
+    for path in _project_texts():
+        text = path.read_text(errors="replace")
+        if "DESIGN" + ".md" in text:
+            bad.append(f"{path.relative_to(ROOT)} cites a design note outside the repository")
+        for ref in re.findall(r"\b((?:docs|scenarios|results)/[\w./-]+\.(?:md|toml))", text):
+            if not (ROOT / ref).exists():
+                bad.append(f"{path.relative_to(ROOT)} cites {ref}, which does not exist")
+        for n in re.findall(r"\btrap (\d+)", text):
+            if not 1 <= int(n) <= traps:
+                bad.append(f"{path.relative_to(ROOT)} cites trap {n} (there are {traps})")
+    assert bad == []

@@ -39,7 +39,7 @@ def spec(**over: object) -> DagSpec:
 def test_dag_file_is_valid_python_with_the_options_and_discoverable() -> None:
     text = render_dag_file(spec())
     ast.parse(text)
-    # Airflow's safe mode skips files without both words (DESIGN.md trap 2).
+    # Airflow's safe mode skips files without both words (docs/ARCHITECTURE.md trap 2).
     assert "airflow" in text and "dag" in text.lower()
     for needle in (
         "LoadMode.DBT_LS", "InvocationMode.SUBPROCESS", "partial_parse=False",

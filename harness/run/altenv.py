@@ -2,7 +2,7 @@
 
 The axis ``cosmos_version`` runs the import and dag_parse phases with an older
 Cosmos (for example 1.13.x, where ``enable_memory_optimised_imports`` still
-gated the eager imports: DESIGN.md, trap 11). To compare like with like, that
+gated the eager imports: docs/ARCHITECTURE.md, trap 11). To compare like with like, that
 environment holds exactly the stack of uv.lock with only astronomer-cosmos
 swapped. When the older release cannot take the exact pins, it falls back to
 pinning only Airflow, dbt-core, dbt-duckdb and Cosmos and lets uv resolve the

@@ -2,7 +2,7 @@
 
 The file is self-contained (literal values, no harness import), so what was
 measured can be read and rerun by hand. Airflow's safe-mode discovery skips a
-file unless its text holds both "airflow" and "dag" (DESIGN.md, trap 2): the
+file unless its text holds both "airflow" and "dag" (docs/ARCHITECTURE.md, trap 2): the
 docstring says both.
 """
 

@@ -1,4 +1,4 @@
-"""Airflow services a DAG run needs (DESIGN.md, trap 5): the execution API server,
+"""Airflow services a DAG run needs (docs/ARCHITECTURE.md, trap 5): the execution API server,
 for the LocalExecutor's task processes, and the triggerer, for WATCHER's
 deferrable sensors. Both listen on 127.0.0.1 only and are stopped with their
 whole process tree."""

@@ -2,7 +2,7 @@
 
 Everything a run writes stays under results/<run-id>/ (or synthetic_projects/):
 each measurement has its own AIRFLOW_HOME with a copy of a metadata database
-migrated once per run (DESIGN.md, trap 13), its own Cosmos cache_dir and TMPDIR
+migrated once per run (docs/ARCHITECTURE.md, trap 13), its own Cosmos cache_dir and TMPDIR
 (Cosmos copies the project to a temp dir per task, trap 14), and a DuckDB file
 outside the dbt project (trap 7).
 """

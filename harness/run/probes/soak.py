@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     t0 = time.perf_counter()
     # A worker has Airflow loaded before any task; airflow also has to come before
-    # cosmos.constants (circular import otherwise, DESIGN.md trap 9).
+    # cosmos.constants (circular import otherwise, docs/ARCHITECTURE.md trap 9).
     import airflow  # noqa: F401
     from cosmos.config import ProfileConfig
     from cosmos.constants import InvocationMode

@@ -51,7 +51,7 @@ def sample_tasks(tasks: dict[str, dict[str, Any]], execution_mode: str, n: int) 
 
 def run_task(ctx: Context) -> Outcome:
     """One task run as `airflow tasks test` runs it: the CLI parses the DAG and runs
-    the task in its own process (DESIGN.md trap 4: the figure includes the CLI)."""
+    the task in its own process (docs/ARCHITECTURE.md trap 4: the figure includes the CLI)."""
     assert ctx.project is not None
     dag_file = write_dag_file(ctx)
     probe, report = parse_report(ctx, dag_file, measured=False)
