@@ -17,7 +17,7 @@ from harness.registry.phases import model_task_roles
 from harness.run.cli import parse_shard
 from harness.run.dagfile import DagSpec, render_dag_file
 from harness.run.recipes.task import sample_tasks
-from harness.run.runner import iter_shard, units_of
+from harness.run.runner import iter_shard, schedule, units_of
 from harness.scenarios import expand, load_scenario_file
 from harness.store.jsonl import read_records
 from harness.store.runinfo import read_run_info
@@ -75,6 +75,23 @@ def test_sample_tasks_roots_middle_leaves() -> None:
     assert sample_tasks(tasks, "WATCHER", 3) == {"producer": "dbt_producer_watcher"}
     assert model_task_roles({"execution_mode": "WATCHER"}, 3) == ["producer"]
     assert model_task_roles({"execution_mode": "LOCAL"}, 2) == ["root", "middle"]
+
+
+def test_repetitions_of_compared_configurations_alternate_in_time(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(
+        "repetitions = 3\n[[matrix]]\nphases = ['import', 'dag_parse']\nmodels = 10\n"
+        "load_mode = ['DBT_LS', 'DBT_MANIFEST']\nmemory_optimised_imports = [true, false]\n"
+    )
+    units = units_of(expand(load_scenario_file(path)), 3)
+    order = [(u.scenario_id, rep) for _, u, rep in schedule(units)]
+    assert sorted(order) == sorted((u.scenario_id, r) for u in units for r in range(3))
+    imports = [o for o in order if o[0].startswith("import/")]
+    assert order[: len(imports)] == imports  # no project needed: they come first
+    parses = order[len(imports) :]
+    # Round robin: every configuration's repetition k before any repetition k + 1.
+    assert [rep for _, rep in parses] == sorted(rep for _, rep in parses)
+    assert len({sid for sid, _ in parses[:4]}) == 4
 
 
 def test_shards_partition_the_units(tmp_path: Path) -> None:

@@ -156,36 +156,22 @@ def execute(
         invalid = validity(units, run_dir)
         projects: dict[ProjectSpec, PreparedProject | Exception] = {}
         with ResultsWriter(results) as writer:
-            for seq, unit in enumerate(units):
-                m = unit.measurement
-                for rep in range(m.repetitions):
-                    if (unit.scenario_id, rep) in done:
-                        continue
-                    weight = estimate_s(m)
-                    if on_start:
-                        on_start(unit, rep, weight)
-                    started = now_iso()
-                    if unit.scenario_id in invalid:
-                        outcome = Outcome("invalid", None, invalid[unit.scenario_id])
-                    else:
-                        outcome = _measure_unit(spec, unit, seq, rep, run_dir, projects)
-                    figures = PHASES[m.phase].figures.from_dict(outcome.figures, strict=True)
-                    record = Record(
-                        run_id=run_id,
-                        scenario_id=unit.scenario_id,
-                        phase=m.phase,
-                        axes=_axes(unit),
-                        repetition=rep,
-                        status=outcome.status,  # type: ignore[arg-type]
-                        reason=outcome.reason,
-                        measure=outcome.measure,
-                        figures=figures,
-                        started_at=started,
-                    )
-                    writer.append(record)
-                    counts[record.status] = counts.get(record.status, 0) + 1
-                    if on_done:
-                        on_done(record, weight)
+            for seq, unit, rep in schedule(units):
+                if (unit.scenario_id, rep) in done:
+                    continue
+                weight = estimate_s(unit.measurement)
+                if on_start:
+                    on_start(unit, rep, weight)
+                started = now_iso()
+                if unit.scenario_id in invalid:
+                    outcome = Outcome("invalid", None, invalid[unit.scenario_id])
+                else:
+                    outcome = _measure_unit(spec, unit, seq, rep, run_dir, projects)
+                record = _record(run_id, unit, rep, outcome, started)
+                writer.append(record)
+                counts[record.status] = counts.get(record.status, 0) + 1
+                if on_done:
+                    on_done(record, weight)
         info["state"] = "finished"
     except KeyboardInterrupt:
         info["state"] = "interrupted"
@@ -195,6 +181,43 @@ def execute(
         write_run_info(run_dir.root, info)
         shutil.rmtree(run_dir.work, ignore_errors=True)
     return counts
+
+
+def schedule(units: list[Unit]) -> list[tuple[int, Unit, int]]:
+    """(sequence number, unit, repetition) in run order: round robin over repetitions.
+
+    Within a project every unit's repetition 0 runs before any repetition 1, and so on
+    (as asv interleaves), so the configurations that are compared with each other
+    alternate in time and a drift of the machine's load spreads over both sides
+    instead of landing on whichever ran later. Import measurements (no project) come
+    first; the project is prepared once either way."""
+    groups: dict[str, list[tuple[int, Unit]]] = {}
+    for seq, unit in enumerate(units):
+        m = unit.measurement
+        key = m.scenario.project.label if PHASES[m.phase].needs_project else ""
+        groups.setdefault(key, []).append((seq, unit))
+    out = []
+    for members in groups.values():
+        reps = max(u.measurement.repetitions for _, u in members)
+        for rep in range(reps):
+            out += [(seq, u, rep) for seq, u in members if rep < u.measurement.repetitions]
+    return out
+
+
+def _record(run_id: str, unit: Unit, rep: int, outcome: Outcome, started: str) -> Record:
+    m = unit.measurement
+    return Record(
+        run_id=run_id,
+        scenario_id=unit.scenario_id,
+        phase=m.phase,
+        axes=_axes(unit),
+        repetition=rep,
+        status=outcome.status,  # type: ignore[arg-type]
+        reason=outcome.reason,
+        measure=outcome.measure,
+        figures=PHASES[m.phase].figures.from_dict(outcome.figures, strict=True),
+        started_at=started,
+    )
 
 
 def _axes(unit: Unit) -> dict[str, Any]:
