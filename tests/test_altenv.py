@@ -15,7 +15,6 @@ from harness.run import altenv
 from harness.run.altenv import (
     COSMOS,
     cosmos_python,
-    drop_entry_point_group,
     env_key,
     fallback_requirements,
     find_uv,
@@ -24,6 +23,7 @@ from harness.run.altenv import (
     replace_pin,
     requirement_name,
 )
+from harness.run.entry_points import drop_entry_point_group
 from harness.stack_env import QUIET_ENV
 
 ROOT = Path(__file__).resolve().parents[1]

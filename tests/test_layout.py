@@ -11,9 +11,9 @@ from pathlib import Path
 HARNESS = Path(__file__).resolve().parents[1] / "harness"
 
 # What each step may import of the harness (besides itself, the shared errors and
-# stack_env modules, and the registry of phases and axes, which imports no step). The runner drives generate, scenarios and measure and
-# hands records to store; store holds measure's result type; compare and report
-# read stored runs.
+# stack_env modules, and the registry of phases and axes, which imports no step).
+# The runner drives generate, scenarios and measure and hands records to store;
+# store holds measure's result type; compare and report read stored runs.
 ALLOWED = {
     "generate": set(),
     "scenarios": {"generate"},  # the shapes and sizes the generator accepts

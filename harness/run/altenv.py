@@ -39,6 +39,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from harness.run.entry_points import dist_info_of, drop_entry_point_group
+
 COSMOS = "astronomer-cosmos"
 # Pinned to their locked versions in the fallback: what the phases measure besides Cosmos.
 CORE_STACK = ("apache-airflow", "dbt-core", "dbt-duckdb")
@@ -266,7 +268,7 @@ def make_importable(python: str, env_dir: Path, log: TextIO) -> list[str]:
     adaptations: list[str] = []
     error = _smoke(python, env_dir)
     if error and CIRCULAR_CONF in error:
-        dropped = drop_entry_point_group(_dist_info(env_dir), PROVIDER_GROUP)
+        dropped = drop_entry_point_group(dist_info_of(env_dir, COSMOS), PROVIDER_GROUP)
         if dropped:
             adaptations.append(
                 f"dropped the [{PROVIDER_GROUP}] entry point of {COSMOS}: Airflow's provider "
@@ -277,36 +279,6 @@ def make_importable(python: str, env_dir: Path, log: TextIO) -> list[str]:
     if error:
         raise RuntimeError(f"import airflow; import cosmos fails in {env_dir}: {error}")
     return adaptations
-
-
-def drop_entry_point_group(dist_info: Path, group: str) -> bool:
-    """Remove section ``[group]`` from ``dist_info/entry_points.txt``; True if it was there."""
-    path = dist_info / "entry_points.txt"
-    if not path.is_file():
-        return False
-    kept: list[str] = []
-    inside = found = False
-    for line in path.read_text().splitlines():
-        header = re.fullmatch(r"\s*\[([^]]+)\]\s*", line)
-        if header:
-            inside = header.group(1).strip() == group
-            found = found or inside
-        if not inside:
-            kept.append(line)
-    if found:
-        # A new file, renamed over the old: uv hard-links installed files to its cache,
-        # and writing in place would change the cached wheel for every later env.
-        tmp = path.with_name(path.name + ".harness-tmp")
-        tmp.write_text("\n".join(kept).strip() + "\n")
-        os.replace(tmp, path)
-    return found
-
-
-def _dist_info(env_dir: Path) -> Path:
-    found = sorted(env_dir.glob("lib/python*/site-packages/astronomer_cosmos-*.dist-info"))
-    if len(found) != 1:
-        raise RuntimeError(f"cannot find the one {COSMOS} dist-info in {env_dir}: {found}")
-    return found[0]
 
 
 def _smoke(python: str, env_dir: Path) -> str | None:

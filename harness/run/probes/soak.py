@@ -104,7 +104,6 @@ def run(args: argparse.Namespace) -> int:
     import airflow  # noqa: F401
     from cosmos.config import ProfileConfig
     from cosmos.constants import InvocationMode
-    from cosmos.operators.local import DbtRunLocalOperator
 
     import_s = time.perf_counter() - t0
     models = args.models.split(",") if args.models else model_names(Path(args.manifest))
@@ -139,45 +138,56 @@ def run(args: argparse.Namespace) -> int:
         "error": None,
     }
     _write(out, report)
-    # What Airflow hands execute(); Cosmos reads run_id and turns the rest into env vars.
-    context: dict[str, Any] = {"run_id": "soak"}
     for i in range(1, args.tasks + 1):
         model = models[(i - 1) % len(models)]
         started = time.perf_counter()
-        try:
-            # A fresh operator per task, as each task instance has its own; the
-            # dbtRunner behind it is Cosmos's process-wide cached one.
-            op = DbtRunLocalOperator(
-                task_id=f"{model}_run",
-                project_dir=args.project_dir,
-                profile_config=profile,
-                invocation_mode=invocation,
-                partial_parse=args.partial_parse,
-                cache_dir=Path(args.cache_dir),
-                select=model,
-                install_deps=False,
-                # Registering outlets needs a live task instance; not part of dbt's cost.
-                emit_datasets=False,
-                dbt_executable_path=args.dbt,
-            )
-            op.execute(context=dict(context))
-            del op
-        except Exception as exc:  # a task failed: keep what was measured, say why
-            report["error"] = {
-                "task": i,
-                "model": model,
-                "type": type(exc).__name__,
-                "message": str(exc)[-2000:],
-                "traceback": traceback.format_exc()[-4000:],
-            }
+        failure = _run_one_task(args, profile, invocation, model)
+        if failure is not None:
+            report["error"] = {"task": i, "model": model, **failure}
             _write(out, report)
-            print(f"soak: task {i} ({model}) failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            print(
+                f"soak: task {i} ({model}) failed: {failure['type']}: {failure['message']}",
+                file=sys.stderr,
+            )
             return 1
         report["tasks"].append(sample(i, time.perf_counter() - started, model))
         _write(out, report)
     report["meta"]["total_s"] = round(time.perf_counter() - t0, 3)
     _write(out, report)
     return 0
+
+
+def _run_one_task(
+    args: argparse.Namespace, profile: Any, invocation: Any, model: str
+) -> dict[str, str] | None:
+    """Execute one model task in this process; what went wrong, or None."""
+    from cosmos.operators.local import DbtRunLocalOperator
+
+    try:
+        # A fresh operator per task, as each task instance has its own; the
+        # dbtRunner behind it is Cosmos's process-wide cached one.
+        op = DbtRunLocalOperator(
+            task_id=f"{model}_run",
+            project_dir=args.project_dir,
+            profile_config=profile,
+            invocation_mode=invocation,
+            partial_parse=args.partial_parse,
+            cache_dir=Path(args.cache_dir),
+            select=model,
+            install_deps=False,
+            # Registering outlets needs a live task instance; not part of dbt's cost.
+            emit_datasets=False,
+            dbt_executable_path=args.dbt,
+        )
+        # What Airflow hands execute(); Cosmos reads run_id and turns the rest into env vars.
+        op.execute(context={"run_id": "soak"})
+    except Exception as exc:  # a task failed: keep what was measured, say why
+        return {
+            "type": type(exc).__name__,
+            "message": str(exc)[-2000:],
+            "traceback": traceback.format_exc()[-4000:],
+        }
+    return None
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
