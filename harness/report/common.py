@@ -128,3 +128,7 @@ def cell_text(metric: str, cell: Cell) -> str:
     else:
         spread = " (n=1)"
     return f"{metric} {fmt_pct(cell.ratio)}{spread}"
+
+
+PHASE_ORDER = {p: i for i, p in enumerate(("import", "dag_parse", "task", "dag_run"))}
+"""How phases are ordered in the report's tables."""

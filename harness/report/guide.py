@@ -258,7 +258,7 @@ def find_pairs(option: GuideOption, scenarios: dict[str, ScenarioSamples]) -> li
     out = []
     for c in option.contrasts:
         # The guide is about the Cosmos under test: scenarios run with another release
-        # (axis cosmos_version) have their own table (harness.report.loadtest.version_rows).
+        # (axis cosmos_version) have their own table (harness.report.versions.version_rows).
         phase = [
             s
             for s in scenarios.values()

@@ -16,9 +16,7 @@ import io
 import re
 import statistics
 from dataclasses import dataclass
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING, Any
 
 from harness.compare.samples import ScenarioSamples
 from harness.compare.stats import Spread
@@ -30,7 +28,12 @@ from harness.report.common import (
     size_sort_key,
     varying_axes,
 )
-from harness.report.loadtest import Soak, Sweep
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not before
+    from matplotlib.figure import Figure
+
+    from harness.report.soak import Soak
+    from harness.report.sweep import Sweep
 
 LINE_PHASES = ("dag_parse", "task", "dag_run", "dbt_baseline")
 PARETO_PHASES = ("dag_parse", "task", "dag_run")
@@ -60,8 +63,17 @@ class Plot:
         return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
 
 
-def _png(fig: Figure) -> bytes:
+def new_figure(**kwargs: Any) -> Figure:
+    """A matplotlib Figure on the Agg canvas (matplotlib imported here, on first use)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(**kwargs)
     FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
     return buf.getvalue()
@@ -89,7 +101,7 @@ def line_plots(scenarios: dict[str, ScenarioSamples]) -> list[Plot]:
         axes = varying_axes(of) or [""]
         sizes = sorted({s.size for s in of if isinstance(s.size, int)})
         for axis in axes:
-            fig = Figure(figsize=(9, 3.4))
+            fig = new_figure(figsize=(9, 3.4))
             ax_mem, ax_time = fig.subplots(1, 2)
             values = sorted({repr(s.config.get(axis)) for s in of}) if axis else [""]
             for value in values:
@@ -143,7 +155,7 @@ def pareto_plots(scenarios: dict[str, ScenarioSamples]) -> list[Plot]:
                 for s in at
             ]
             front = pareto_front(pts)
-            fig = Figure(figsize=(6.5, 4))
+            fig = new_figure(figsize=(6.5, 4))
             ax = fig.subplots()
             ax.scatter([p[0] for p in pts], [p[1] for p in pts], color="0.6", label="configuration")
             fx = [pts[i][0] for i in front]
@@ -186,7 +198,7 @@ def concurrency_plots(sweeps: list[Sweep], cores: int | None) -> list[Plot]:
     for size in sorted({w.size for w in sweeps}, key=size_sort_key):
         at = [w for w in sweeps if w.size == size]
         # constrained layout: the legend goes below the three panels, outside them
-        fig = Figure(figsize=(11, 3.6 + 0.2 * len(at)), layout="constrained")
+        fig = new_figure(figsize=(11, 3.6 + 0.2 * len(at)), layout="constrained")
         axs = fig.subplots(1, 3)
         ticks = sorted({p.concurrency for w in at for p in w.points})
         for w in at:
@@ -233,7 +245,7 @@ def soak_plot(runs: list[Soak]) -> list[Plot]:
     drawn = [k for k in runs if len(k.rss_mib) > 1]
     if not drawn:
         return []
-    fig = Figure(figsize=(8, 3.6))
+    fig = new_figure(figsize=(8, 3.6))
     ax = fig.subplots()
     for k in drawn:
         label = f"{k.label}, {size_label(k.size)}"

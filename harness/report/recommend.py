@@ -25,7 +25,7 @@ from harness.report.common import (
     sorted_sizes,
     varying_axes,
 )
-from harness.report.loadtest import min_workers
+from harness.report.minworker import min_workers
 
 WORKER_GIB = (1, 2, 4)
 
