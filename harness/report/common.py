@@ -76,7 +76,11 @@ def varying_axes(scenarios: Iterable[ScenarioSamples]) -> list[str]:
     return [k for k, vals in seen.items() if len(vals) > 1]
 
 
-def axes_key(axes: dict[str, Any], drop: Iterable[str] = ()) -> tuple[tuple[str, str], ...]:
+ConfigKey = tuple[tuple[str, str], ...]
+"""A configuration's axis values, hashable (axes_key)."""
+
+
+def axes_key(axes: dict[str, Any], drop: Iterable[str] = ()) -> ConfigKey:
     """The axis values of a scenario but ``drop``, hashable: equal keys are twins."""
     dropped = set(drop)
     return tuple(sorted((k, repr(v)) for k, v in axes.items() if k not in dropped))
@@ -132,3 +136,10 @@ def cell_text(metric: str, cell: Cell) -> str:
 
 PHASE_ORDER = {p: i for i, p in enumerate(("import", "dag_parse", "task", "dag_run"))}
 """How phases are ordered in the report's tables."""
+
+
+def successful(s: ScenarioSamples) -> bool:
+    """Every repetition of ``s`` succeeded with a peak and a time: the configurations the
+    summary, the guide, the recommendations and the Pareto plots all consider."""
+    total = sum(s.statuses.values())
+    return bool(total and s.n_ok == total and s.values.get("memory") and s.values.get("time"))

@@ -26,7 +26,7 @@ from typing import Any
 
 from harness.compare.samples import ScenarioSamples
 from harness.compare.stats import Change, compare_samples
-from harness.report.common import axes_key, size_sort_key
+from harness.report.common import axes_key, size_sort_key, successful
 
 MIN_EFFECT = 0.05
 
@@ -263,7 +263,7 @@ def find_pairs(option: GuideOption, scenarios: dict[str, ScenarioSamples]) -> li
             s
             for s in scenarios.values()
             if s.phase == c.phase
-            and s.n_ok
+            and successful(s)
             and c.axis in s.axes
             and s.axes.get("cosmos_version") is None
         ]

@@ -24,6 +24,7 @@ from harness.report.sections_run import (
     figures_section,
     recommendations_section,
 )
+from harness.report.summary import summary_section
 from harness.report.view import Report, Section
 
 REPORT_MD = "report.md"
@@ -48,6 +49,7 @@ def build_report(run: RunData, baseline: RunData | None = None) -> Report:
     scenarios = group_scenarios(run.records)
     rows = guide.evaluate(scenarios)
     sections: list[Section | None] = [
+        summary_section(scenarios),
         guide_section(rows),
         recommendations_section(scenarios),
         cost_section(scenarios),
