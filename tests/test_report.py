@@ -341,3 +341,40 @@ def test_write_report_writes_into_the_run_folder(tmp_path: Path) -> None:
     md, html = write_report(run)
     assert md.parent == html.parent == run
     assert "not measured" in md.read_text()
+
+
+BENCH = Path(__file__).parents[1] / "results" / "baselines" / "bench-20261124"
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)"
+)
+def test_first_screen_answers_what_settings_and_how_big_a_worker(tmp_path: Path) -> None:
+    """The bench baseline's report, in headless Chromium: above the fold, the answer table
+    gives per size the settings and the peaks; the pair table is a closed appendix."""
+    run = tmp_path / BENCH.name
+    shutil.copytree(BENCH, run, ignore=shutil.ignore_patterns("report*"))
+    _, html = write_report(run)
+    dom, console = chromium(html, tmp_path / "profile")
+    assert console == []
+    first = dom.index("<section")
+    assert dom.index('id="answer"') < dom.index('id="guide"')
+    assert dom.find("<h2", first) == dom.index("The answer: settings and sizes") - len("<h2>")
+    answer = dom[dom.index('id="answer"'):dom.index("</table>", dom.index('id="answer"'))]
+    for size in ("10 models", "100 models", "1000 models"):
+        assert f"<td>{size}</td>" in answer
+    assert answer.count("run: ") == 1 and answer.count("parse: ") == 3  # dag_run at 10 only
+    assert re.search(r"<td>\d+ MiB; up to \d+ MiB over \d+ configurations</td>", answer)
+    pairs = dom.index('id="guide-pairs-section"')
+    assert dom.rfind("<details", 0, pairs) == pairs - len("<details ")
+    assert "open" not in dom[pairs - 20:pairs + 40]
+
+    shot = tmp_path / "first-screen.png"
+    result = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+         f"--user-data-dir={tmp_path / 'profile-shot'}", "--window-size=1400,900",
+         f"--screenshot={shot}", html.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000

@@ -20,7 +20,7 @@ from test_report import CHROMIUM, DATA, chromium, records
 
 from harness.compare.samples import group_scenarios
 from harness.compare.stats import spread
-from harness.report import guide, loadtest, write_report
+from harness.report import debugcheck, guide, sweep, write_report
 from harness.report.common import MIB, cell_text, fmt_pct
 from harness.store.jsonl import ResultsWriter, read_records
 from harness.store.record import Record
@@ -79,9 +79,9 @@ def first_number(cell: str) -> float:
 
 
 # ---------------------------------------------------------------- concurrency sweep
-def _point(c: int, t: float | None) -> loadtest.SweepPoint:
+def _point(c: int, t: float | None) -> sweep.SweepPoint:
     sp = spread([t]) if t is not None else None
-    return loadtest.SweepPoint(c, f"c{c}", 1 if sp else 0, 1, sp, sp, sp, None)
+    return sweep.SweepPoint(c, f"c{c}", 1 if sp else 0, 1, sp, sp, sp, None)
 
 
 @pytest.mark.parametrize(
@@ -97,7 +97,7 @@ def _point(c: int, t: float | None) -> loadtest.SweepPoint:
 def test_where_more_concurrency_stops_paying(
     times: dict[int, float | None], expected: tuple[Any, Any]
 ) -> None:
-    assert loadtest.stops_paying([_point(c, t) for c, t in times.items()]) == expected
+    assert sweep.stops_paying([_point(c, t) for c, t in times.items()]) == expected
 
 
 SWEEP = {  # (execution_mode, execution_invocation) -> wall time at concurrency 1, 2, 4, 8
@@ -128,7 +128,7 @@ def label(configuration: str) -> tuple[str, str]:
 
 
 def test_concurrency_sweep_table_and_verdicts(tmp_path: Path) -> None:
-    sweeps = loadtest.concurrency_sweeps(group_scenarios(sweep_records()))
+    sweeps = sweep.concurrency_sweeps(group_scenarios(sweep_records()))
     assert {label(w.label): w.stops_after for w in sweeps} == {
         ("LOCAL", "DBT_RUNNER"): 4,
         ("LOCAL", "SUBPROCESS"): 1,
@@ -316,7 +316,7 @@ def test_soak_table_and_plot(tmp_path: Path) -> None:
     assert "![soak: RSS after each task](report_files/soak-rss.png)" in text
     assert (md.parent / "report_files" / "soak-rss.png").is_file()
     page = html.read_text()
-    assert '<td class="verdict bad">LEAK</td>' in page
+    assert '<td class="verdict bad"><strong>LEAK</strong></td>' in page
 
 
 # ---------------------------------------------------------------- debug mode checked
@@ -335,8 +335,8 @@ def debug_records() -> list[Record]:
 
 def test_debug_mode_error_per_poll_interval_and_cost(tmp_path: Path) -> None:
     scenarios = group_scenarios(debug_records())
-    pairs = loadtest.debug_pairs(scenarios)
-    checks = loadtest.debug_checks(scenarios, pairs)
+    pairs = debugcheck.debug_pairs(scenarios)
+    checks = debugcheck.debug_checks(scenarios, pairs)
     assert [c.poll_s for c in checks] == [0.5, 0.05]
     for c, cosmos_mib in zip(checks, (360.0, 335.0), strict=True):
         recs = scenarios[c.scenario_id].records
@@ -344,7 +344,7 @@ def test_debug_mode_error_per_poll_interval_and_cost(tmp_path: Path) -> None:
         assert c.errors == pytest.approx([cosmos_mib * MIB / m - 1 for m in measured])
         assert c.overhead is not None
         assert "debug_mode=off" in c.overhead.without_id and "poll" not in c.overhead.without_id
-    (slow, fast) = loadtest.poll_summaries(checks, pairs)
+    (slow, fast) = debugcheck.poll_summaries(checks, pairs)
     assert slow.time is not None and slow.time.ratio == pytest.approx(11.2 / 11.0, rel=0.03)
     assert fast.time is not None and fast.time.ratio == pytest.approx(12.6 / 11.0, rel=0.03)
 

@@ -13,6 +13,17 @@ from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from harness.registry.names import (
+    BASELINE,
+    BUILDS_DAG,
+    DAG_RUN,
+    IMPORT,
+    MIN_WORKER,
+    PARSE,
+    RUNS_TASKS,
+    SOAK,
+)
+
 # How an axis reaches the system under test.
 Reach = Literal["dag_file", "env", "config", "harness"]
 """dag_file: an argument in the generated DAG file; env: an AIRFLOW__/dbt variable set
@@ -22,19 +33,6 @@ own configuration; harness: how the harness sets up or measures (cache state, li
 LOAD_MODES = ("DBT_LS", "DBT_MANIFEST", "DBT_LS_FILE", "AUTOMATIC", "CUSTOM")
 INVOCATIONS = ("DBT_RUNNER", "SUBPROCESS")
 EXECUTION_MODES = ("LOCAL", "WATCHER", "VIRTUALENV")
-
-# Phase groups, by what the phase does. Axes name these instead of repeating phase lists.
-IMPORT = "import"
-PARSE = "dag_parse"
-TASK = "task"
-DAG_RUN = "dag_run"
-BASELINE = "dbt_baseline"
-SOAK = "soak"
-MIN_WORKER = "min_worker"
-BUILDS_DAG = frozenset({PARSE, TASK, DAG_RUN, MIN_WORKER})
-"""Phases that write and parse the scenario's DAG file."""
-RUNS_TASKS = frozenset({TASK, DAG_RUN, MIN_WORKER})
-"""Phases that run Cosmos operators through Airflow."""
 
 Acts = Callable[[Mapping[str, Any], str], bool]
 """(the scenario's axis values, the phase) -> whether the axis acts there."""

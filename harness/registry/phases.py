@@ -15,6 +15,7 @@ from typing import Any
 
 from harness.registry import axes as ax
 from harness.registry import figures as fg
+from harness.registry import names as n
 from harness.registry import pricing
 
 Price = Callable[[Mapping[str, Any], int], float]
@@ -66,24 +67,24 @@ class Phase:
 PHASES: dict[str, Phase] = {
     p.name: p
     for p in (
-        Phase(ax.IMPORT, "a fresh interpreter imports Airflow and Cosmos, as a DAG file does",
+        Phase(n.IMPORT, "a fresh interpreter imports Airflow and Cosmos, as a DAG file does",
               "harness.run.recipes.imports:run_import", pricing.import_s, fg.ImportFigures,
               "guide", needs_project=False),
-        Phase(ax.PARSE, "the DAG processor's cost: a fresh process parses the DAG file",
+        Phase(n.PARSE, "the DAG processor's cost: a fresh process parses the DAG file",
               "harness.run.recipes.parse:run_dag_parse", pricing.parse_s, fg.ParseFigures,
               "guide", cosmos_judged=True, size_plot=True, pareto=True),
-        Phase(ax.TASK, "one model task as a worker runs it (`airflow tasks test`)",
+        Phase(n.TASK, "one model task as a worker runs it (`airflow tasks test`)",
               "harness.run.recipes.task:run_task", pricing.task_s, fg.TaskFigures, "guide",
               cosmos_judged=True, roles=model_task_roles, size_plot=True, pareto=True),
-        Phase(ax.DAG_RUN, "the whole DAG through the real LocalExecutor",
+        Phase(n.DAG_RUN, "the whole DAG through the real LocalExecutor",
               "harness.run.recipes.dag_run:run_dag_run", pricing.dag_run_s,
               fg.DagRunFigures, "concurrency", cosmos_judged=True, size_plot=True, pareto=True),
-        Phase(ax.BASELINE, "plain `dbt build` of the same project, without Airflow",
+        Phase(n.BASELINE, "plain `dbt build` of the same project, without Airflow",
               "harness.run.recipes.baseline:run_dbt_baseline", pricing.baseline_s,
               fg.BaselineFigures, "guide", size_plot=True),
-        Phase(ax.SOAK, "model tasks one after another in one long-lived process",
+        Phase(n.SOAK, "model tasks one after another in one long-lived process",
               "harness.run.recipes.soak:run_soak", pricing.soak_s, fg.SoakFigures, "soak"),
-        Phase(ax.MIN_WORKER, "bisection of the smallest worker limit a whole DAG run needs",
+        Phase(n.MIN_WORKER, "bisection of the smallest worker limit a whole DAG run needs",
               "harness.run.recipes.min_worker:run_min_worker", pricing.min_worker_s,
               fg.MinWorkerFigures, "min_worker", cosmos_judged=True),
     )

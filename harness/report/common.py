@@ -3,13 +3,13 @@ and the text of a measured change."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from harness.compare.format import fmt_percent, fmt_seconds
 from harness.compare.samples import ScenarioSamples
 from harness.compare.stats import Change, Spread
+from harness.registry import PHASES
 
 if TYPE_CHECKING:  # guide imports this module
     from harness.report.guide import Cell
@@ -34,27 +34,6 @@ def size_label(size: int | str | None) -> str:
     return f"{size} models" if isinstance(size, int) else str(size)
 
 
-# A synthetic project's label in a scenario id: <shape>-<models>-s<seed>.
-_PROJECT_LABEL = re.compile(r"^[a-z]+-(\d+)-s\d+$")
-
-
-def scenario_size(s: ScenarioSamples) -> int | str | None:
-    """The scenario's size; from its id's project label when its axes lack the project.
-
-    The runner wrote soak and min_worker records without "project" and "models" in
-    their axes (harness.run.runner._axes), though their ids name the project."""
-    if s.size is not None:
-        return s.size
-    parts = s.scenario_id.split("/")
-    if len(parts) < 2:
-        return None
-    if m := _PROJECT_LABEL.match(parts[1]):
-        return int(m[1])
-    if parts[1].startswith("project="):
-        return parts[1].removeprefix("project=").rsplit(":", 1)[0]
-    return None
-
-
 def sorted_sizes(sizes: Iterable[int | str | None]) -> list[int | str | None]:
     """Distinct sizes in report order."""
     return sorted(set(sizes), key=size_sort_key)
@@ -76,7 +55,11 @@ def varying_axes(scenarios: Iterable[ScenarioSamples]) -> list[str]:
     return [k for k, vals in seen.items() if len(vals) > 1]
 
 
-def axes_key(axes: dict[str, Any], drop: Iterable[str] = ()) -> tuple[tuple[str, str], ...]:
+ConfigKey = tuple[tuple[str, str], ...]
+"""A configuration's axis values, hashable (axes_key)."""
+
+
+def axes_key(axes: dict[str, Any], drop: Iterable[str] = ()) -> ConfigKey:
     """The axis values of a scenario but ``drop``, hashable: equal keys are twins."""
     dropped = set(drop)
     return tuple(sorted((k, repr(v)) for k, v in axes.items() if k not in dropped))
@@ -110,7 +93,7 @@ def fmt_spread(sp: Spread, unit: str) -> str:
 
 
 def change_text(metric: str, c: Change) -> str:
-    """"memory 308 MiB (IQR ..., n=5) vs 210 MiB (...): +46% (CI ...)": new vs base."""
+    """ "memory 308 MiB (IQR ..., n=5) vs 210 MiB (...): +46% (CI ...)": new vs base."""
     spread = ""
     if c.ci_low is not None and c.ci_high is not None:
         spread = f" (CI {fmt_pct(c.ci_low)}..{fmt_pct(c.ci_high)})"
@@ -128,3 +111,14 @@ def cell_text(metric: str, cell: Cell) -> str:
     else:
         spread = " (n=1)"
     return f"{metric} {fmt_pct(cell.ratio)}{spread}"
+
+
+PHASE_ORDER = {name: i for i, name in enumerate(PHASES)}
+"""How phases are ordered in the report's tables: the registry's order."""
+
+
+def successful(s: ScenarioSamples) -> bool:
+    """Every repetition of ``s`` succeeded with a peak and a time: the configurations the
+    summary, the guide, the recommendations and the Pareto plots all consider."""
+    total = sum(s.statuses.values())
+    return bool(total and s.n_ok == total and s.values.get("memory") and s.values.get("time"))

@@ -26,7 +26,7 @@ from typing import Any
 
 from harness.compare.samples import ScenarioSamples
 from harness.compare.stats import Change, compare_samples
-from harness.report.common import axes_key, size_sort_key
+from harness.report.common import axes_key, size_sort_key, successful
 
 MIN_EFFECT = 0.05
 
@@ -258,12 +258,12 @@ def find_pairs(option: GuideOption, scenarios: dict[str, ScenarioSamples]) -> li
     out = []
     for c in option.contrasts:
         # The guide is about the Cosmos under test: scenarios run with another release
-        # (axis cosmos_version) have their own table (harness.report.loadtest.version_rows).
+        # (axis cosmos_version) have their own table (harness.report.versions.version_rows).
         phase = [
             s
             for s in scenarios.values()
             if s.phase == c.phase
-            and s.n_ok
+            and successful(s)
             and c.axis in s.axes
             and s.axes.get("cosmos_version") is None
         ]

@@ -16,24 +16,31 @@ import io
 import re
 import statistics
 from dataclasses import dataclass
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING, Any
 
 from harness.compare.samples import ScenarioSamples
 from harness.compare.stats import Spread
+from harness.registry import PHASES
 from harness.report.common import (
     MIB,
+    ConfigKey,
+    axes_key,
     config_label,
     fmt_axis,
     size_label,
     size_sort_key,
+    successful,
     varying_axes,
 )
-from harness.report.loadtest import Soak, Sweep
 
-LINE_PHASES = ("dag_parse", "task", "dag_run", "dbt_baseline")
-PARETO_PHASES = ("dag_parse", "task", "dag_run")
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not before
+    from matplotlib.figure import Figure
+
+    from harness.report.soak import Soak
+    from harness.report.sweep import Sweep
+
+LINE_PHASES = tuple(p.name for p in PHASES.values() if p.size_plot)
+PARETO_PHASES = tuple(p.name for p in PHASES.values() if p.pareto)
 DPI = 90
 
 
@@ -60,8 +67,17 @@ class Plot:
         return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
 
 
-def _png(fig: Figure) -> bytes:
+def new_figure(**kwargs: Any) -> Figure:
+    """A matplotlib Figure on the Agg canvas (matplotlib imported here, on first use)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(**kwargs)
     FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
     return buf.getvalue()
@@ -78,61 +94,103 @@ def pareto_front(points: list[tuple[float, float]]) -> list[int]:
     return front
 
 
+Point = tuple[float, float]
+"""(median peak memory in MiB, median wall time in s) of one configuration at one size."""
+
+
+def _points(of: list[ScenarioSamples]) -> dict[tuple[ConfigKey, int], Point]:
+    """(configuration, size) -> its point; sampled tasks of one configuration: the heaviest."""
+    out: dict[tuple[ConfigKey, int], Point] = {}
+    for s in of:
+        if not isinstance(s.size, int):
+            continue
+        key = (axes_key(s.config), s.size)
+        mem = statistics.median(s.values["memory"]) / MIB
+        if key not in out or mem > out[key][0]:
+            out[key] = (mem, statistics.median(s.values["time"]))
+    return out
+
+
+def _fixed_lines(
+    of: list[ScenarioSamples], axis: str
+) -> tuple[dict[str, dict[int, Point]], dict[str, object]]:
+    """The values of ``axis`` as lines, every other option held at one set of values: the
+    set under which the most points of two or more values of ``axis`` were measured."""
+    groups: dict[ConfigKey, dict[str, dict[int, Point]]] = {}
+    configs: dict[ConfigKey, dict[str, object]] = {}
+    by_key = {axes_key(s.config): s.config for s in of}
+    for (key, size), point in _points(of).items():
+        config = by_key[key]
+        if config.get(axis) is None:
+            continue
+        rest = axes_key(config, (axis,))
+        line = groups.setdefault(rest, {}).setdefault(fmt_axis(axis, config[axis]), {})
+        line[size] = point
+        configs[rest] = config
+    usable = [r for r, lines in groups.items() if len(lines) > 1]
+    if not usable:
+        return {}, {}
+    best = max(usable, key=lambda r: sum(len(v) for v in groups[r].values()))
+    return groups[best], configs[best]
+
+
 def line_plots(scenarios: dict[str, ScenarioSamples]) -> list[Plot]:
-    """Memory and time against the number of models, per phase and varying option."""
+    """Memory and time against the number of models, per phase and varying option, one
+    line per value of the option with every other option held fixed."""
     plots = []
     for phase in LINE_PHASES:
-        of = [s for s in scenarios.values() if s.phase == phase and isinstance(s.size, int)]
-        of = [s for s in of if s.values.get("memory") and s.values.get("time")]
+        of = [s for s in scenarios.values() if s.phase == phase and successful(s)]
+        of = [s for s in of if isinstance(s.size, int)]
         if not of:
             continue
-        axes = varying_axes(of) or [""]
-        sizes = sorted({s.size for s in of if isinstance(s.size, int)})
-        for axis in axes:
-            fig = Figure(figsize=(9, 3.4))
-            ax_mem, ax_time = fig.subplots(1, 2)
-            values = sorted({repr(s.config.get(axis)) for s in of}) if axis else [""]
-            for value in values:
-                chosen = [s for s in of if not axis or repr(s.config.get(axis)) == value]
-                xs, mem, tim = [], [], []
-                for size in sizes:
-                    at = [s for s in chosen if s.size == size]
-                    if not at:
-                        continue
-                    xs.append(size)
-                    mem.append(statistics.median(v for s in at for v in s.values["memory"]) / MIB)
-                    tim.append(statistics.median(v for s in at for v in s.values["time"]))
-                label = fmt_axis(axis, chosen[0].config.get(axis)) if axis else "all configurations"
-                ax_mem.plot(xs, mem, marker="o", label=label)
-                ax_time.plot(xs, tim, marker="o", label=label)
-            for ax, ylabel in ((ax_mem, "peak memory (MiB)"), (ax_time, "wall time (s)")):
-                ax.set_xlabel("models")
-                ax.set_ylabel(ylabel)
-                ax.grid(True, alpha=0.3)
-                if len(sizes) > 1 and sizes[-1] / max(sizes[0], 1) >= 10:
-                    ax.set_xscale("log")
-                ax.set_xticks(sizes, [str(x) for x in sizes])
-                ax.minorticks_off()
-            ax_time.legend(fontsize=8, loc="best")
-            what = f"by {axis}" if axis else "one configuration"
-            fig.suptitle(f"{phase}: {what}", fontsize=10)
-            plots.append(
-                Plot(
-                    f"lines-{phase}-{axis or 'all'}",
-                    f"{phase}: peak memory and wall time, {what}",
-                    "Median over the repetitions and over the other options' values at each size.",
-                    _png(fig),
-                )
-            )
+        axes = varying_axes(of)
+        for axis in axes or [""]:
+            if axis:
+                lines, held = _fixed_lines(of, axis)
+            else:
+                lines = {"the only configuration": {k[1]: p for k, p in _points(of).items()}}
+                held = {}
+            if not lines:
+                continue
+            fixed = config_label(held, [a for a in axes if a != axis]) if held else ""
+            plots.append(_line_plot(phase, axis, lines, fixed))
     return plots
+
+
+def _line_plot(phase: str, axis: str, lines: dict[str, dict[int, Point]], fixed: str) -> Plot:
+    sizes = sorted({size for line in lines.values() for size in line})
+    fig = new_figure(figsize=(9, 3.4))
+    ax_mem, ax_time = fig.subplots(1, 2)
+    for label, line in sorted(lines.items()):
+        xs = sorted(line)
+        ax_mem.plot(xs, [line[x][0] for x in xs], marker="o", label=label)
+        ax_time.plot(xs, [line[x][1] for x in xs], marker="o", label=label)
+    for ax, ylabel in ((ax_mem, "peak memory (MiB)"), (ax_time, "wall time (s)")):
+        ax.set_xlabel("models")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, alpha=0.3)
+        if len(sizes) > 1 and sizes[-1] / max(sizes[0], 1) >= 10:
+            ax.set_xscale("log")
+        ax.set_xticks(sizes, [str(x) for x in sizes])
+        ax.minorticks_off()
+    ax_time.legend(fontsize=8, loc="best")
+    what = f"by {axis}" if axis else "one configuration"
+    fig.suptitle(f"{phase}: {what}", fontsize=10)
+    held = f" The other options held at: {fixed}." if fixed else ""
+    return Plot(
+        f"lines-{phase}-{axis or 'all'}",
+        f"{phase}: peak memory and wall time, {what}",
+        "Medians over the repetitions (the heaviest sampled task for the task phase)." + held,
+        _png(fig),
+    )
 
 
 def pareto_plots(scenarios: dict[str, ScenarioSamples]) -> list[Plot]:
     """Memory against time of each configuration, per phase and size, Pareto front marked."""
     plots = []
     for phase in PARETO_PHASES:
-        of = [s for s in scenarios.values() if s.phase == phase]
-        of = [s for s in of if s.values.get("memory") and s.values.get("time")]
+        # the configurations the recommendations consider: every repetition succeeded
+        of = [s for s in scenarios.values() if s.phase == phase and successful(s)]
         axes = varying_axes(of)
         for size in sorted({s.size for s in of}, key=size_sort_key):
             at = [s for s in of if s.size == size]
@@ -143,7 +201,7 @@ def pareto_plots(scenarios: dict[str, ScenarioSamples]) -> list[Plot]:
                 for s in at
             ]
             front = pareto_front(pts)
-            fig = Figure(figsize=(6.5, 4))
+            fig = new_figure(figsize=(6.5, 4))
             ax = fig.subplots()
             ax.scatter([p[0] for p in pts], [p[1] for p in pts], color="0.6", label="configuration")
             fx = [pts[i][0] for i in front]
@@ -186,7 +244,7 @@ def concurrency_plots(sweeps: list[Sweep], cores: int | None) -> list[Plot]:
     for size in sorted({w.size for w in sweeps}, key=size_sort_key):
         at = [w for w in sweeps if w.size == size]
         # constrained layout: the legend goes below the three panels, outside them
-        fig = Figure(figsize=(11, 3.6 + 0.2 * len(at)), layout="constrained")
+        fig = new_figure(figsize=(11, 3.6 + 0.2 * len(at)), layout="constrained")
         axs = fig.subplots(1, 3)
         ticks = sorted({p.concurrency for w in at for p in w.points})
         for w in at:
@@ -201,8 +259,15 @@ def concurrency_plots(sweeps: list[Sweep], cores: int | None) -> list[Plot]:
                 (line,) = ax.plot(xs, ys, marker="o", label=w.label)
             if w.stops_after is not None:  # ring the point beyond which more stops paying
                 knee = xs.index(w.stops_after)
-                axs[0].scatter([w.stops_after], [series[0][knee]], s=160, facecolors="none",
-                               edgecolors=line.get_color(), linewidths=1.5, zorder=3)
+                axs[0].scatter(
+                    [w.stops_after],
+                    [series[0][knee]],
+                    s=160,
+                    facecolors="none",
+                    edgecolors=line.get_color(),
+                    linewidths=1.5,
+                    zorder=3,
+                )
         labels = ("wall time (s)", "peak memory (MiB)", "task-slot-seconds")
         for ax, ylabel in zip(axs, labels, strict=True):
             ax.set_xscale("log", base=2)
@@ -233,7 +298,7 @@ def soak_plot(runs: list[Soak]) -> list[Plot]:
     drawn = [k for k in runs if len(k.rss_mib) > 1]
     if not drawn:
         return []
-    fig = Figure(figsize=(8, 3.6))
+    fig = new_figure(figsize=(8, 3.6))
     ax = fig.subplots()
     for k in drawn:
         label = f"{k.label}, {size_label(k.size)}"

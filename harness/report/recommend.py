@@ -12,10 +12,11 @@ need: the bisection is the measured answer).
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from harness.compare.samples import ScenarioSamples
+from harness.compare.stats import compare_samples
 from harness.report.common import (
     GIB,
     MIB,
@@ -23,9 +24,11 @@ from harness.report.common import (
     config_label,
     size_sort_key,
     sorted_sizes,
+    successful,
     varying_axes,
 )
-from harness.report.loadtest import min_workers
+from harness.report.guide import MIN_EFFECT
+from harness.report.minworker import min_workers
 
 WORKER_GIB = (1, 2, 4)
 
@@ -43,6 +46,10 @@ class Candidate:
     scenario_ids: tuple[str, ...]
     smallest_worker: float | None = None
     """The smallest worker (bytes) under which a min_worker bisection saw it succeed."""
+    values: dict[str, tuple[float, ...]] = field(default_factory=dict, compare=False)
+    """metric -> the repetitions' values (of the heaviest sampled task), for significance."""
+    config: dict[str, Any] = field(default_factory=dict, compare=False)
+    """The configuration's option values (without the project and task role)."""
 
     @property
     def need(self) -> float:
@@ -61,6 +68,8 @@ class Recommendation:
     fastest: Candidate
     fits: dict[int, Candidate | None]
     """worker GiB -> fastest configuration whose every peak fits."""
+    pool: tuple[Candidate, ...] = ()
+    """Every candidate at this size (to find the ones tied with a pick)."""
 
 
 ConfigKey = tuple[tuple[str, str], ...]
@@ -97,10 +106,9 @@ def candidates(
         groups.setdefault((s.size, config_label(s.config, axes)), []).append(s)
     out: dict[int | str | None, list[Candidate]] = {}
     for (size, label), group in groups.items():
-        if any(s.n_ok == 0 or s.n_ok < sum(s.statuses.values()) for s in group):
+        if not all(successful(s) for s in group):
             continue
-        if not all(s.values.get("memory") and s.values.get("time") for s in group):
-            continue
+        heaviest = max(group, key=lambda s: statistics.median(s.values["memory"]))
         out.setdefault(size, []).append(
             Candidate(
                 label,
@@ -109,8 +117,23 @@ def candidates(
                 max(statistics.median(s.values["time"]) for s in group),
                 tuple(s.scenario_id for s in group),
                 (workers or {}).get((size, _config_key(group[0].config))),
+                {m: tuple(v) for m, v in heaviest.values.items()},
+                heaviest.config,
             )
         )
+    return out
+
+
+def ties(best: Candidate, others: list[Candidate], metric: str) -> list[Candidate]:
+    """The candidates not significantly worse than ``best`` in ``metric`` (nor by more
+    than guide.MIN_EFFECT): where the choice between them is "either"."""
+    out = []
+    for c in others:
+        if c is best or not c.values.get(metric) or not best.values.get(metric):
+            continue
+        change = compare_samples(list(best.values[metric]), list(c.values[metric]))
+        if not change.significant or change.ratio < 1.0 + MIN_EFFECT:
+            out.append(c)
     return out
 
 
@@ -133,6 +156,7 @@ def recommend(scenarios: dict[str, ScenarioSamples], phase: str) -> list[Recomme
                 min(cands, key=lambda c: c.memory),
                 min(cands, key=lambda c: c.time),
                 fits,
+                tuple(cands),
             )
         )
     return out

@@ -1,0 +1,239 @@
+"""The report's sections on the run as a whole: recommendations, Cosmos's cost over
+plain `dbt build`, figures, the comparison with a baseline and the environment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.compare.diff import REGRESSION, Comparison
+from harness.compare.format import header_lines, metric_cell, summary_line
+from harness.compare.runs import RunData
+from harness.compare.samples import METRICS, ScenarioSamples
+from harness.report.common import fmt_mib, fmt_s, size_label
+from harness.report.failures import Failure
+from harness.report.plots import Plot
+from harness.report.recommend import (
+    WORKER_GIB,
+    Candidate,
+    Recommendation,
+    cosmos_cost,
+    recommend,
+    ties,
+)
+from harness.report.view import Section, Table, cell
+
+DASH = "-"
+RECOMMEND_NOTE = (
+    "Only configurations whose every repetition succeeded are considered; a configuration fits "
+    'a worker when the smallest worker its min_worker bisection found ("ran in") is within '
+    "it, or, where none was run, when every repetition's peak stayed within it. A pick is in "
+    "bold when it is significantly better than every other (Mann-Whitney U or the bootstrap "
+    "interval, harness.compare) by more than 5%; otherwise the configurations it cannot be "
+    "told from are listed: choose either."
+)
+
+
+def _pick(c: Candidate) -> str:
+    text = f"{c.label}: {fmt_mib(c.memory)}, {fmt_s(c.time)}"
+    if c.smallest_worker is not None:
+        text += f" (ran in {fmt_mib(c.smallest_worker)})"
+    return text
+
+
+def _goals(r: Recommendation) -> list[tuple[str, Candidate | None, str]]:
+    """(what the user wants, the pick, the metric it is chosen on) in the table's order."""
+    goals: list[tuple[str, Candidate | None, str]] = [
+        ("lowest peak memory", r.lowest_memory, "memory"),
+        ("fastest", r.fastest, "time"),
+    ]
+    return goals + [(f"fastest within {g} GiB", r.fits[g], "time") for g in WORKER_GIB]
+
+
+def _recommend_rows(r: Recommendation, table: Table) -> None:
+    """One row per distinct pick: goals answered by the same configuration share a row,
+    and a pick whose lead is not significant names the configurations tied with it."""
+    merged: dict[str, list[str]] = {}
+    picks: dict[str, tuple[Candidate | None, str]] = {}
+    for goal, pick, metric in _goals(r):
+        key = pick.label if pick else "none fits"
+        merged.setdefault(key, []).append(goal)
+        picks.setdefault(key, (pick, metric))
+    for key, goals in merged.items():
+        pick, metric = picks[key]
+        if pick is None:
+            table.add(size_label(r.size), r.candidates, "; ".join(goals), "none fits", "")
+            continue
+        tied = ties(pick, list(r.pool), metric)
+        either = (
+            f"either ({metric}): " + " | ".join(_pick(c) for c in tied)
+            if tied
+            else "no other within the noise"
+        )
+        table.add(
+            size_label(r.size),
+            r.candidates,
+            "; ".join(goals),
+            cell(_pick(pick), strong=not tied),
+            either,
+        )
+
+
+def recommendations_section(scenarios: dict[str, ScenarioSamples]) -> Section:
+    """For each size: the lightest, the fastest, the fastest within 1, 2 and 4 GiB."""
+    section = Section("Recommendations", id="recommendations", notes=[RECOMMEND_NOTE])
+    for phase, what in (("dag_run", "whole DAG run"), ("task", "one task (largest sampled)")):
+        recs = recommend(scenarios, phase)
+        if not recs:
+            continue
+        table = Table(
+            ["size", "configurations", "what you want", "use", "or, not significantly worse"],
+            id=f"recommend-{phase}",
+        )
+        for r in recs:
+            _recommend_rows(r, table)
+        section.children.append(Section(f"{phase}: {what}", level=3, tables=[table]))
+    if not section.children:
+        section.intro.append("No successful task or dag_run measurement in this run.")
+    return section
+
+
+def cost_section(scenarios: dict[str, ScenarioSamples]) -> Section:
+    """Each execution mode's dag_run against plain `dbt build` of the same project."""
+    section = Section("Cosmos's cost over plain `dbt build`", id="cost-section")
+    costs = cosmos_cost(scenarios)
+    if not costs:
+        section.intro.append(
+            "Not measured: the run needs dag_run and dbt_baseline measurements of the same project."
+        )
+        return section
+
+    def rng(pair: tuple[float, float]) -> str:
+        lo, hi = pair
+        return f"x{lo:.2f}" if abs(hi - lo) < 0.005 else f"x{lo:.2f}-x{hi:.2f}"
+
+    table = Table(
+        [
+            "size",
+            "execution mode",
+            "configurations",
+            "dbt build",
+            "dag_run time",
+            "dag_run peak memory",
+        ],
+        id="cost",
+    )
+    for c in costs:
+        table.add(
+            size_label(c.size),
+            c.execution_mode,
+            c.configurations,
+            f"{fmt_s(c.dbt_time)}, {fmt_mib(c.dbt_memory)} (threads {c.dbt_threads})",
+            rng(c.time_ratios),
+            rng(c.memory_ratios),
+        )
+    section.tables.append(table)
+    section.notes.append(
+        "Ratios of the dag_run medians to the dbt build median of the same project "
+        "(lowest-highest over the configurations of the mode)."
+    )
+    return section
+
+
+def figures_section(plots: list[Plot]) -> Section:
+    """The figures of the main phases, one subsection each."""
+    section = Section("Figures", id="figures")
+    for p in plots:
+        section.children.append(Section(p.title, level=3, plots=[p]))
+    if not plots:
+        section.intro.append("No figure: no successful measurement with a project.")
+    return section
+
+
+def comparison_section(cmp: Comparison) -> Section:
+    """Every scenario of the run against the baseline (harness.compare)."""
+    table = Table(
+        ["scenario", "ok b/n", *(m.label for m in METRICS), "note"], id="comparison-table"
+    )
+    for s in cmp.scenarios:
+        row = [
+            cell(s.scenario_id, code=True),
+            cell(f"{s.base_status.get('ok', 0)}/{s.new_status.get('ok', 0)}"),
+        ]
+        for metric in METRICS:
+            md = s.metrics.get(metric.key)
+            row.append(
+                cell(
+                    metric_cell(md, metric.unit) if md else "",
+                    css="bad" if md and md.verdict == REGRESSION else "",
+                )
+            )
+        note = s.presence if s.presence != "both" else (s.note or "")
+        row.append(cell(note, css="bad" if s.now_fails else ""))
+        table.rows.append(row)
+    verdict = "REGRESSION" if cmp.has_regression else "no regression"
+    return Section(
+        f"Against the baseline {cmp.base_id}",
+        id="comparison",
+        intro=[*header_lines(cmp), f"**{verdict}**: {summary_line(cmp)}"],
+        tables=[table],
+    )
+
+
+def environment_section(run: RunData) -> Section:
+    """Where and on what the run was measured."""
+    info: dict[str, Any] = run.info
+    m = info.get("machine") or {}
+    c = info.get("commit") or {}
+    env = Table(["", ""], id="environment")
+    env.add("run", run.run_id)
+    env.add("state", str(info.get("state", "unknown")))
+    env.add("started / finished", f"{info.get('started_at', '?')} / {info.get('finished_at', '?')}")
+    env.add("scenario file", str(info.get("scenario_file", "?")))
+    env.add("memory backend", str(info.get("backend", "?")))
+    env.add(
+        "machine",
+        f"{m.get('node', '?')}: {m.get('cpu', '?')}, {m.get('cores_logical', '?')} logical "
+        f"cores, {(m.get('memory_bytes') or 0) / 1024**3:.1f} GiB",
+    )
+    env.add(
+        "system", f"{m.get('system', '?')} {m.get('kernel', '?')} {m.get('machine', '')}".strip()
+    )
+    env.add(
+        "harness commit",
+        f"{c.get('id', '?')} ({c.get('branch', '?')}{', dirty' if c.get('dirty') else ''})",
+    )
+    if info.get("shard"):
+        env.add("shard", str(info["shard"]))
+    if info.get("merged_from"):
+        env.add("merged from", ", ".join(str(x.get("run_id")) for x in info["merged_from"]))
+    versions = Table(["package", "version"], id="versions")
+    for k, v in sorted((info.get("versions") or {}).items()):
+        versions.add(k, str(v))
+    return Section("Environment", id="environment-section", tables=[env, versions])
+
+
+def failures_section(items: list[Failure]) -> Section:
+    """Every failed repetition: the failed task and dbt's error line."""
+    section = Section("Failures", id="failures-section")
+    if not items:
+        section.intro.append("None: every measurement succeeded.")
+        return section
+    table = Table(
+        ["scenario", "repetition", "status", "failed task", "error", "log"], id="failures"
+    )
+    for f in items:
+        tasks = ", ".join(f.failed_tasks) or DASH
+        if f.skipped:
+            tasks += f" ({f.skipped} tasks upstream_failed)"
+        table.rows.append(
+            [
+                cell(f.scenario_id, code=True),
+                cell(f.repetition),
+                cell(f.status),
+                cell(tasks),
+                cell(f.error, pre=True),
+                cell(f.log),
+            ]
+        )
+    section.tables.append(table)
+    return section

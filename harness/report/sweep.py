@@ -1,0 +1,119 @@
+"""The concurrency sweep: where more concurrency stops paying for a whole DAG run.
+
+The dag_run scenarios of one configuration and size that differ only in concurrency
+form a sweep; more concurrency stops paying at the smallest value beyond which the next
+one measured cuts the median wall time by less than MIN_GAIN, worsens it or fails.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from harness.compare.samples import ScenarioSamples
+from harness.compare.stats import Spread, spread
+from harness.report import figures as fig
+from harness.report.common import axes_key, config_label, size_sort_key, varying_axes
+
+MIN_GAIN = 0.10
+"""More concurrency "pays" while the next value measured cuts the median wall time by
+at least this fraction."""
+
+
+def spread_of(values: list[float]) -> Spread | None:
+    """The spread of ``values``; None when there are none."""
+    return spread(values) if values else None
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One concurrency of a sweep: the spread of each metric over its ok repetitions."""
+
+    concurrency: int
+    scenario_id: str
+    n_ok: int
+    n: int
+    time: Spread | None
+    """Wall time of the whole measurement (the `airflow dags test` tree)."""
+    memory: Spread | None
+    slots: Spread | None
+    dag_run_s: Spread | None
+    """The DagRun's own duration from the metadata database (no CLI start-up)."""
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """The dag_run scenarios of one configuration and size that differ only in concurrency."""
+
+    size: int | str | None
+    label: str
+    points: tuple[SweepPoint, ...]
+    """In ascending concurrency."""
+    stops_after: int | None
+    """The smallest concurrency beyond which the next one measured improves the median
+    wall time by less than MIN_GAIN, worsens it or fails; None: every step still pays."""
+    next_ratio: float | None
+    """Median wall time at the next concurrency / at ``stops_after`` (None: it failed)."""
+
+    @property
+    def next_concurrency(self) -> int | None:
+        """The concurrency measured after ``stops_after``."""
+        values = [p.concurrency for p in self.points]
+        if self.stops_after is None:
+            return None
+        i = values.index(self.stops_after)
+        return values[i + 1] if i + 1 < len(values) else None
+
+
+def stops_paying(points: Iterable[SweepPoint]) -> tuple[int | None, float | None]:
+    """(concurrency, ratio) where more concurrency stops paying (see Sweep.stops_after);
+    ``points`` in ascending concurrency."""
+    for a, b in itertools.pairwise(points):
+        if a.time is None:
+            continue  # nothing to improve on: this concurrency failed
+        if b.time is None:
+            return a.concurrency, None
+        ratio = b.time.median / a.time.median
+        if ratio > 1.0 - MIN_GAIN:
+            return a.concurrency, ratio
+    return None, None
+
+
+def _sweep_point(s: ScenarioSamples) -> SweepPoint:
+    ok = [r for r in s.records if r.status == "ok"]
+    return SweepPoint(
+        int(s.axes["concurrency"]),
+        s.scenario_id,
+        s.n_ok,
+        sum(s.statuses.values()),
+        spread_of(s.values.get("time", [])),
+        spread_of(s.values.get("memory", [])),
+        spread_of(s.values.get("slots", [])),
+        spread_of(fig.numbers(fig.get(r, "dag_run_s") for r in ok)),
+    )
+
+
+def concurrency_sweeps(scenarios: dict[str, ScenarioSamples]) -> list[Sweep]:
+    """Every configuration and size of dag_run measured at two concurrencies or more."""
+    of = [s for s in scenarios.values() if s.phase == "dag_run" and s.axes.get("concurrency")]
+    axes = [a for a in varying_axes(of) if a != "concurrency"]
+    groups: dict[tuple[tuple[str, str], ...], list[ScenarioSamples]] = {}
+    for s in of:
+        groups.setdefault(axes_key(s.axes, ("concurrency",)), []).append(s)
+    out = []
+    for group in groups.values():
+        if len({s.axes["concurrency"] for s in group}) < 2:
+            continue
+        points = tuple(sorted((_sweep_point(s) for s in group), key=lambda p: p.concurrency))
+        stop, ratio = stops_paying(points)
+        out.append(Sweep(group[0].size, config_label(group[0].config, axes), points, stop, ratio))
+    return sorted(out, key=lambda w: (size_sort_key(w.size), w.label))
+
+
+def machine_cores(info: dict[str, Any]) -> int | None:
+    """The logical core count of the machine the run was measured on (run.json)."""
+    m = info.get("machine") or {}
+    cores = m.get("cores_logical") or m.get("cores")
+    return int(cores) if isinstance(cores, int | float) else None
