@@ -16,7 +16,7 @@ from harness.registry.names import DAG_RUN, PARSE, TASK
 from harness.report import minworker as mw
 from harness.report.common import MIB, axes_key, fmt_mib, size_label, sorted_sizes, successful
 from harness.report.recommend import Candidate, Recommendation, recommend, ties
-from harness.report.view import Section, Table, cell
+from harness.report.view import Cell, Section, Table, cell
 
 FIT_DROP = ("concurrency", "worker_limit_mib")
 """Axes the worker fit varies over (the rest of the configuration held fixed)."""
@@ -56,7 +56,7 @@ def _worker_points(
     return [
         (int(s.axes["concurrency"]), v / MIB)
         for s in scenarios.values()
-        if s.phase == "dag_run"
+        if s.phase == DAG_RUN
         and s.size == size
         and successful(s)
         and s.axes.get("concurrency")
@@ -124,6 +124,36 @@ def _smallest_worker(workers: list[mw.MinWorker], size: int | str | None) -> lis
     return out
 
 
+def _row(
+    scenarios: dict[str, ScenarioSamples],
+    recs: dict[str, dict[int | str | None, Recommendation]],
+    workers: list[mw.MinWorker],
+    size: int | str | None,
+) -> list[Cell]:
+    """One size of the answer table."""
+    parse, task, run = (recs[p].get(size) for p in (PARSE, TASK, DAG_RUN))
+    pairs = (("DAG parse", parse), ("one task", task), ("whole DAG run", run))
+    missing = [name for name, r in pairs if r is None]
+    worker = _worker_text(scenarios, run) if run else ["not measured"]
+    if run and len(worker) == 1:
+        missing.append("more than one concurrency")
+    smallest = _smallest_worker(workers, size)
+    if not smallest:
+        missing.append("smallest worker")
+    settings = [*_pick_text(run, "run"), *_pick_text(task, "task"), *_pick_text(parse, "parse")]
+    if not settings and smallest:
+        settings = ["see the smallest worker measured"]
+    return [
+        cell(size_label(size)),
+        cell(settings, strong=True),
+        cell(_peak_text(parse)),
+        cell(_peak_text(task)),
+        cell(worker),
+        cell(smallest or ["not measured"]),
+        cell(", ".join(missing) or "-"),
+    ]
+
+
 def summary_section(scenarios: dict[str, ScenarioSamples]) -> Section:
     """The answer first: settings and expected peaks for each size measured."""
     recs = {
@@ -150,39 +180,7 @@ def summary_section(scenarios: dict[str, ScenarioSamples]) -> Section:
         id="answer",
     )
     for size in sizes:
-        parse, task, run = (recs[p].get(size) for p in (PARSE, TASK, DAG_RUN))
-        missing = [
-            name
-            for name, r in (("DAG parse", parse), ("one task", task), ("whole DAG run", run))
-            if r is None
-        ]
-        worker = _worker_text(scenarios, run) if run else ["not measured"]
-        if run and len(worker) == 1:
-            missing.append("more than one concurrency")
-        smallest = _smallest_worker(workers, size)
-        if not smallest:
-            missing.append("smallest worker")
-        settings = [*_pick_text(run, "run"), *_pick_text(task, "task"), *_pick_text(parse, "parse")]
-        if not settings and smallest:
-            settings = ["the smallest worker below"]
-        table.rows.append(
-            [
-                cell(size_label(size)),
-                cell(
-                    [
-                        *_pick_text(run, "run"),
-                        *_pick_text(task, "task"),
-                        *_pick_text(parse, "parse"),
-                    ],
-                    strong=True,
-                ),
-                cell(_peak_text(parse)),
-                cell(_peak_text(task)),
-                cell(worker),
-                cell(smallest or ["not measured"]),
-                cell(", ".join(missing) or "-"),
-            ]
-        )
+        table.rows.append(_row(scenarios, recs, workers, size))
     intro = (
         "What to use and how big it gets, per project size: the configuration with the lowest "
         "peak memory among those whose every repetition succeeded (the recommendations below), "
