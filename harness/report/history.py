@@ -29,7 +29,10 @@ DEFAULT_LIMIT = 24
 # The stack versions shown per night (run.json "versions"), in this order.
 STACK = ("python", "apache-airflow", "astronomer-cosmos", "dbt-core", "dbt-duckdb", "duckdb")
 METRICS: dict[str, tuple[str, Callable[[Record], float]]] = {
-    "peak_mib": ("peak memory (MiB)", lambda r: r.measure.peak_tree_bytes / 2**20 if r.measure else 0.0),
+    "peak_mib": (
+        "peak memory (MiB)",
+        lambda r: r.measure.peak_tree_bytes / 2**20 if r.measure else 0.0,
+    ),
     "wall_s": ("wall time (s)", lambda r: r.measure.wall_s if r.measure else 0.0),
 }
 
@@ -111,7 +114,8 @@ def key_scenarios(
         seen.update({r.scenario_id for r in n.run.records})
     newest = list(dict.fromkeys(r.scenario_id for r in nights[-1].run.records))
     order = {sid: i for i, sid in enumerate(newest)}
-    ids = [s for s, c in seen.items() if c >= need and (not patterns or any(p in s for p in patterns))]
+    ids = [s for s, c in seen.items()
+           if c >= need and (not patterns or any(p in s for p in patterns))]
     ids.sort(key=lambda s: (-seen[s], order.get(s, len(order)), s))
     rule = (
         f"Key scenarios: those recorded (whatever their status) in at least {need} of the "
@@ -176,7 +180,8 @@ def _night_rows(nights: list[Night]) -> list[dict[str, Any]]:
             "when": n.when or "?",
             "commit": n.commit,
             "state": str(n.run.info.get("state", "?")),
-            "versions": [(k, v, before is not None and before[k] != v) for k, v in versions.items()],
+            "versions": [(k, v, before is not None and before[k] != v)
+                         for k, v in versions.items()],
             "backend": str(n.run.info.get("backend", "?")),
             "machine": n.machine_text(),
             "runners": n.runners(),

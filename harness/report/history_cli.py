@@ -13,7 +13,9 @@ from harness.report.history import DEFAULT_LIMIT, write_history
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `harness history`."""
-    parser.add_argument("runs", nargs="+", metavar="RUN", help="run folders (or run ids), any order")
+    parser.add_argument(
+        "runs", nargs="+", metavar="RUN", help="run folders (or run ids), in any order"
+    )
     parser.add_argument("--out", type=Path, required=True, help="folder for index.html")
     parser.add_argument("--scenario", action="append", default=[], metavar="SUBSTR",
                         help="only scenario ids containing SUBSTR (repeatable: any of them)")

@@ -19,6 +19,7 @@ tests/test_report_steps.py checks the false-step rate and the power.
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from dataclasses import dataclass
@@ -55,7 +56,7 @@ def noise_sigma(nights: list[list[float]]) -> float:
         # the median of n values varies about pi/2 times as much as their mean
         sigma = math.sqrt(statistics.fmean(within) * math.pi / 2 / reps)
     if len(medians) >= 4:
-        diffs = [b - a for a, b in zip(medians, medians[1:], strict=False)]
+        diffs = [b - a for a, b in itertools.pairwise(medians)]
         mad = statistics.median(abs(d - statistics.median(diffs)) for d in diffs)
         sigma = max(sigma, 1.4826 * mad / math.sqrt(2))  # a difference has twice the variance
     return max(sigma, NOISE_FLOOR * level)
@@ -77,7 +78,7 @@ def find_steps(nights: list[list[float]], min_rel: float = MIN_REL) -> list[Step
     algo = ruptures.Pelt(model="l2", min_size=1, jump=1).fit(medians.reshape(-1, 1))
     ends = algo.predict(pen=penalty)  # segment ends, the last one is len(medians)
     bounds = [0, *ends]
-    levels = [float(np.median(medians[a:b])) for a, b in zip(bounds, bounds[1:], strict=False)]
+    levels = [float(np.median(medians[a:b])) for a, b in itertools.pairwise(bounds)]
     steps = []
     for i, start in enumerate(ends[:-1]):
         step = Step(index=start, before=levels[i], after=levels[i + 1])
