@@ -90,6 +90,20 @@ def test_run_info_is_measured_here(tmp_path: Path) -> None:
     assert back["versions"]["dbt-core"].startswith("1.11")
 
 
+def test_machine_info_names_the_runner_and_shard(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNNER_NAME", "GitHub Actions 7")
+    monkeypatch.setenv("RUNNER_OS", "Linux")
+    monkeypatch.setenv("GITHUB_RUN_ID", "123")
+    monkeypatch.setenv("GITHUB_RUN_ATTEMPT", "2")
+    runner = machine_info((3, 4))["runner"]
+    assert runner == {"name": "GitHub Actions 7", "os": "Linux", "run_id": "123",
+                      "run_attempt": "2", "shard": "3/4"}
+    for var in ("RUNNER_NAME", "RUNNER_OS", "GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT"):
+        monkeypatch.delenv(var)
+    assert machine_info()["runner"] == {"name": None, "os": None, "run_id": None,
+                                        "run_attempt": None, "shard": None}
+
+
 def _run(tmp_path: Path, name: str, records: list[Record]) -> Path:
     d = tmp_path / name
     with ResultsWriter(d / "results.jsonl") as w:

@@ -117,7 +117,7 @@ def run_info(spec: ScenarioFile, run_id: str, shard: tuple[int, int] | None) -> 
         "shard": list(shard) if shard else None,
         "backend": choose_backend("auto"),
         "versions": package_versions(),
-        "machine": machine_info(),
+        "machine": machine_info(shard),
         "commit": commit_info(),
         "python_executable": sys.executable,
     }

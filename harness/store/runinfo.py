@@ -48,8 +48,26 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def machine_info() -> dict[str, Any]:
-    """Cores, memory, CPU model, kernel: what every figure was measured on."""
+# CI variables that name the runner and the workflow run (GitHub Actions sets them).
+RUNNER_ENV = {
+    "name": "RUNNER_NAME",
+    "os": "RUNNER_OS",
+    "run_id": "GITHUB_RUN_ID",
+    "run_attempt": "GITHUB_RUN_ATTEMPT",
+}
+
+
+def runner_info(shard: tuple[int, int] | list[int] | None = None) -> dict[str, Any]:
+    """Which CI runner measured (empty values outside CI) and the shard "k/K" it ran, so
+    a merged run shows when its shards came from different machines."""
+    info: dict[str, Any] = {key: os.environ.get(var) for key, var in RUNNER_ENV.items()}
+    info["shard"] = f"{shard[0]}/{shard[1]}" if shard else None
+    return info
+
+
+def machine_info(shard: tuple[int, int] | list[int] | None = None) -> dict[str, Any]:
+    """Cores, memory, CPU model, kernel: what every figure was measured on; and the
+    runner (name, OS, CI run, shard) that measured it."""
     uname = platform.uname()
     return {
         "node": uname.node,
@@ -60,6 +78,7 @@ def machine_info() -> dict[str, Any]:
         "cores_logical": psutil.cpu_count(logical=True),
         "cores_physical": psutil.cpu_count(logical=False),
         "memory_bytes": psutil.virtual_memory().total,
+        "runner": runner_info(shard),
     }
 
 
