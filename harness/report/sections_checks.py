@@ -44,30 +44,8 @@ def _poll(poll_s: float | None) -> str:
     return f"{poll_s:g} s" if poll_s is not None else "not recorded"
 
 
-def debug_section(scenarios: dict[str, ScenarioSamples]) -> Section | None:
-    """Cosmos's debug figure against the measured peak, and what debug mode costs."""
-    pairs = dc.debug_pairs(scenarios)
-    checks = dc.debug_checks(scenarios, pairs)
-    if not checks:
-        return None
-    summary = Table(
-        [
-            "poll interval",
-            "task scenarios",
-            "error of Cosmos's figure (median, range)",
-            "time debug mode adds",
-            "memory debug mode adds",
-        ],
-        id="debug-summary",
-    )
-    for s in dc.poll_summaries(checks, pairs):
-        summary.add(
-            _poll(s.poll_s),
-            s.scenarios,
-            _error_range(s.errors),
-            cell_text("time", s.time) if s.time else "no twin without debug mode",
-            cell_text("memory", s.memory) if s.memory else DASH,
-        )
+def _debug_detail(checks: list[dc.DebugCheck]) -> Table:
+    """One row per task scenario with Cosmos's debug figure."""
     detail = Table(
         [
             "scenario",
@@ -97,6 +75,34 @@ def debug_section(scenarios: dict[str, ScenarioSamples]) -> Section | None:
                 cell([change_text(m, cost[m]) for m in ("time", "memory") if m in cost]),
             ]
         )
+    return detail
+
+
+def debug_section(scenarios: dict[str, ScenarioSamples]) -> Section | None:
+    """Cosmos's debug figure against the measured peak, and what debug mode costs."""
+    pairs = dc.debug_pairs(scenarios)
+    checks = dc.debug_checks(scenarios, pairs)
+    if not checks:
+        return None
+    summary = Table(
+        [
+            "poll interval",
+            "task scenarios",
+            "error of Cosmos's figure (median, range)",
+            "time debug mode adds",
+            "memory debug mode adds",
+        ],
+        id="debug-summary",
+    )
+    for s in dc.poll_summaries(checks, pairs):
+        summary.add(
+            _poll(s.poll_s),
+            s.scenarios,
+            _error_range(s.errors),
+            cell_text("time", s.time) if s.time else "no twin without debug mode",
+            cell_text("memory", s.memory) if s.memory else DASH,
+        )
+    detail = _debug_detail(checks)
     return Section(
         "Debug mode checked: its own figure against the measured peak",
         level=3,
