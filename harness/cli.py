@@ -19,6 +19,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("generate", "harness.generate.cli", "write a synthetic dbt project"),
     ("measure", "harness.measure.cli", "peak memory and time of a process tree"),
     ("run", "harness.run.cli", "run a scenario file on the real stack"),
+    ("registry", "harness.registry.cli", "the phases and axes a scenario file can use"),
     ("merge", "harness.store.cli", "join the results of several runs (shards)"),
     ("compare", "harness.compare.cli", "compare two runs; exit 1 on a regression"),
     ("report", "harness.report.cli", "write a run's report (markdown and self-contained HTML)"),
