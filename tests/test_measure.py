@@ -40,9 +40,35 @@ def prog(*args: object) -> list[str]:
     return [sys.executable, str(PROGRAM), *(str(a) for a in args)]
 
 
+SELFTEST = "cgroup_selftest"
+"""Marks the known truths the nightly runs on a runner with real cgroups:
+``pytest tests/test_measure.py -m cgroup_selftest``. Selected so, each runs only
+with the backend ``auto`` chooses (or HARNESS_SELFTEST_BACKEND), and FAILS when
+that is not a cgroup backend."""
+
+
+def _selftest_backend(config: pytest.Config) -> str | None:
+    """The backend the self-test requires, or None when the self-test is not selected."""
+    if SELFTEST not in (config.getoption("markexpr", "") or ""):
+        return None
+    return os.environ.get("HARNESS_SELFTEST_BACKEND") or choose_backend("auto")
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
-    """Each backend in turn; skipped with the reason where it is not available."""
+    """Each backend in turn; skipped with the reason where it is not available.
+
+    Under ``-m cgroup_selftest``: only the required backend, which must be a
+    cgroup one and available, or the test fails with the reasons.
+    """
+    required = _selftest_backend(request.config)
+    if required is not None:
+        if required not in CGROUP_BACKENDS or unavailable_reason(required) is not None:
+            reasons = {b: unavailable_reason(b) for b in CGROUP_BACKENDS}
+            pytest.fail(f"cgroup self-test: backend {required} is not a usable cgroup "
+                        f"backend here; cgroup backends: {reasons}")
+        if request.param != required:
+            pytest.skip(f"cgroup self-test: runs with {required} only")
     reason = unavailable_reason(request.param)
     if reason is not None:
         pytest.skip(f"backend {request.param} is not available here: {reason}")
@@ -108,6 +134,7 @@ def still_running(pid: int) -> bool:
 
 
 # ---------------------------------------------------------------- truth 1
+@pytest.mark.cgroup_selftest
 def test_held_in_grandchild_within_5_percent(backend: str) -> None:
     """300 MiB held for 1 s by a grandchild: the tree's peak minus the baseline is 300 MiB ±5%.
 
@@ -128,6 +155,7 @@ def test_held_in_grandchild_within_5_percent(backend: str) -> None:
 
 
 # ---------------------------------------------------------------- truth 2
+@pytest.mark.cgroup_selftest
 def test_short_spike(backend: str) -> None:
     """A 50 ms spike of 400 MiB on top of 100 MiB: at least 480 MiB, every backend.
 
@@ -209,6 +237,7 @@ def test_small_child_of_big_parent(backend: str, tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------- truth 4
+@pytest.mark.cgroup_selftest
 def test_limit_gives_oom_and_harness_goes_on(backend: str) -> None:
     """A limit of 200 MiB and a 300 MiB allocation: status oom with figures; the next run works.
 
@@ -229,6 +258,7 @@ def test_limit_gives_oom_and_harness_goes_on(backend: str) -> None:
 
 
 # ---------------------------------------------------------------- truth 5
+@pytest.mark.cgroup_selftest
 def test_timeout_ends_whole_tree(backend: str, tmp_path: Path) -> None:
     """Every process ignores SIGTERM; the leaf setsid()s and is orphaned: all are ended.
 
