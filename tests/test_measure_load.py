@@ -16,6 +16,8 @@ QUIET_CORES in use, and the test is skipped with the figure otherwise.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 import sys
 import time
@@ -24,7 +26,7 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
-from harness.measure import MeasureResult, measure
+from harness.measure import MeasureResult, cgroupfs, measure
 from harness.measure import load as load_mod
 from harness.measure.load import BUSY_OTHER_CORES, LoadProbe, MachineLoad
 
@@ -74,6 +76,48 @@ def test_burner_is_other_processes_cpu(burner: psutil.Process) -> None:
     assert load.busy, load
     if quiet:
         assert abs(load.other_cores - 1.0) <= QUIET_TOLERANCE, load
+
+
+def _scheduler_cpu_s() -> float | None:
+    """CPU seconds of every task on the machine from the scheduler's own count (the
+    root cgroup's cpu.stat usage_usec, or v1 cpuacct.usage): not /proc/stat's ticks."""
+    v2 = cgroupfs.v2_mount()
+    if v2 is not None:
+        usage = cgroupfs.read_keyed(v2 / "cpu.stat").get("usage_usec")
+        if usage is not None:
+            return usage / 1e6
+    v1 = cgroupfs.v1_mount("cpuacct")
+    if v1 is not None:
+        with contextlib.suppress(OSError, ValueError):
+            return int(cgroupfs.read_text(v1 / "cpuacct.usage")) / 1e9
+    return None
+
+
+def test_other_cpu_matches_the_scheduler_count(burner: psutil.Process) -> None:
+    """On a machine as busy as it is: other CPU = every task's CPU by the scheduler's
+    count, minus the tree's and this process's, over the same interval. The tree
+    burns 1 s of CPU, so a figure that failed to take it out would be 1 s off.
+
+    Tolerance: the scheduler's count is read outside measure(), so everything else
+    runs on for the few ms measure() spends before and after its own readings (up to
+    every CPU for that long), plus 0.1 core-s for /proc/stat's tick sampling and for
+    irq/softirq time, which only /proc/stat counts.
+    """
+    if _scheduler_cpu_s() is None:
+        pytest.skip("no root cgroup CPU counter here (cpu.stat or cpuacct.usage)")
+    own_before, start = os.times(), time.monotonic()
+    sched_before = _scheduler_cpu_s()
+    result = measure([sys.executable, "-c", "import time\nwhile time.process_time() < 1: pass"])
+    sched_after = _scheduler_cpu_s()
+    own_after, outer = os.times(), time.monotonic() - start
+    assert sched_before is not None and sched_after is not None
+    load = result.load
+    assert load is not None
+    own = own_after.user + own_after.system - own_before.user - own_before.system
+    tree = result.user_cpu_s + result.system_cpu_s
+    truth = sched_after - sched_before - tree - own
+    slack = (outer - load.interval_s) * load.cpus + 0.1
+    assert abs(load.other_cpu_s - truth) <= slack, (load, truth, slack)
 
 
 def test_quiet_machine_is_not_busy() -> None:
