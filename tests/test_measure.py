@@ -25,7 +25,6 @@ from harness.errors import UsageError
 from harness.measure import MeasureResult, available_backends, cgroupfs, choose_backend, measure
 from harness.measure import sampler as sampling
 from harness.measure.backends import BACKENDS, unavailable_reason
-from harness.measure.cgroup_v2 import CgroupV2
 from harness.measure.procfs import ProcHandle, parse_stat, parse_status_kib
 from harness.measure.sampler import Sampler
 
@@ -612,35 +611,3 @@ def test_parse_status() -> None:
     assert parse_status_kib(text, b"VmHWM") == 2048 * 1024
     assert parse_status_kib(text, b"VmRSS") == 1024 * 1024
     assert parse_status_kib(b"Name:\tx\nState:\tZ\n", b"VmHWM") is None
-
-
-def test_cgroup_v2_files(tmp_path: Path) -> None:
-    """The v2 backend's reading of memory.peak, memory.events, cpu.stat, memory.stat.
-
-    Runs everywhere on a fake directory (the kernel's file formats, from
-    Documentation/admin-guide/cgroup-v2.rst), so the v2 code is checked even
-    where no v2 memory controller is available.
-    """
-    (tmp_path / "memory.peak").write_text("314572800\n")
-    (tmp_path / "memory.current").write_text("1048576\n")
-    (tmp_path / "memory.events").write_text(
-        "low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\noom_group_kill 0\n")
-    (tmp_path / "cpu.stat").write_text(
-        "usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\nnr_periods 0\n")
-    (tmp_path / "memory.stat").write_text("anon 104857600\nfile 4096\nkernel 8192\nshmem 0\n")
-    group = CgroupV2(tmp_path)
-    assert group.peak_bytes() == 300 * MIB
-    assert group.oom_kills() == 1
-    assert group.cpu_times() == (1.0, 0.5)
-    group.on_poll()
-    details = group.details()
-    assert details["peak_source"] == "memory.peak"
-    assert details["memory_stat_end"] == {"anon": 104857600, "file": 4096, "kernel": 8192,
-                                          "shmem": 0}
-    events = details["memory_events"]
-    assert isinstance(events, dict) and events["max"] == 12
-    (tmp_path / "memory.peak").unlink()  # a kernel before 5.19: sampled memory.current
-    older = CgroupV2(tmp_path)
-    older.on_poll()
-    assert older.peak_bytes() == MIB
-    assert older.details()["peak_source"] == "memory.current sampled"
