@@ -25,7 +25,6 @@ from harness.errors import UsageError
 from harness.measure import MeasureResult, available_backends, cgroupfs, choose_backend, measure
 from harness.measure import sampler as sampling
 from harness.measure.backends import BACKENDS, unavailable_reason
-from harness.measure.cgroup_v2 import CgroupV2
 from harness.measure.procfs import ProcHandle, parse_stat, parse_status_kib
 from harness.measure.sampler import Sampler
 
@@ -40,9 +39,35 @@ def prog(*args: object) -> list[str]:
     return [sys.executable, str(PROGRAM), *(str(a) for a in args)]
 
 
+SELFTEST = "cgroup_selftest"
+"""Marks the known truths the nightly runs on a runner with real cgroups:
+``pytest tests/test_measure.py -m cgroup_selftest``. Selected so, each runs only
+with the backend ``auto`` chooses (or HARNESS_SELFTEST_BACKEND), and FAILS when
+that is not a cgroup backend."""
+
+
+def _selftest_backend(config: pytest.Config) -> str | None:
+    """The backend the self-test requires, or None when the self-test is not selected."""
+    if SELFTEST not in (config.getoption("markexpr", "") or ""):
+        return None
+    return os.environ.get("HARNESS_SELFTEST_BACKEND") or choose_backend("auto")
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
-    """Each backend in turn; skipped with the reason where it is not available."""
+    """Each backend in turn; skipped with the reason where it is not available.
+
+    Under ``-m cgroup_selftest``: only the required backend, which must be a
+    cgroup one and available, or the test fails with the reasons.
+    """
+    required = _selftest_backend(request.config)
+    if required is not None:
+        if required not in CGROUP_BACKENDS or unavailable_reason(required) is not None:
+            reasons = {b: unavailable_reason(b) for b in CGROUP_BACKENDS}
+            pytest.fail(f"cgroup self-test: backend {required} is not a usable cgroup "
+                        f"backend here; cgroup backends: {reasons}")
+        if request.param != required:
+            pytest.skip(f"cgroup self-test: runs with {required} only")
     reason = unavailable_reason(request.param)
     if reason is not None:
         pytest.skip(f"backend {request.param} is not available here: {reason}")
@@ -108,6 +133,7 @@ def still_running(pid: int) -> bool:
 
 
 # ---------------------------------------------------------------- truth 1
+@pytest.mark.cgroup_selftest
 def test_held_in_grandchild_within_5_percent(backend: str) -> None:
     """300 MiB held for 1 s by a grandchild: the tree's peak minus the baseline is 300 MiB ±5%.
 
@@ -128,6 +154,7 @@ def test_held_in_grandchild_within_5_percent(backend: str) -> None:
 
 
 # ---------------------------------------------------------------- truth 2
+@pytest.mark.cgroup_selftest
 def test_short_spike(backend: str) -> None:
     """A 50 ms spike of 400 MiB on top of 100 MiB: at least 480 MiB, every backend.
 
@@ -209,6 +236,7 @@ def test_small_child_of_big_parent(backend: str, tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------- truth 4
+@pytest.mark.cgroup_selftest
 def test_limit_gives_oom_and_harness_goes_on(backend: str) -> None:
     """A limit of 200 MiB and a 300 MiB allocation: status oom with figures; the next run works.
 
@@ -229,6 +257,7 @@ def test_limit_gives_oom_and_harness_goes_on(backend: str) -> None:
 
 
 # ---------------------------------------------------------------- truth 5
+@pytest.mark.cgroup_selftest
 def test_timeout_ends_whole_tree(backend: str, tmp_path: Path) -> None:
     """Every process ignores SIGTERM; the leaf setsid()s and is orphaned: all are ended.
 
@@ -582,34 +611,3 @@ def test_parse_status() -> None:
     assert parse_status_kib(text, b"VmHWM") == 2048 * 1024
     assert parse_status_kib(text, b"VmRSS") == 1024 * 1024
     assert parse_status_kib(b"Name:\tx\nState:\tZ\n", b"VmHWM") is None
-
-
-def test_cgroup_v2_files(tmp_path: Path) -> None:
-    """The v2 backend's reading of memory.peak, memory.events, cpu.stat, memory.stat.
-
-    Runs everywhere on a fake directory (the kernel's file formats, from
-    Documentation/admin-guide/cgroup-v2.rst), so the v2 code is checked even
-    where no v2 memory controller is available.
-    """
-    (tmp_path / "memory.peak").write_text("314572800\n")
-    (tmp_path / "memory.current").write_text("1048576\n")
-    (tmp_path / "memory.events").write_text(
-        "low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\noom_group_kill 0\n")
-    (tmp_path / "cpu.stat").write_text(
-        "usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\nnr_periods 0\n")
-    (tmp_path / "memory.stat").write_text("anon 104857600\nfile 4096\nkernel 8192\nshmem 0\n")
-    group = CgroupV2(tmp_path)
-    assert group.peak_bytes() == 300 * MIB
-    assert group.oom_kills() == 1
-    assert group.cpu_times() == (1.0, 0.5)
-    group.on_poll()
-    details = group.details()
-    assert details["peak_source"] == "memory.peak"
-    assert details["memory_stat_end"] == {"anon": 104857600, "file": 4096, "kernel": 8192,
-                                          "shmem": 0}
-    assert details["memory_events"]["max"] == 12
-    (tmp_path / "memory.peak").unlink()  # a kernel before 5.19: sampled memory.current
-    older = CgroupV2(tmp_path)
-    older.on_poll()
-    assert older.peak_bytes() == MIB
-    assert older.details()["peak_source"] == "memory.current sampled"

@@ -86,18 +86,7 @@ def generate_project(
 
     graph = build_graph(models, shape, seed)
     files = render_project(graph, tests_per_model, str(db))
-    marker = json.dumps(
-        {
-            "generator": "harness generate",
-            "models": models,
-            "shape": shape,
-            "seed": seed,
-            "tests_per_model": tests_per_model,
-            "db_path": str(db),
-        },
-        indent=2,
-        sort_keys=True,
-    )
+    marker = _marker(models, shape, seed, tests_per_model, db)
 
     if (out / MARKER).is_file():
         # _check_paths let it through: ours, so replace it whole (stale files
@@ -121,6 +110,22 @@ def generate_project(
         project_name=project_name(graph),
         tests=count_tests(graph, tests_per_model),
         files=len(files) + 1,
+    )
+
+
+def _marker(models: int, shape: str, seed: int, tests_per_model: int, db: Path) -> str:
+    """The marker file's text: the arguments that wrote the folder."""
+    return json.dumps(
+        {
+            "generator": "harness generate",
+            "models": models,
+            "shape": shape,
+            "seed": seed,
+            "tests_per_model": tests_per_model,
+            "db_path": str(db),
+        },
+        indent=2,
+        sort_keys=True,
     )
 
 

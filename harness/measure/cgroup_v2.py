@@ -35,23 +35,40 @@ from harness.measure.cgroupfs import (
 STAT_KEYS = ("anon", "file", "kernel", "shmem", "sock", "file_mapped")
 
 
+PARENT_ENV = "HARNESS_CGROUP2_PARENT"
+"""A delegated cgroup to make measurement cgroups under, instead of the hierarchy's root."""
+
+
 def _parent() -> Path:
-    """The cgroup under which measurement cgroups are made, memory controller delegated."""
+    """The cgroup under which measurement cgroups are made, memory controller delegated.
+
+    The hierarchy's root, or the cgroup named by HARNESS_CGROUP2_PARENT (a
+    delegated subtree: its parent must list memory in cgroup.subtree_control,
+    it must hold no process itself, and the harness must run inside it, since
+    moving a process needs write access to cgroup.procs of the common ancestor).
+    """
     root = cgroupfs.v2_mount()
     if root is None:
         raise BackendUnavailable("no cgroup v2 hierarchy is mounted")
+    chosen = os.environ.get(PARENT_ENV)
+    parent = Path(chosen) if chosen else root
+    if chosen and not (parent.is_dir() and parent.resolve().is_relative_to(root.resolve())):
+        raise BackendUnavailable(f"{PARENT_ENV}={chosen} is not a cgroup under {root}")
     try:
-        controllers = read_text(root / "cgroup.controllers").split()
+        controllers = read_text(parent / "cgroup.controllers").split()
     except OSError as exc:
-        raise BackendUnavailable(f"cannot read {root}/cgroup.controllers: {exc}") from exc
+        raise BackendUnavailable(f"cannot read {parent}/cgroup.controllers: {exc}") from exc
     if "memory" not in controllers:
         raise BackendUnavailable(
-            f"the cgroup v2 hierarchy at {root} has no memory controller "
+            f"{parent} cannot have the memory controller: it is not in the "
+            f"cgroup.subtree_control of {parent.parent}"
+            if chosen
+            else f"the cgroup v2 hierarchy at {root} has no memory controller "
             "(it is bound to cgroup v1 here)"
         )
-    if not os.access(root / "cgroup.procs", os.W_OK):
-        raise BackendUnavailable(f"{root} is not writable (run as root)")
-    subtree = root / "cgroup.subtree_control"
+    if not os.access(parent / "cgroup.procs", os.W_OK):
+        raise BackendUnavailable(f"{parent} is not writable (run as root, or delegate it)")
+    subtree = parent / "cgroup.subtree_control"
     try:
         if "memory" not in read_text(subtree).split():
             # The root may hold processes and still delegate; a non-root cgroup with
@@ -59,7 +76,7 @@ def _parent() -> Path:
             write_text(subtree, "+memory")
     except OSError as exc:
         raise BackendUnavailable(f"cannot enable memory in {subtree}: {exc}") from exc
-    return root
+    return parent
 
 
 def probe() -> None:
@@ -68,7 +85,8 @@ def probe() -> None:
 
 
 class CgroupV2(Cgroup):
-    """A cgroup v2 named ``harness-<pid>-<n>`` under the hierarchy's root."""
+    """A cgroup v2 named ``harness-<pid>-<n>`` under the hierarchy's root (or the
+    delegated parent of HARNESS_CGROUP2_PARENT)."""
 
     backend = "cgroup2"
     kill_file = True

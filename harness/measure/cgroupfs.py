@@ -46,10 +46,10 @@ def _unescape(field: str) -> str:
     return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
 
 
-def mounts() -> Iterator[Mount]:
-    """Every cgroup / cgroup2 mount of this mount namespace."""
+def mounts(mountinfo: str = "/proc/self/mountinfo") -> Iterator[Mount]:
+    """Every cgroup / cgroup2 mount of this mount namespace (proc(5)'s mountinfo format)."""
     try:
-        with open("/proc/self/mountinfo", encoding="utf-8") as f:
+        with open(mountinfo, encoding="utf-8") as f:
             lines = f.read().splitlines()
     except OSError:
         return

@@ -16,22 +16,9 @@ The steps, for every backend:
    exception or Ctrl-C: SIGKILL at once.
 5. Read the figures, then remove the cgroup (always, in ``finally``).
 
-Status: ``oom`` if the OOM killer (or, for sampling, the harness at the limit)
-killed any process of the tree, even if the tree then ran into the timeout or
-exited 0; else ``timeout`` if the harness ended it; else ``ok`` for exit code
-0 and ``error`` for any other.
-
-CPU of the tree: the cgroup's own counter where there is one (v1 cpuacct, v2
-cpu.stat: every process that ever ran in the group, exact). Without one, the
-larger of wait4's rusage of the direct child (exact for every descendant that
-was reaped by its parent inside the tree) and the sum of the last-read
-utime/stime of every process the sampler saw (catches orphans; up to one full
-poll, 200 ms, short per process).
-
-Why preexec_fn, despite its warning about threads: it is the only race-free way
-to have the process inside the cgroup before it execs, and the function run
-there makes only os-level calls (open, write, close) that take no lock another
-thread could hold at fork time.
+Status and the tree's CPU: see assemble.py. Joining the cgroup before exec:
+see launch.py. The machine's load during the run (MachineLoad, ``load`` of the
+result): see load.py.
 """
 
 from __future__ import annotations
@@ -39,23 +26,25 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import subprocess
-import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import ExitStack
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import Any
 
 from harness.errors import UsageError
+from harness.measure.assemble import Seen, build_result
 from harness.measure.backends import choose_backend
 from harness.measure.cgroup_v1 import CgroupV1
 from harness.measure.cgroup_v2 import CgroupV2
 from harness.measure.cgroupfs import BackendUnavailable, Cgroup
+from harness.measure.launch import MeasureError, Waiter, start
+from harness.measure.load import LoadProbe
 from harness.measure.procfs import self_hwm_bytes
-from harness.measure.result import Backend, MeasureResult, Status
+from harness.measure.result import MeasureResult
 from harness.measure.sampler import Sampler
 from harness.measure.tree import KILL_WAIT_S, TreeKiller
+
+__all__ = ["DEFAULT_GRACE_S", "DEFAULT_INTERVAL_MS", "MeasureError", "measure"]
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +56,6 @@ DEFAULT_GRACE_S = 5.0
 PSS_INTERVAL_S = 1.0
 """How often the sample backend sums PSS at most (smaps_rollup walks page tables:
 costly; see sampler.PSS_BUDGET)."""
-
-
-class MeasureError(RuntimeError):
-    """The harness could not measure (not bad input): e.g. joining the cgroup failed."""
 
 
 def measure(
@@ -155,69 +140,6 @@ def _check_input(
             raise UsageError(f"{exe}: command not found")
 
 
-def _preexec(paths: list[str], raise_oom_score: bool) -> Callable[[], None]:
-    """The function the forked child runs before exec: join the cgroup(s)."""
-    encoded = [os.fsencode(p) for p in paths]
-
-    def enter() -> None:
-        # In the child between fork and exec: only plain os calls, no Python-level locks.
-        for path in encoded:
-            fd = os.open(path, os.O_WRONLY)
-            try:
-                os.write(fd, b"0")  # "0" means the writing process (v1 and v2)
-            finally:
-                os.close(fd)
-        if raise_oom_score:
-            # An unkillable (-1000) tree would hang at the limit instead of being OOM-killed.
-            fd = os.open(b"/proc/self/oom_score_adj", os.O_WRONLY)
-            try:
-                os.write(fd, b"0")
-            finally:
-                os.close(fd)
-
-    return enter
-
-
-def _oom_score_adj() -> int:
-    try:
-        with open("/proc/self/oom_score_adj") as f:
-            return int(f.read())
-    except (OSError, ValueError):
-        return 0
-
-
-class _Waiter(threading.Thread):
-    """Reaps the direct child with wait4: exit status, rusage and the exact end time."""
-
-    def __init__(self, pid: int) -> None:
-        super().__init__(name="harness-wait4", daemon=True)
-        self.pid = pid
-        self.status: int | None = None
-        self.rusage: Any = None
-        self.end: float | None = None
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        try:
-            _, self.status, self.rusage = os.wait4(self.pid, 0)
-        except ChildProcessError:  # reaped by someone else (a waitpid(-1) elsewhere)
-            pass
-        finally:
-            self.end = time.perf_counter()
-            self.done.set()
-
-
-def _open_output(stack: ExitStack, path: Path | None, what: str) -> IO[bytes] | None:
-    # Appended to (O_APPEND), so a log the caller started is kept and both streams
-    # can share one file without overwriting each other.
-    if path is None:
-        return None
-    try:
-        return stack.enter_context(open(path, "ab"))
-    except OSError as exc:
-        raise UsageError(f"cannot write the command's {what} to {path}: {exc.strerror}") from exc
-
-
 def _run(
     argv: list[str],
     backend: str,
@@ -234,39 +156,50 @@ def _run(
     # The cgroup backends poll less often: the kernel keeps the tree's peak.
     interval_s = group.poll_interval_s(interval_ms / 1000) if group else interval_ms / 1000
     harness_hwm = self_hwm_bytes()
-    preexec = None
-    if group is not None:
-        preexec = _preexec(group.enter_paths(), limit_bytes is not None and _oom_score_adj() < 0)
-    with ExitStack() as stack:
-        out = _open_output(stack, stdout, "stdout")
-        same = stdout is not None and stderr is not None and Path(stdout) == Path(stderr)
-        err = out if same else _open_output(stack, stderr, "stderr")  # one file: like 2>&1
-        t0 = time.perf_counter()
-        try:
-            proc = subprocess.Popen(
-                argv,
-                env=dict(env) if env is not None else None,
-                cwd=cwd,
-                stdout=out,
-                stderr=err,
-                start_new_session=True,  # its own process group; Ctrl-C reaches only us
-                preexec_fn=preexec,
-            )
-        except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
-            raise UsageError(f"cannot run {argv[0]}: {exc.strerror}") from exc
-        except subprocess.SubprocessError as exc:  # preexec failed: could not join the cgroup
-            where = group.directory if group is not None else "?"
-            raise MeasureError(f"could not start {argv[0]} inside {where}: {exc}") from exc
-
-    waiter = _Waiter(proc.pid)
+    load = LoadProbe()
+    proc, t0 = start(argv, group, limit_bytes, env, cwd, stdout, stderr)
+    waiter = Waiter(proc.pid)
     waiter.start()
     killer = TreeKiller(proc.pid, None, group)
+    sampler, timed_out, stragglers = _supervise(
+        proc.pid, waiter, killer, group, interval_s, limit_bytes, timeout_s, grace_s
+    )
+    load.stop()
+
+    exit_code = os.waitstatus_to_exitcode(waiter.status) if waiter.status is not None else None
+    if exit_code is not None:
+        proc.returncode = exit_code  # we reaped it; tell Popen so it does not warn
+    seen = Seen(
+        backend=backend, group=group, waiter=waiter, sampler=sampler, killer=killer, load=load,
+        limit_bytes=limit_bytes, timed_out=timed_out, stragglers=stragglers,
+        wall_s=(waiter.end or time.perf_counter()) - t0, exit_code=exit_code,
+    )
+    details: dict[str, Any] = {
+        "interval_ms": round(interval_s * 1000, 3),
+        "grace_s": grace_s,
+        "timeout_s": timeout_s,
+    }
+    return build_result(seen, details, harness_hwm)
+
+
+def _supervise(
+    pid: int,
+    waiter: Waiter,
+    killer: TreeKiller,
+    group: Cgroup | None,
+    interval_s: float,
+    limit_bytes: int | None,
+    timeout_s: float | None,
+    grace_s: float,
+) -> tuple[Sampler, bool, int]:
+    """Sample until the direct child ends or the timeout ends the tree; then end what
+    is left of the tree. The stopped sampler, whether the timeout ended the tree, and
+    how many processes were left after the child exited."""
     timed_out = False
-    stragglers = 0
     sampler: Sampler | None = None
     try:
         sampler = Sampler(
-            proc.pid,
+            pid,
             interval_s=interval_s,
             cgroup_procs=group.procs_path if group is not None else None,
             pss_interval_s=PSS_INTERVAL_S if group is None else None,
@@ -280,7 +213,7 @@ def _run(
             timed_out = True
             killer.terminate(grace_s, "timeout")
             if not waiter.done.wait(KILL_WAIT_S):
-                log.warning("pid %d did not end after SIGKILL", proc.pid)
+                log.warning("pid %d did not end after SIGKILL", pid)
         stragglers = killer.count_alive()
         if stragglers:
             killer.terminate(grace_s, "processes left after the command exited")
@@ -291,82 +224,4 @@ def _run(
     finally:
         if sampler is not None:
             sampler.stop()
-
-    exit_code = os.waitstatus_to_exitcode(waiter.status) if waiter.status is not None else None
-    if exit_code is not None:
-        proc.returncode = exit_code  # we reaped it; tell Popen so it does not warn
-    wall_s = (waiter.end or time.perf_counter()) - t0
-
-    details: dict[str, Any] = {
-        "interval_ms": round(interval_s * 1000, 3),
-        "grace_s": grace_s,
-        "timeout_s": timeout_s,
-        "polls": sampler.polls,
-        "late_polls": sampler.late_polls,
-        "sampler_cpu_s": round(sampler.cpu_s, 6),
-        "peak_rss_sum_bytes": sampler.peak_rss_sum_bytes,
-        "harness_hwm_bytes": harness_hwm,
-        "stragglers": stragglers,
-    }
-    # ru_maxrss: a process's maxrss starts at its parent's high-water mark across
-    # fork+exec, so it is only evidence about the tree when it exceeds ours.
-    ru_maxrss = waiter.rusage.ru_maxrss * 1024 if waiter.rusage is not None else 0
-    ru_trusted = ru_maxrss > harness_hwm
-    details["ru_maxrss_bytes"] = ru_maxrss
-    details["ru_maxrss_trusted"] = ru_trusted
-    peak_single = max(sampler.peak_single_bytes, ru_maxrss if ru_trusted else 0)
-
-    ru = waiter.rusage
-    wait4_cpu = (ru.ru_utime, ru.ru_stime) if ru is not None else (0.0, 0.0)
-    sampled_cpu = sampler.cpu_times()
-    details["cpu_wait4_s"] = [round(x, 3) for x in wait4_cpu]
-    details["cpu_sampled_s"] = [round(x, 3) for x in sampled_cpu]
-    group_cpu = group.cpu_times() if group is not None else None
-    if group is not None and group_cpu is not None:
-        cpu, details["cpu_source"] = group_cpu, group.cpu_source
-    elif sum(wait4_cpu) >= sum(sampled_cpu):
-        cpu, details["cpu_source"] = wait4_cpu, "wait4"
-    else:
-        cpu, details["cpu_source"] = sampled_cpu, "sampled"
-
-    if group is not None:
-        peak_tree = group.peak_bytes()
-        details.update(group.details())
-        oom_kills = group.oom_kills()
-        if oom_kills is None:  # kernel without an oom_kill counter: limit hit and SIGKILLed
-            failcnt = details.get("failcnt", 0)
-            oom_kills = int(bool(failcnt) and exit_code == -9)
-    else:
-        peak_tree = max(sampler.peak_rss_sum_bytes, peak_single)
-        details["peak_pss_sum_bytes"] = sampler.peak_pss_sum_bytes
-        details["pss_reads"] = sampler.pss_reads
-        oom_kills = int(sampler.limit_hit)
-        if limit_bytes is not None:
-            details["limit_enforced_by"] = "sampler: tree killed when summed RSS passed the limit"
-    details["oom_kills"] = oom_kills
-    if killer.report.reasons:
-        details["kill"] = killer.report.as_dict()
-    details["top_processes"] = sampler.top_processes()
-
-    status: Status
-    if oom_kills:
-        status = "oom"
-    elif timed_out:
-        status = "timeout"
-    elif exit_code == 0:
-        status = "ok"
-    else:
-        status = "error"
-    return MeasureResult(
-        backend=cast(Backend, backend),
-        status=status,
-        exit_code=exit_code,
-        wall_s=round(wall_s, 6),
-        user_cpu_s=round(cpu[0], 6),
-        system_cpu_s=round(cpu[1], 6),
-        peak_tree_bytes=peak_tree,
-        peak_single_bytes=peak_single,
-        processes_seen=max(1, sampler.processes_seen),
-        limit_bytes=limit_bytes,
-        details=details,
-    )
+    return sampler, timed_out, stragglers

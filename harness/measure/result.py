@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from harness.measure.load import MachineLoad
+
 Backend = Literal["cgroup2", "cgroup1", "sample"]
 Status = Literal["ok", "error", "oom", "timeout"]
 
@@ -43,6 +45,9 @@ class MeasureResult:
     details: dict[str, Any] = field(default_factory=dict)
     """Backend-specific figures, e.g. cgroup v1 memory.stat rss/cache at the
     end, the sampler's interval and PSS peak, ru_maxrss of the direct child."""
+    load: MachineLoad | None = None
+    """The machine's load while the command ran, and whether it was busy (None in
+    records made before it was measured)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict."""
@@ -51,4 +56,7 @@ class MeasureResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MeasureResult:
         """Inverse of :meth:`to_dict`."""
+        load = data.get("load")
+        if isinstance(load, dict):
+            data = {**data, "load": MachineLoad.from_dict(load)}
         return cls(**data)

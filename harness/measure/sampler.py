@@ -28,19 +28,12 @@ What it gives, and its limits:
 - ``peak_rss_sum_bytes``: the largest sum of RSS over the tree at one poll.
   Misses what rises and falls between two polls, and counts pages shared
   between processes (libraries, fork()ed copy-on-write memory) once per
-  process. One exception: a fork()ed child that has not exec()ed yet joins the
-  sum only once it has lived ``FORK_SETTLE_S``; until its exec it shares every
-  page with its parent (the trap of ru_maxrss), and fork-then-exec is how every
-  subprocess starts, so counting it would count a big parent twice.
+  process; a fork()ed child that has not exec()ed yet joins the sum only once it
+  has lived ``FORK_SETTLE_S`` (records.py says why).
 - ``peak_pss_sum_bytes``: the sum of PSS (shared pages split between their
   users) every ``pss_interval_s``, or less often when the reads would take more
   than ``PSS_BUDGET`` of a core: smaps_rollup walks the page tables.
-- per process, VmHWM: the kernel's high-water mark of the process's RSS, so a
-  spike shorter than the interval is still caught, provided the process is
-  read by a full poll after it (not once it has exited). An exec is seen when
-  the code range in /proc/<pid>/stat changes or PF_FORKNOEXEC clears: the new
-  image's peak is kept apart from the earlier ones, so an exec'd child's own
-  figure never includes the memory it shared with its parent before the exec.
+- per process, VmHWM: see records.py (spikes shorter than the interval, execs).
 - CPU: the last-read utime/stime of every process seen (at most one full-poll
   interval short per process; processes that live less than an interval are
   missed).
@@ -49,72 +42,38 @@ What it gives, and its limits:
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from harness.measure.polling import PollingThread
 from harness.measure.procfs import (
-    CLK_TCK,
     PAGE_SIZE,
+    NewestPid,
     ProcessGone,
     ProcHandle,
     parse_pids,
     read_all,
 )
-
-log = logging.getLogger(__name__)
+from harness.measure.records import (
+    FORK_SETTLE_S,
+    ProcRecord,
+    cpu_times,
+    peak_single_bytes,
+    top_processes,
+)
 
 FULL_INTERVAL_S = 0.2
 """How often a poll also reads stat and status (CPU, state, VmHWM): every 20th at 10 ms.
 The other polls read only statm (RSS), the cheapest file."""
-FORK_SETTLE_S = 0.05
-"""A fork()ed process that has not exec()ed joins the RSS sum only after this long."""
 PSS_BUDGET = 0.001
 """Share of one core the PSS reads may take: smaps_rollup walks the page tables (about
 1 ms for a 400 MiB process here), so for big trees PSS is read less often than asked."""
-LOADAVG = "/proc/loadavg"
 
 
-@dataclass
-class ProcRecord:
-    """What was seen of one process of the tree."""
-
-    pid: int
-    ppid: int
-    name: str
-    peak_rss_bytes: int = 0
-    """VmHWM of the process's latest image (after its last exec seen)."""
-    earlier_images_peak_bytes: int = 0
-    """Largest VmHWM of its images before that exec (0 if no exec seen)."""
-    execs_seen: int = 0
-    utime_ticks: int = 0
-    stime_ticks: int = 0
-    threads: int = 1
-    state: str = "R"
-    first_seen: float = 0.0
-    code_range: tuple[int, int] | None = None
-    forked_no_exec: bool = False
-    faults_at_hwm_read: int = -1
-
-    @property
-    def peak_any_image_bytes(self) -> int:
-        """Largest RSS this process ever had, whatever image it ran."""
-        return max(self.peak_rss_bytes, self.earlier_images_peak_bytes)
-
-    def public(self) -> dict[str, object]:
-        """The fields worth storing in MeasureResult.details."""
-        d = asdict(self)
-        for k in ("utime_ticks", "stime_ticks", "threads", "state", "first_seen", "code_range",
-                  "forked_no_exec", "faults_at_hwm_read"):
-            d.pop(k)
-        return d
-
-
-class Sampler:
+class Sampler(PollingThread):
     """Polls one process tree in a background thread (see the module docstring)."""
 
     def __init__(
@@ -128,8 +87,8 @@ class Sampler:
         on_limit: Callable[[], None] | None = None,
         on_poll: Callable[[], None] | None = None,
     ) -> None:
+        super().__init__(interval_s, "harness-sampler")
         self.root_pid = root_pid
-        self.interval_s = interval_s
         self.pss_interval_s = pss_interval_s
         self.pss_reads = 0
         self.pss_cpu_s = 0.0
@@ -141,23 +100,16 @@ class Sampler:
         self.peak_rss_sum_bytes = 0
         self.peak_pss_sum_bytes: int | None = None
         self.polls = 0
-        self.late_polls = 0
         self.limit_hit = False
         self.cgroup_procs = cgroup_procs
         self._live: dict[int, tuple[ProcHandle, ProcRecord]] = {}
         self._records: list[ProcRecord] = []
         self._lock = threading.RLock()
-        self._stopping = False
-        self._thread: threading.Thread | None = None
-        self._errors = 0
         self._children_raw: dict[int, bytes] = {}
         self._fast: list[tuple[int, int, bytes]] = []
         self._young_until = 0.0
         self._cpu_other_threads_s = 0.0
-        self._thread_cpu_s = 0.0
-        self._loadavg_fd = -1
-        with contextlib.suppress(OSError):
-            self._loadavg_fd = os.open(LOADAVG, os.O_RDONLY | os.O_CLOEXEC)
+        self._newest = NewestPid()
         # The newest pid when a search of the tree last found nothing new: the main
         # threads' children files (_last_pid), or every thread's and the cgroup's
         # members too (_last_full_pid). While it stands, nothing new can exist.
@@ -166,18 +118,9 @@ class Sampler:
         self._track(root_pid)
         self.poll_once(full=True)  # at once: a short command may be gone by the first tick
 
-    # -- thread ----------------------------------------------------------------
-
-    def start(self) -> None:
-        """Start polling in a daemon thread."""
-        self._thread = threading.Thread(target=self._run, name="harness-sampler", daemon=True)
-        self._thread.start()
-
     def stop(self) -> None:
         """Stop polling (after one last poll) and close every pinned file."""
-        self._stopping = True
-        if self._thread is not None:
-            self._thread.join()
+        self._stop_thread()
         with self._lock:
             with contextlib.suppress(Exception):
                 self.poll_once(full=True)
@@ -185,35 +128,7 @@ class Sampler:
                 handle.close()
             self._live.clear()
             self._fast = []  # their file descriptors are closed (and may be reused)
-            if self._loadavg_fd >= 0:
-                os.close(self._loadavg_fd)
-                self._loadavg_fd = -1
-
-    def _run(self) -> None:
-        start_cpu = time.thread_time()
-        try:
-            self._loop()
-        finally:
-            self._thread_cpu_s = time.thread_time() - start_cpu
-
-    def _loop(self) -> None:
-        next_t = time.monotonic()
-        while not self._stopping:
-            try:
-                self._poll()
-            except Exception:  # a poll must never kill the measurement; log once
-                self._errors += 1
-                if self._errors == 1:
-                    log.exception("sampler poll failed")
-            next_t += self.interval_s
-            delay = next_t - time.monotonic()
-            if delay < 0:  # fell behind (a slow poll or a busy machine): do not burst
-                self.late_polls += 1
-                next_t = time.monotonic()
-                delay = 0.0
-            # time.sleep, not Event.wait: each wake-up of an Event costs this thread
-            # about 65 us of CPU here against 40 us; stop() waits one interval at most.
-            time.sleep(delay)
+            self._newest.close()
 
     # -- polling ---------------------------------------------------------------
 
@@ -246,7 +161,7 @@ class Sampler:
         the tree cannot have grown. Multi-threaded processes (Airflow's) make
         the full search cost an open() per thread, so this matters.
         """
-        newest = self._newest_pid()
+        newest = self._newest.read()
         if newest and newest == (self._last_full_pid if full else self._last_pid):
             return
         found: set[int] = set()
@@ -268,54 +183,6 @@ class Sampler:
             if full:
                 self._last_full_pid = newest
 
-    def _read(self, handle: ProcHandle, record: ProcRecord, now: float) -> int:
-        """Update one record from /proc; what it adds to the RSS sum now.
-
-        Raises ProcessGone once the process is reaped.
-        """
-        st = handle.stat()
-        record.ppid, record.name, record.state = st.ppid, st.name, st.state
-        record.utime_ticks, record.stime_ticks = st.utime_ticks, st.stime_ticks
-        record.threads = st.threads
-        if st.state == "Z":  # no memory left; its final CPU times are still there
-            return 0
-        old = record.code_range
-        # (0, 0): no mm at that instant, or a range we may not read: not an exec
-        moved = old is not None and st.code_range != old and (0, 0) not in (st.code_range, old)
-        execed = moved or (old is not None and record.forked_no_exec and not st.forked_no_exec)
-        # RSS grows only by page faults (populating a mapping counts as faults too), so
-        # while the fault counters stand still VmHWM cannot have grown: a sleeping
-        # process costs a stat read, not a status read as well.
-        if execed or old is None or st.faults != record.faults_at_hwm_read:
-            hwm = handle.hwm_bytes()
-            if hwm is None:  # exiting: its memory is already gone
-                return 0
-            record.faults_at_hwm_read = st.faults
-            if execed:  # a new image: its peak is its own, kept apart from the earlier ones
-                record.earlier_images_peak_bytes = record.peak_any_image_bytes
-                record.execs_seen += 1
-                record.peak_rss_bytes = hwm
-            else:
-                record.peak_rss_bytes = max(record.peak_rss_bytes, hwm)
-        record.code_range, record.forked_no_exec = st.code_range, st.forked_no_exec
-        if st.forked_no_exec and now - record.first_seen < FORK_SETTLE_S:
-            # Between fork and exec a child shares every page of its parent: counting
-            # its RSS would count the parent twice (a big task process spawning dbt).
-            return 0
-        return st.rss_bytes
-
-    def _newest_pid(self) -> bytes:
-        """The last pid the kernel handed out in this pid namespace (last field of
-        /proc/loadavg; a descendant in a nested namespace gets one here too); b""
-        when unreadable. Read before the children files: if it has not changed at
-        the next poll, no process (or thread) was made since."""
-        if self._loadavg_fd < 0:
-            return b""
-        try:
-            return os.pread(self._loadavg_fd, 128, 0).rsplit(None, 1)[-1]
-        except (OSError, IndexError):
-            return b""
-
     def _fast_poll(self) -> int | None:
         """Sum of RSS if the tree is as the last general poll left it, else None.
 
@@ -325,7 +192,7 @@ class Sampler:
         caller to the general poll.
         """
         pread = os.pread
-        newest = self._newest_pid()
+        newest = self._newest.read()
         forked = not newest or newest != self._last_pid
         pages = 0
         try:
@@ -345,7 +212,7 @@ class Sampler:
         for pid, (handle, record) in list(self._live.items()):
             try:
                 if full or now - record.first_seen < FORK_SETTLE_S:
-                    rss_sum += self._read(handle, record, now)
+                    rss_sum += record.read(handle, now)
                 else:
                     rss_sum += handle.rss_bytes()
             except ProcessGone:
@@ -444,16 +311,12 @@ class Sampler:
     @property
     def peak_single_bytes(self) -> int:
         """Largest VmHWM of any process and any of its images."""
-        return max((r.peak_any_image_bytes for r in self._records), default=0)
+        return peak_single_bytes(self._records)
 
     def cpu_times(self) -> tuple[float, float]:
         """(user, system) seconds: last-read times of every process seen."""
-        user = sum(r.utime_ticks for r in self._records) / CLK_TCK
-        system = sum(r.stime_ticks for r in self._records) / CLK_TCK
-        return user, system
+        return cpu_times(self._records)
 
     def top_processes(self, n: int = 20) -> list[dict[str, object]]:
         """The ``n`` processes with the largest peak, largest first."""
-        ranked = sorted(self._records, key=lambda r: r.peak_any_image_bytes, reverse=True)
-        return [r.public() for r in ranked[:n]]
-
+        return top_processes(self._records, n)
