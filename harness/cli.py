@@ -20,6 +20,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("measure", "harness.measure.cli", "peak memory and time of a process tree"),
     ("run", "harness.run.cli", "run a scenario file on the real stack"),
     ("merge", "harness.store.cli", "join the results of several runs (shards)"),
+    ("filter", "harness.compare.filter", "keep part of a run (by -k, by status) as a new run"),
     ("compare", "harness.compare.cli", "compare two runs; exit 1 on a regression"),
     ("report", "harness.report.cli", "write a run's report (markdown and self-contained HTML)"),
 ]
