@@ -34,7 +34,8 @@ MISSING = "missing"
 """The key of ``ScenarioDiff.regressed`` for a scenario of BASE that NEW lacks."""
 
 History = dict[tuple[str, str], KnownSpread]
-"""(scenario id, metric key) -> the spread earlier runs measured (``known_spreads``)."""
+"""(scenario id, metric key) -> the spread earlier runs measured (``known_spreads``);
+(phase, metric key) -> the floor: the noise of that phase's metric over the runs."""
 
 # machine_info keys (run.json) that make two machines different for our figures. The host
 # name is left out: CI runners get a new one every night on the same hardware.
@@ -174,7 +175,9 @@ def _pair(
     for metric in METRICS:
         b, n = base.values.get(metric.key), new.values.get(metric.key)
         if b and n:
-            change = compare_samples(b, n, alpha, history.get((base.scenario_id, metric.key)))
+            known = history.get((base.scenario_id, metric.key))
+            floor = history.get((base.phase, metric.key))
+            change = compare_samples(b, n, alpha, known, floor)
             t = th.of(metric.key)
             d.metrics[metric.key] = MetricDiff(
                 metric.key, change, t, verdict(change, t), check(b), check(n)
@@ -248,14 +251,23 @@ def version_changes(base: RunData, new: RunData) -> list[tuple[str, Any, Any]]:
     return [(k, bv.get(k), nv.get(k)) for k in sorted(set(bv) | set(nv)) if bv.get(k) != nv.get(k)]
 
 
-def known_spreads(history: list[RunData]) -> History:
-    """The spread of each scenario's metrics over earlier runs (e.g. earlier nights)."""
+def known_spreads(history: list[RunData], runs: list[RunData] | None = None) -> History:
+    """The spread of each scenario's metrics over earlier runs (e.g. earlier nights), and
+    each phase's noise floor per metric over the repetitions of ``runs`` and ``history``."""
     values: dict[tuple[str, str], list[list[float]]] = {}
-    for run in history:
+    phases: dict[tuple[str, str], list[list[float]]] = {}
+    phase_of: dict[str, str] = {}
+    for i, run in enumerate([*history, *(runs or [])]):
         for sid, s in group_scenarios(run.records).items():
+            phase_of[sid] = s.phase
             for key, vals in s.values.items():
-                values.setdefault((sid, key), []).append(vals)
+                phases.setdefault((s.phase, key), []).append(vals)
+                if i < len(history):
+                    values.setdefault((sid, key), []).append(vals)
+    for (sid, key), nights in values.items():  # night-to-night spread counts in the floor
+        phases[(phase_of[sid], key)].append([v for night in nights for v in night])
     out = {k: KnownSpread.of(v) for k, v in values.items()}
+    out |= {k: KnownSpread.pooled(v) for k, v in phases.items()}
     return {k: v for k, v in out.items() if v is not None}
 
 
@@ -280,7 +292,7 @@ def compare_runs(
     ``history``: earlier runs of the same scenarios (BASE may be among them; NEW must not
     be); their spread is pooled into each test, so single repetitions can be judged."""
     th = thresholds or Thresholds()
-    known = known_spreads(history or [])
+    known = known_spreads(history or [], [base, new])
     bs, ns = group_scenarios(base.records), group_scenarios(new.records)
     diffs: list[ScenarioDiff] = []
     for sid, b in bs.items():

@@ -147,7 +147,6 @@ def ordered(cmp: Comparison, show_all: bool = False) -> list[ScenarioDiff]:
     return ranked if show_all else [s for s in ranked if rank(s) < 3]
 
 
-_LABEL = {0: "REGRESSION", 1: "improved", 2: "check", 3: "same"}
 
 
 def _scenario_lines(s: ScenarioDiff) -> list[tuple[str, str]]:
@@ -164,7 +163,9 @@ def _scenario_lines(s: ScenarioDiff) -> list[tuple[str, str]]:
         m = s.metrics.get(metric.key)
         if m is None or (r < 3 and m.verdict == WITHIN and not m.unstable):
             continue
-        label = {REGRESSION: "REGRESSION", IMPROVEMENT: "improved"}.get(m.verdict, _LABEL[r])
+        label = {REGRESSION: "REGRESSION", IMPROVEMENT: "improved", WITHIN: "same"}.get(
+            m.verdict, "check"
+        )
         if m.unstable and m.verdict not in (REGRESSION, IMPROVEMENT):
             label = "unstable"
         out.append((label, f"{metric.key}: {metric_cell(m, metric.unit)}"))
