@@ -21,6 +21,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("run", "harness.run.cli", "run a scenario file on the real stack"),
     ("registry", "harness.registry.cli", "the phases and axes a scenario file can use"),
     ("merge", "harness.store.cli", "join the results of several runs (shards)"),
+    ("filter", "harness.compare.filter", "keep part of a run (by -k, by status) as a new run"),
     ("compare", "harness.compare.cli", "compare two runs; exit 1 on a regression"),
     ("report", "harness.report.cli", "write a run's report (markdown and self-contained HTML)"),
     ("history", "harness.report.history_cli", "a page of key scenarios' figures night after night"),

@@ -21,7 +21,7 @@ from harness.compare import compare_runs, load_run
 from harness.compare.diff import IMPROVEMENT, REGRESSION, UNTESTED_WORSE, WITHIN, Thresholds
 from harness.compare.export import benchmark_stats, to_pytest_benchmark
 from harness.compare.format import render_markdown
-from harness.compare.stats import compare_samples, min_p_value
+from harness.compare.stats import compare_samples
 from harness.measure.result import MeasureResult
 from harness.store.jsonl import ResultsWriter
 from harness.store.record import Record
@@ -30,19 +30,34 @@ from harness.store.runinfo import write_run_info
 MIB = 1 << 20
 
 MACHINE = {
-    "node": "bench-1", "system": "Linux", "kernel": "6.1.0", "machine": "x86_64",
-    "cpu": "Test CPU @ 3GHz", "cores_logical": 8, "cores_physical": 4, "memory_bytes": 16 << 30,
+    "node": "bench-1",
+    "system": "Linux",
+    "kernel": "6.1.0",
+    "machine": "x86_64",
+    "cpu": "Test CPU @ 3GHz",
+    "cores_logical": 8,
+    "cores_physical": 4,
+    "memory_bytes": 16 << 30,
 }
-VERSIONS = {"python": "3.11.2", "apache-airflow": "3.3.0", "astronomer-cosmos": "1.15.0",
-            "dbt-core": "1.11.2"}
+VERSIONS = {
+    "python": "3.11.2",
+    "apache-airflow": "3.3.0",
+    "astronomer-cosmos": "1.15.0",
+    "dbt-core": "1.11.2",
+}
 
 
 def _measure(mem_mib: float, wall_s: float, backend: str = "cgroup1") -> MeasureResult:
     return MeasureResult(
         backend=backend,  # type: ignore[arg-type]
-        status="ok", exit_code=0, wall_s=wall_s, user_cpu_s=wall_s * 0.7,
-        system_cpu_s=wall_s * 0.1, peak_tree_bytes=int(mem_mib * MIB),
-        peak_single_bytes=int(mem_mib * 0.8 * MIB), processes_seen=3,
+        status="ok",
+        exit_code=0,
+        wall_s=wall_s,
+        user_cpu_s=wall_s * 0.7,
+        system_cpu_s=wall_s * 0.1,
+        peak_tree_bytes=int(mem_mib * MIB),
+        peak_single_bytes=int(mem_mib * 0.8 * MIB),
+        processes_seen=3,
     )
 
 
@@ -69,20 +84,36 @@ def make_run(
                 j = lambda x: x * (1 + rng.uniform(-noise, noise))  # noqa: E731
                 status = spec.get("status", "ok")
                 figures = {"task_slot_seconds": j(spec["slots"])} if "slots" in spec else {}
-                w.append(Record(
-                    run_id=name, scenario_id=sid, phase=spec.get("phase", "dag_parse"),
-                    axes={"load_mode": "DBT_MANIFEST", "models": 10}, repetition=rep,
-                    status=status, reason=None if status == "ok" else "killed: oom",
-                    measure=_measure(j(spec["mem"]), j(spec["time"]), backend),
-                    figures=figures,
-                ))
-    write_run_info(run_dir, {
-        "run_id": name, "backend": backend, "machine": machine or MACHINE,
-        "versions": versions or VERSIONS,
-        "commit": {"id": "0" * 40, "branch": "main", "time": "2026-01-01T00:00:00+00:00",
-                   "dirty": False},
-        "started_at": "2026-01-01T00:00:00+00:00",
-    })
+                w.append(
+                    Record(
+                        run_id=name,
+                        scenario_id=sid,
+                        phase=spec.get("phase", "dag_parse"),
+                        axes={"load_mode": "DBT_MANIFEST", "models": 10},
+                        repetition=rep,
+                        status=status,
+                        reason=None if status == "ok" else "killed: oom",
+                        measure=_measure(j(spec["mem"]), j(spec["time"]), backend),
+                        figures=figures,
+                    )
+                )
+    write_run_info(
+        run_dir,
+        {
+            "run_id": name,
+            "backend": backend,
+            "machine": machine or MACHINE,
+            "versions": versions or VERSIONS,
+            "commit": {
+                "id": "0" * 40,
+                "branch": "main",
+                "time": "2026-01-01T00:00:00+00:00",
+                "dirty": False,
+            },
+            "started_at": "2026-01-01T00:00:00+00:00",
+            "state": "finished",
+        },
+    )
     return run_dir
 
 
@@ -99,13 +130,11 @@ def with_change(key: str, factor: float, sid: str = "dag_parse/a") -> dict[str, 
 
 
 # ---------------------------------------------------------------- statistics
-def test_mann_whitney_needs_enough_repetitions() -> None:
-    # 3 against 3 can never go under p=0.1: the bootstrap interval decides there.
-    assert min_p_value(3, 3) == pytest.approx(0.1)
-    assert min_p_value(5, 5) < 0.01
-    assert compare_samples([1, 1.01, 0.99], [1.3, 1.31, 1.29]).test == "bootstrap"
-    five = compare_samples([1, 1.01, 0.99, 1, 1], [1.3, 1.31, 1.29, 1.3, 1.3])
-    assert five.test == "mann-whitney" and five.significant
+def test_t_test_on_logs_decides_from_two_repetitions() -> None:
+    # 3 against 3 with a clear +30%: significant (the U test could not go under p=0.1)
+    three = compare_samples([1, 1.01, 0.99], [1.3, 1.31, 1.29])
+    assert three.test == "t-test" and three.significant and three.df == 4
+    assert three.ci_low is not None and 1.25 < three.ci_low < 1.3 < three.ci_high  # type: ignore[operator]
     single = compare_samples([1.0], [2.0])
     assert single.significant is None and single.ratio == 2.0
 
@@ -117,7 +146,7 @@ def test_injected_memory_regression_is_flagged(tmp_path: Path) -> None:
     cmp = compare_runs(load_run(base), load_run(new))
     assert cmp.regressions == [("dag_parse/a", "memory")]
     m = cmp.scenarios[0].metrics["memory"]
-    assert m.verdict == REGRESSION and m.change.test == "mann-whitney"
+    assert m.verdict == REGRESSION and m.change.test.startswith("t-test")
     assert 1.2 < m.change.ratio < 1.4
     assert main(["compare", str(base), str(new)]) == 1
 
@@ -148,8 +177,9 @@ def test_per_metric_thresholds(tmp_path: Path) -> None:
     cmp = compare_runs(load_run(base), load_run(new))
     assert cmp.regressions == [("dag_run/b", "slots")]
     assert main(["compare", str(base), str(new), "--threshold-slots", "50"]) == 0
-    assert main(["compare", str(base), str(new), "--threshold", "50",
-                 "--threshold-slots", "10"]) == 1
+    assert (
+        main(["compare", str(base), str(new), "--threshold", "50", "--threshold-slots", "10"]) == 1
+    )
     cmp = compare_runs(load_run(base), load_run(new), Thresholds(slots=0.5))
     assert not cmp.has_regression
 
@@ -180,24 +210,34 @@ def test_scenario_that_now_fails_is_a_regression(tmp_path: Path) -> None:
     assert "now fails: oom x5" in render_markdown(cmp)
 
 
-def test_scenario_in_one_run_only_is_listed_not_an_error(tmp_path: Path, capsys: Any) -> None:
+def test_scenario_missing_from_new_fails_the_gate_new_only_is_listed(
+    tmp_path: Path, capsys: Any
+) -> None:
     base = make_run(tmp_path, "base", BASE, seed=1)
     extra = {**BASE, "task/c": {"phase": "task", "mem": 350, "time": 11.0}}
     new = make_run(tmp_path, "new", {k: v for k, v in extra.items() if k != "dag_run/b"}, seed=2)
     cmp = compare_runs(load_run(base), load_run(new))
     presence = {s.scenario_id: s.presence for s in cmp.scenarios}
     assert presence == {"dag_parse/a": "both", "dag_run/b": "base only", "task/c": "new only"}
-    assert main(["compare", str(base), str(new), "--format", "markdown"]) == 0
+    assert cmp.regressions == [("dag_run/b", "missing")]
+    assert main(["compare", str(base), str(new), "--format", "markdown"]) == 1
     out = capsys.readouterr().out
     assert "| `dag_run/b` |" in out and "base only" in out and "new only" in out
-    assert "1 only in BASE, 1 only in NEW" in out
+    assert "1 only in BASE (missing from NEW), 1 only in NEW" in out
 
 
 def test_different_backend_and_machine_are_flagged(tmp_path: Path, capsys: Any) -> None:
     base = make_run(tmp_path, "base", BASE, seed=1)
     other = {**MACHINE, "node": "bench-2", "cpu": "Other CPU"}
-    new = make_run(tmp_path, "new", BASE, seed=2, backend="sample", machine=other,
-                   versions={**VERSIONS, "astronomer-cosmos": "1.15.1"})
+    new = make_run(
+        tmp_path,
+        "new",
+        BASE,
+        seed=2,
+        backend="sample",
+        machine=other,
+        versions={**VERSIONS, "astronomer-cosmos": "1.15.1"},
+    )
     cmp = compare_runs(load_run(base), load_run(new))
     assert any("different memory backends: base cgroup1, new sample" in w for w in cmp.warnings)
     assert any("different machines" in w and "Other CPU" in w for w in cmp.warnings)
@@ -251,10 +291,30 @@ def test_pytest_benchmark_export_is_read_by_pytest_benchmark_compare(tmp_path: P
     base = make_run(tmp_path, "base", BASE, seed=1)
     new = make_run(tmp_path, "new", with_change("time", 1.3), seed=2)
     out = tmp_path / "export"
-    assert main(["compare", str(new), str(base), "--export-pytest-benchmark",
-                 str(out / "0001_base.json")]) == 0
-    assert main(["compare", str(base), str(new), "--export-pytest-benchmark",
-                 str(out / "0002_new.json")]) == 1
+    assert (
+        main(
+            [
+                "compare",
+                str(new),
+                str(base),
+                "--export-pytest-benchmark",
+                str(out / "0001_base.json"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "compare",
+                str(base),
+                str(new),
+                "--export-pytest-benchmark",
+                str(out / "0002_new.json"),
+            ]
+        )
+        == 1
+    )
     doc = json.loads((out / "0002_new.json").read_text())
     assert doc["machine_info"]["cpu"]["count"] == 8
     assert doc["commit_info"]["id"] == "0" * 40
@@ -265,9 +325,20 @@ def test_pytest_benchmark_export_is_read_by_pytest_benchmark_compare(tmp_path: P
 
     cli = Path(sys.executable).with_name("pytest-benchmark")
     result = subprocess.run(
-        [str(cli), "compare", str(out / "0001_base.json"), str(out / "0002_new.json"),
-         "--group-by", "name", "--columns", "min,median,max,rounds"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        [
+            str(cli),
+            "compare",
+            str(out / "0001_base.json"),
+            str(out / "0002_new.json"),
+            "--group-by",
+            "name",
+            "--columns",
+            "min,median,max,rounds",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     text = result.stdout + result.stderr
     assert result.returncode == 0, text

@@ -1,7 +1,9 @@
 """Compare two runs: for each scenario and metric (peak memory, wall time,
 task-slot-seconds) the ratio NEW/BASE and whether it is significant over the
 repetitions. Exit 1 when a metric is worse by more than its threshold and the
-difference is significant (or a scenario now fails), 0 otherwise, 2 on bad input.
+difference is significant, when a scenario of BASE is missing from NEW or now fails,
+or when NEW (or a shard merged into it) is empty or did not finish; 0 otherwise,
+2 on bad input.
 """
 
 from __future__ import annotations
@@ -52,6 +54,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--results-dir", type=Path, default=RESULTS_ROOT, help="where run ids are looked up"
     )
+    parser.add_argument(
+        "--all", action="store_true", help="also list the scenarios that did not change"
+    )
+    parser.add_argument(
+        "--history",
+        nargs="+",
+        default=[],
+        metavar="RUN",
+        help="earlier runs of the same scenarios (e.g. earlier nights): their spread is"
+        " pooled into each test, so that single repetitions can be judged",
+    )
 
 
 def thresholds_from(args: argparse.Namespace) -> Thresholds:
@@ -73,17 +86,13 @@ def run(args: argparse.Namespace) -> int:
     thresholds = thresholds_from(args)
     base = load_run(args.base, args.results_dir)
     new = load_run(args.new, args.results_dir)
-    cmp = compare_runs(base, new, thresholds)
+    history = [load_run(h, args.results_dir) for h in args.history]
+    cmp = compare_runs(base, new, thresholds, history=history)
     if args.format == "markdown":
-        print(
-            render_markdown(cmp, f"Cosmos memory harness: {cmp.new_id} against {cmp.base_id}"),
-            end="",
-        )
+        title = f"Cosmos memory harness: {cmp.new_id} against {cmp.base_id}"
+        print(render_markdown(cmp, title, show_all=args.all), end="")
     else:
-        console = Console()
-        if not console.is_terminal:  # CI logs: room for the table rather than 80 columns
-            console = Console(width=200)
-        render_table(cmp, console)
+        render_table(cmp, Console(soft_wrap=True, highlight=False), show_all=args.all)
     if args.export_pytest_benchmark:
         path = write_pytest_benchmark(new, args.export_pytest_benchmark)
         print(f"pytest-benchmark JSON of {new.run_id}: {path}", file=sys.stderr)

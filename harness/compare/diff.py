@@ -1,28 +1,41 @@
 """Pair the scenarios of two runs and give each metric a verdict.
 
 A regression is a metric worse by more than its threshold AND significant over
-the repetitions (harness.compare.stats). A scenario that succeeded in BASE and
-fails in every repetition of NEW (oom, timeout, error) is a regression too. A
-scenario present in one run only is listed, never an error. Runs measured with
-different memory backends or on different machines are flagged, as pyperf does.
+the repetitions after the Benjamini-Hochberg adjustment over the whole comparison
+(harness.compare.stats). A scenario that succeeded in BASE and fails in every
+repetition of NEW (oom, timeout, error) is a regression too, and so is a scenario
+of BASE missing from NEW (the gate of a nightly: nothing may silently go
+unmeasured). A scenario only NEW has is listed. Runs measured with different
+memory backends or on different machines (or shards of one run on different ones)
+are flagged, as pyperf does; figures that spread past pyperf's limits are flagged
+unstable (harness.compare.stability).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.compare.gate import run_failures, run_notes
 from harness.compare.runs import RunData
 from harness.compare.samples import METRICS, ScenarioSamples, group_scenarios
-from harness.compare.stats import ALPHA, Change, compare_samples
+from harness.compare.stability import Stability, check
+from harness.compare.stats import ALPHA, Change, KnownSpread, adjust, compare_samples
 
 REGRESSION = "regression"
 IMPROVEMENT = "improvement"
 NOT_SIGNIFICANT = "not significant"
 WITHIN = "within threshold"
-UNTESTED_WORSE = "worse, untested"
-UNTESTED_BETTER = "better, untested"
+UNTESTED_WORSE = "worse, too few repetitions"
+UNTESTED_BETTER = "better, too few repetitions"
+MISSING = "missing"
+"""The key of ``ScenarioDiff.regressed`` for a scenario of BASE that NEW lacks."""
+
+History = dict[tuple[str, str], KnownSpread]
+"""(scenario id, metric key) -> the spread earlier runs measured (``known_spreads``);
+(phase, metric key) -> the floor: the noise of that phase's metric over the runs."""
 
 # machine_info keys (run.json) that make two machines different for our figures. The host
 # name is left out: CI runners get a new one every night on the same hardware.
@@ -43,7 +56,7 @@ class Thresholds:
 
 
 def verdict(change: Change, threshold: float) -> str:
-    """Regression, improvement, not significant, within threshold, or untested (1 repetition).
+    """Regression, improvement, not significant, within threshold, or too few repetitions.
 
     "Better" is symmetric to "worse": a ratio under 1/(1+threshold), as asv's factor."""
     worse = change.ratio > 1.0 + threshold
@@ -65,6 +78,23 @@ class MetricDiff:
     change: Change
     threshold: float
     verdict: str
+    base_stability: Stability | None = None
+    new_stability: Stability | None = None
+
+    @property
+    def unstable(self) -> bool:
+        """True when either side's repetitions spread past pyperf's limits."""
+        return any(s is not None and s.unstable for s in (self.base_stability, self.new_stability))
+
+    @property
+    def unstable_note(self) -> str:
+        """"unstable: NEW standard deviation 31% of the mean", or ""."""
+        parts = [
+            f"{side} {'; '.join(s.reasons)}"
+            for side, s in (("BASE", self.base_stability), ("NEW", self.new_stability))
+            if s is not None and s.unstable
+        ]
+        return "unstable: " + ", ".join(parts) if parts else ""
 
 
 @dataclass
@@ -84,7 +114,10 @@ class ScenarioDiff:
 
     @property
     def regressed(self) -> list[str]:
-        """Metric keys that regressed, plus "status" when the scenario now fails."""
+        """Metric keys that regressed, plus "status" when the scenario now fails and
+        "missing" when NEW lacks it."""
+        if self.presence == "base only":
+            return [MISSING]
         out = [k for k, m in self.metrics.items() if m.verdict == REGRESSION]
         return (["status"] if self.now_fails else []) + out
 
@@ -102,16 +135,26 @@ class Comparison:
     version_changes: list[tuple[str, Any, Any]]
     """(package, BASE version, NEW version) for every package that differs."""
     alpha: float = ALPHA
+    run_failures: list[str] = field(default_factory=list)
+    """Why NEW fails the gate as a whole: empty, not finished, a shard empty or unfinished."""
+    history_runs: int = 0
+    """How many earlier runs gave the known spreads the tests used."""
 
     @property
     def regressions(self) -> list[tuple[str, str]]:
-        """(scenario id, metric key or "status") of every regression."""
+        """(scenario id, metric key, "status" or "missing") of every regression."""
         return [(s.scenario_id, k) for s in self.scenarios for k in s.regressed]
 
     @property
     def has_regression(self) -> bool:
-        """True when `harness compare` must exit 1."""
-        return bool(self.regressions)
+        """True when `harness compare` must exit 1 (a regression or a run failure)."""
+        return bool(self.regressions or self.run_failures)
+
+    @property
+    def unstable(self) -> list[tuple[str, str]]:
+        """(scenario id, metric key) of every figure flagged unstable on either side."""
+        return [(s.scenario_id, k) for s in self.scenarios for k, m in s.metrics.items()
+                if m.unstable]
 
     def count(self, verdict_name: str) -> int:
         """How many (scenario, metric) pairs got this verdict."""
@@ -125,15 +168,20 @@ def _status_text(counts: Counter[str]) -> str:
 
 
 def _pair(
-    base: ScenarioSamples, new: ScenarioSamples, th: Thresholds, alpha: float
+    base: ScenarioSamples, new: ScenarioSamples, th: Thresholds, alpha: float, history: History
 ) -> ScenarioDiff:
+    """Per-comparison tests (not yet adjusted over the run; ``compare_runs`` does that)."""
     d = ScenarioDiff(base.scenario_id, base.phase, "both", base.statuses, new.statuses)
     for metric in METRICS:
         b, n = base.values.get(metric.key), new.values.get(metric.key)
         if b and n:
-            change = compare_samples(b, n, alpha)
+            known = history.get((base.scenario_id, metric.key))
+            floor = history.get((base.phase, metric.key))
+            change = compare_samples(b, n, alpha, known, floor)
             t = th.of(metric.key)
-            d.metrics[metric.key] = MetricDiff(metric.key, change, t, verdict(change, t))
+            d.metrics[metric.key] = MetricDiff(
+                metric.key, change, t, verdict(change, t), check(b), check(n)
+            )
     if base.n_ok and not new.n_ok:
         d.now_fails = True
         d.note = f"now fails: {_status_text(new.statuses)}"
@@ -166,10 +214,34 @@ def environment_warnings(base: RunData, new: RunData) -> list[str]:
             " (peak memory is measured differently)"
         )
     bm, nm = base.info.get("machine") or {}, new.info.get("machine") or {}
-    if bm and nm:
-        diffs = [f"{k} {bm.get(k)} vs {nm.get(k)}" for k in MACHINE_KEYS if bm.get(k) != nm.get(k)]
+    diffs = _machine_diffs(bm, nm)
+    if diffs:
+        out.append("different machines: " + "; ".join(diffs))
+    for run in (base, new):
+        out += _mixed_shards(run)
+        out += run_notes(run)
+    return out
+
+
+def _machine_diffs(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    if not a or not b:
+        return []
+    return [f"{k} {a.get(k)} vs {b.get(k)}" for k in MACHINE_KEYS if a.get(k) != b.get(k)]
+
+
+def _mixed_shards(run: RunData) -> list[str]:
+    """Shards of one merged run measured on different machines or backends."""
+    sources = run.info.get("merged_from") or []
+    out = []
+    for src in sources[1:]:
+        diffs = _machine_diffs(sources[0].get("machine") or {}, src.get("machine") or {})
+        if src.get("backend") != sources[0].get("backend"):
+            diffs.append(f"backend {sources[0].get('backend')} vs {src.get('backend')}")
         if diffs:
-            out.append("different machines: " + "; ".join(diffs))
+            out.append(
+                f"{run.run_id}: its sources {sources[0].get('path')} and {src.get('path')}"
+                f" ran on different machines: {'; '.join(diffs)}"
+            )
     return out
 
 
@@ -179,21 +251,59 @@ def version_changes(base: RunData, new: RunData) -> list[tuple[str, Any, Any]]:
     return [(k, bv.get(k), nv.get(k)) for k in sorted(set(bv) | set(nv)) if bv.get(k) != nv.get(k)]
 
 
+def known_spreads(history: list[RunData], runs: list[RunData] | None = None) -> History:
+    """The spread of each scenario's metrics over earlier runs (e.g. earlier nights), and
+    each phase's noise floor per metric over the repetitions of ``runs`` and ``history``."""
+    values: dict[tuple[str, str], list[list[float]]] = {}
+    phases: dict[tuple[str, str], list[list[float]]] = {}
+    phase_of: dict[str, str] = {}
+    for i, run in enumerate([*history, *(runs or [])]):
+        for sid, s in group_scenarios(run.records).items():
+            phase_of[sid] = s.phase
+            for key, vals in s.values.items():
+                phases.setdefault((s.phase, key), []).append(vals)
+                if i < len(history):
+                    values.setdefault((sid, key), []).append(vals)
+    for (sid, key), nights in values.items():  # night-to-night spread counts in the floor
+        phases[(phase_of[sid], key)].append([v for night in nights for v in night])
+    out = {k: KnownSpread.of(v) for k, v in values.items()}
+    out |= {k: KnownSpread.pooled(v) for k, v in phases.items()}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _adjust_over_run(diffs: list[ScenarioDiff], alpha: float) -> None:
+    """Benjamini-Hochberg over every tested metric of every scenario, verdicts redone."""
+    items = [(d, k) for d in diffs for k in d.metrics]
+    adjusted = adjust([d.metrics[k].change for d, k in items], alpha)
+    for (d, k), change in zip(items, adjusted, strict=True):
+        m = d.metrics[k]
+        d.metrics[k] = dataclasses.replace(m, change=change, verdict=verdict(change, m.threshold))
+
+
 def compare_runs(
-    base: RunData, new: RunData, thresholds: Thresholds | None = None, alpha: float = ALPHA
+    base: RunData,
+    new: RunData,
+    thresholds: Thresholds | None = None,
+    alpha: float = ALPHA,
+    history: list[RunData] | None = None,
 ) -> Comparison:
-    """Pair every scenario of the two runs (BASE's order first, then NEW-only ones)."""
+    """Pair every scenario of the two runs (BASE's order first, then NEW-only ones).
+
+    ``history``: earlier runs of the same scenarios (BASE may be among them; NEW must not
+    be); their spread is pooled into each test, so single repetitions can be judged."""
     th = thresholds or Thresholds()
+    known = known_spreads(history or [], [base, new])
     bs, ns = group_scenarios(base.records), group_scenarios(new.records)
     diffs: list[ScenarioDiff] = []
     for sid, b in bs.items():
         if sid in ns:
-            diffs.append(_pair(b, ns[sid], th, alpha))
+            diffs.append(_pair(b, ns[sid], th, alpha, known))
         else:
             diffs.append(ScenarioDiff(sid, b.phase, "base only", base_status=b.statuses))
     for sid, n in ns.items():
         if sid not in bs:
             diffs.append(ScenarioDiff(sid, n.phase, "new only", new_status=n.statuses))
+    _adjust_over_run(diffs, alpha)
     return Comparison(
         base.run_id,
         new.run_id,
@@ -202,4 +312,6 @@ def compare_runs(
         environment_warnings(base, new),
         version_changes(base, new),
         alpha,
+        run_failures(new),
+        len(history or []),
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from harness.compare.diff import (
@@ -20,14 +19,13 @@ from harness.compare.diff import (
 from harness.compare.samples import METRICS
 
 MIB = 1024 * 1024
-_STYLE = {REGRESSION: "bold red", IMPROVEMENT: "green", UNTESTED_WORSE: "yellow"}
 _SHORT = {
     REGRESSION: "REGRESSION",
     IMPROVEMENT: "improved",
     NOT_SIGNIFICANT: "noise",
     WITHIN: "same",
-    UNTESTED_WORSE: "worse? (n=1)",
-    UNTESTED_BETTER: "better? (n=1)",
+    UNTESTED_WORSE: "worse? too few repetitions",
+    UNTESTED_BETTER: "better? too few repetitions",
 }
 
 
@@ -51,35 +49,45 @@ def fmt_percent(ratio: float, digits: int = 1) -> str:
 
 
 def metric_cell(m: MetricDiff, unit: str) -> str:
-    """One metric's cell, e.g. "225 -> 290 MiB +28.9% REGRESSION (p=0.008)".
+    """One metric's cell, e.g. "225 -> 290 MiB +28.9% REGRESSION (q=0.008, CI +20%..+38%)".
 
     Within the threshold only the figures are shown; outside it the verdict and the
-    evidence (U test p-value, or the bootstrap interval of the ratio)."""
+    evidence (the BH q-value, or the raw p, and the 95% interval of the ratio); an
+    unstable figure says so whatever its verdict."""
     c = m.change
     base, new = fmt_value(c.base.median, unit), fmt_value(c.new.median, unit)
     if base.endswith(" MiB") and new.endswith(" MiB"):
         base = base[: -len(" MiB")]
     text = f"{base} -> {new} {fmt_percent(c.ratio)}"
-    if m.verdict == WITHIN:
-        return text
-    detail = ""
-    if c.test == "mann-whitney" and c.p_value is not None:
-        detail = f" (p={c.p_value:.2g})"
-    elif c.test == "bootstrap" and c.ci_low is not None and c.ci_high is not None:
-        detail = f" (CI {fmt_percent(c.ci_low)}..{fmt_percent(c.ci_high)})"
-    return f"{text} {_SHORT[m.verdict]}{detail}"
+    if m.verdict != WITHIN:
+        evidence = []
+        if c.q_value is not None:
+            evidence.append(f"q={c.q_value:.2g}")
+        elif c.p_value is not None:
+            evidence.append(f"p={c.p_value:.2g}")
+        if c.ci_low is not None and c.ci_high is not None:
+            evidence.append(f"CI {fmt_percent(c.ci_low)}..{fmt_percent(c.ci_high)}")
+        detail = f" ({', '.join(evidence)})" if evidence else ""
+        text = f"{text} {_SHORT[m.verdict]}{detail}"
+    return f"{text} [{m.unstable_note}]" if m.unstable else text
 
 
 def header_lines(cmp: Comparison) -> list[str]:
     """What was compared, how, and what may make it unfair."""
     th = cmp.thresholds
+    known = (
+        f"; the spread of {cmp.history_runs} earlier run(s) pooled in"
+        if cmp.history_runs
+        else ""
+    )
     lines = [
         f"BASE {cmp.base_id} vs NEW {cmp.new_id}",
         f"thresholds: memory {th.memory:.0%}, time {th.time:.0%}, task-slot-seconds {th.slots:.0%};"
-        f" significance: Mann-Whitney U p<{cmp.alpha:g}"
-        " (bootstrap 95% CI of the ratio when the repetitions are too few for the U test)",
+        f" significance: t-test on log values, Benjamini-Hochberg q<{cmp.alpha:g} over the"
+        f" run{known}; unstable: spread past pyperf's limits (sd 10% of the mean)",
     ]
     lines += [f"WARNING: {w}" for w in cmp.warnings]
+    lines += [f"GATE FAILS: {f}" for f in cmp.run_failures]
     if cmp.version_changes:
         lines.append(
             "versions changed: " + ", ".join(f"{k} {b} -> {n}" for k, b, n in cmp.version_changes)
@@ -98,9 +106,13 @@ def summary_line(cmp: Comparison) -> str:
         f"{both} scenario(s) in both runs",
     ]
     if only_base:
-        parts.append(f"{only_base} only in BASE")
+        parts.append(f"{only_base} only in BASE (missing from NEW)")
     if only_new:
         parts.append(f"{only_new} only in NEW")
+    if cmp.unstable:
+        parts.append(f"{len(cmp.unstable)} unstable figure(s)")
+    if cmp.run_failures:
+        parts.append(f"{len(cmp.run_failures)} run failure(s)")
     return ", ".join(parts)
 
 
@@ -114,54 +126,107 @@ def _note(s: ScenarioDiff) -> str:
     return s.note or ""
 
 
-def render_table(cmp: Comparison, console: Console) -> None:
-    """Print the comparison as a rich table."""
-    for line in header_lines(cmp):
-        console.print(Text(line, style="yellow" if line.startswith("WARNING") else ""))
-    table = Table(show_lines=False)
-    table.add_column("scenario", overflow="fold")
-    table.add_column("ok b/n", justify="right")
+def rank(s: ScenarioDiff) -> int:
+    """0 regressed (or missing, or now failing), 1 improved, 2 worth a look (too few
+    repetitions, unstable, a status note, new only), 3 unchanged."""
+    verdicts = {m.verdict for m in s.metrics.values()}
+    if s.regressed:
+        return 0
+    if IMPROVEMENT in verdicts:
+        return 1
+    if (verdicts & {UNTESTED_WORSE, UNTESTED_BETTER} or s.note or s.presence != "both"
+            or any(m.unstable for m in s.metrics.values())):
+        return 2
+    return 3
+
+
+def ordered(cmp: Comparison, show_all: bool = False) -> list[ScenarioDiff]:
+    """Scenarios by rank (regressions first), BASE's order within a rank; the unchanged
+    ones only with ``show_all``."""
+    ranked = sorted(cmp.scenarios, key=rank)
+    return ranked if show_all else [s for s in ranked if rank(s) < 3]
+
+
+
+
+def _scenario_lines(s: ScenarioDiff) -> list[tuple[str, str]]:
+    """(label, text) lines of one scenario: one per metric outside "same", the note."""
+    r = rank(s)
+    out = []
+    if s.presence == "base only":
+        out.append(("MISSING" if r == 0 else "missing", "in BASE, not measured in NEW"))
+    elif s.presence == "new only":
+        out.append(("new", "in NEW only"))
+    if s.note:
+        out.append(("NOW FAILS" if s.now_fails else "status", s.note))
     for metric in METRICS:
-        table.add_column(metric.label)
-    table.add_column("note")
-    for s in cmp.scenarios:
-        cells: list[Text] = [Text(s.scenario_id), Text(_n(s))]
-        for metric in METRICS:
-            m = s.metrics.get(metric.key)
-            cells.append(
-                Text(metric_cell(m, metric.unit), _STYLE.get(m.verdict, "")) if m else Text("")
-            )
-        cells.append(Text(_note(s), "bold red" if s.now_fails else ""))
-        table.add_row(*cells)
-    console.print(table)
+        m = s.metrics.get(metric.key)
+        if m is None or (r < 3 and m.verdict == WITHIN and not m.unstable):
+            continue
+        label = {REGRESSION: "REGRESSION", IMPROVEMENT: "improved", WITHIN: "same"}.get(
+            m.verdict, "check"
+        )
+        if m.unstable and m.verdict not in (REGRESSION, IMPROVEMENT):
+            label = "unstable"
+        out.append((label, f"{metric.key}: {metric_cell(m, metric.unit)}"))
+    return out
+
+
+def render_table(cmp: Comparison, console: Console, show_all: bool = False) -> None:
+    """Print the comparison one finding a line, "LABEL  full-scenario-id  metric: figures":
+    regressions first, then improvements, then what needs a look; the unchanged scenarios
+    only with ``show_all``. Lines are never wrapped (grep and CI logs read them whole)."""
+    for line in header_lines(cmp):
+        style = "yellow" if line.startswith("WARNING") else ""
+        style = "bold red" if line.startswith("GATE") else style
+        console.print(Text(line, style=style), soft_wrap=True)
+    for s in ordered(cmp, show_all):
+        for label, text in _scenario_lines(s):
+            style = _LABEL_STYLE.get(label, "")
+            console.print(Text(f"{label:<10} {s.scenario_id}  {text}", style=style), soft_wrap=True)
+    hidden = sum(1 for s in cmp.scenarios if rank(s) == 3)
+    if hidden and not show_all:
+        console.print(f"{hidden} unchanged scenario(s) not listed (--all lists them)")
     style = "bold red" if cmp.has_regression else "green"
-    console.print(Text(summary_line(cmp), style=style))
+    console.print(Text(summary_line(cmp), style=style), soft_wrap=True)
+
+
+_LABEL_STYLE = {
+    "REGRESSION": "bold red", "MISSING": "bold red", "NOW FAILS": "bold red",
+    "improved": "green", "unstable": "yellow", "check": "yellow",
+}
 
 
 def _md(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def render_markdown(cmp: Comparison, title: str | None = None) -> str:
-    """The comparison as GitHub-flavoured markdown (for $GITHUB_STEP_SUMMARY and reports)."""
+def render_markdown(cmp: Comparison, title: str | None = None, show_all: bool = True) -> str:
+    """The comparison as GitHub-flavoured markdown (for $GITHUB_STEP_SUMMARY and reports),
+    regressions first; without ``show_all`` the unchanged scenarios are left out."""
     out = [f"## {title or 'Cosmos memory harness: comparison'}", ""]
     for line in header_lines(cmp):
-        out.append(
-            f"> :warning: {line[len('WARNING: ') :]}" if line.startswith("WARNING") else line
-        )
+        if line.startswith("WARNING"):
+            line = f"> :warning: {line[len('WARNING: ') :]}"
+        elif line.startswith("GATE"):
+            line = f"> :x: **{line}**"
+        out.append(line)
         out.append("")
     verdict = "**REGRESSION**" if cmp.has_regression else "no regression"
     out += [f"{verdict}: {summary_line(cmp)}", ""]
+    hidden = sum(1 for s in cmp.scenarios if rank(s) == 3)
+    if hidden and not show_all:
+        out += [f"{hidden} unchanged scenario(s) not listed (`--all` lists them).", ""]
     head = ["scenario", "ok b/n", *(m.label for m in METRICS), "note"]
     out.append("| " + " | ".join(head) + " |")
     out.append("|" + "---|" * len(head))
-    for s in cmp.scenarios:
+    for s in ordered(cmp, show_all):
         row = [f"`{_md(s.scenario_id)}`", _n(s)]
         for metric in METRICS:
             m = s.metrics.get(metric.key)
             cell = _md(metric_cell(m, metric.unit)) if m else ""
             row.append(f"**{cell}**" if m and m.verdict == REGRESSION else cell)
         note = _md(_note(s))
-        row.append(f"**{note}**" if s.now_fails else note)
+        row.append(f"**{note}**" if s.now_fails or s.presence == "base only" else note)
         out.append("| " + " | ".join(row) + " |")
     return "\n".join(out) + "\n"

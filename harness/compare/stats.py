@@ -1,22 +1,30 @@
 """Is NEW different from BASE over the repetitions? Medians, spread and significance.
 
-As asv does, the test is Mann-Whitney U (two-sided, no assumption of normal
-noise) when the sample sizes can reach the significance level at all. With
-fewer repetitions they cannot (3 against 3 never goes below p = 0.1), so there
-the 95% bootstrap confidence interval of the ratio of medians must exclude 1.
-With a single repetition on a side nothing can be said: ``significant`` is None.
+The test is Student's t on the logarithms of the values, with one pooled variance:
+noise in peak memory and time is multiplicative (a few percent of the level), so
+the log makes it additive and the difference of log means is the log of the ratio
+of geometric means. Unlike Mann-Whitney U, which cannot reach p < 0.05 below four
+repetitions a side, the t-test keeps its false-positive rate at any count where
+the variance can be estimated at all, and it can borrow a *known spread*: the
+variance of the same scenario on earlier nights (see ``KnownSpread``), so that
+1 against 1 is testable. With no degree of freedom left (1 against 1 and no known
+spread) nothing can be said: ``significant`` is None ("too few repetitions").
+
+Over a whole run the p-values are adjusted by Benjamini-Hochberg (``adjust``):
+with every comparison pure noise, BH rejects anything with probability at most
+alpha, so a nightly of 400 comparisons fails on noise at most one night in 20.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import statistics
 from dataclasses import dataclass
 
 import numpy as np
 
 ALPHA = 0.05
-BOOTSTRAP_RESAMPLES = 2000
-SEED = 20240601  # fixed: the same data always gives the same interval and verdict
 
 
 @dataclass(frozen=True)
@@ -33,9 +41,38 @@ class Spread:
 
 def spread(values: list[float]) -> Spread:
     """Median, quartiles (linear interpolation), min and max of a non-empty sample."""
-    a = np.asarray(values, dtype=float)
-    q1, med, q3 = np.percentile(a, [25, 50, 75])
-    return Spread(len(a), float(med), float(q1), float(q3), float(a.min()), float(a.max()))
+    a = [float(v) for v in values]
+    # "inclusive" is numpy.percentile's linear interpolation, without numpy's overhead
+    q1, med, q3 = statistics.quantiles(a, n=4, method="inclusive") if len(a) > 1 else a * 3
+    return Spread(len(a), med, q1, q3, min(a), max(a))
+
+
+@dataclass(frozen=True)
+class KnownSpread:
+    """Variance of the log values of one scenario and metric, measured elsewhere
+    (earlier nights), with its degrees of freedom."""
+
+    var_log: float
+    df: int
+
+    @classmethod
+    def of(cls, samples: list[list[float]]) -> KnownSpread | None:
+        """From earlier runs' values of the scenario, every value around the mean of all
+        of them: the spread of one measurement from night to night, drift included."""
+        logs = [math.log(v) for s in samples for v in s if v > 0]
+        if len(logs) < 2:
+            return None
+        return cls(float(np.var(logs, ddof=1)), len(logs) - 1)
+
+    @classmethod
+    def pooled(cls, samples: list[list[float]]) -> KnownSpread | None:
+        """Within-sample variance pooled over many samples (each around its own mean):
+        the noise level of a metric over a run's scenarios, used as a floor."""
+        positive = [np.log(s) for s in samples if len(s) >= 2 and min(s) > 0]
+        df = sum(len(s) - 1 for s in positive)
+        if df == 0:
+            return None
+        return cls(sum(_sum_squares(s) for s in positive) / df, df)
 
 
 @dataclass(frozen=True)
@@ -48,13 +85,18 @@ class Change:
     """median(NEW) / median(BASE); above 1 means NEW is larger (worse: every metric is a cost)."""
     ci_low: float | None
     ci_high: float | None
-    """95% bootstrap interval of the ratio (None with a single repetition on a side)."""
+    """95% interval of the ratio of geometric means from the t-test (None when untested)."""
     p_value: float | None
-    """Mann-Whitney U two-sided p-value (None with a single repetition on a side)."""
+    """Two-sided p of the t-test on log values (None when untested)."""
     test: str
-    """"mann-whitney", "bootstrap" (too few repetitions for the U test) or "none"."""
+    """"t-test", "t-test, known spread" (earlier runs' variance pooled in), "t-test, run's
+    spread" (the floor decided: too little of the scenario's own) or "none"."""
     significant: bool | None
-    """True/False from ``test``; None when there are too few repetitions to tell."""
+    """p (or, after ``adjust``, the BH q-value) below alpha; None: too few repetitions."""
+    df: int = 0
+    """Degrees of freedom of the variance the test used."""
+    q_value: float | None = None
+    """Benjamini-Hochberg adjusted p over the whole comparison (set by ``adjust``)."""
 
     @property
     def percent(self) -> float:
@@ -68,41 +110,82 @@ def _ratio(new: float, base: float) -> float:
     return new / base
 
 
-def min_p_value(n: int, m: int) -> float:
-    """Smallest two-sided p the exact U test can give for sample sizes n and m."""
-    return min(1.0, 2.0 / math.comb(n + m, n))
+def _sum_squares(logs: np.ndarray) -> float:
+    return float(((logs - logs.mean()) ** 2).sum())
 
 
-def bootstrap_ratio_ci(
-    base: list[float], new: list[float], level: float = 0.95, resamples: int = BOOTSTRAP_RESAMPLES
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of median(new)/median(base), resampling each side."""
-    rng = np.random.default_rng(SEED)
-    b = np.asarray(base, dtype=float)
-    n = np.asarray(new, dtype=float)
-    b_med = np.median(b[rng.integers(0, len(b), (resamples, len(b)))], axis=1)
-    n_med = np.median(n[rng.integers(0, len(n), (resamples, len(n)))], axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = np.where(b_med == 0, np.where(n_med == 0, 1.0, np.inf), n_med / b_med)
-    tail = (1.0 - level) / 2.0 * 100.0
-    low, high = np.percentile(ratios, [tail, 100.0 - tail])
-    return float(low), float(high)
+def compare_samples(
+    base: list[float],
+    new: list[float],
+    alpha: float = ALPHA,
+    known: KnownSpread | None = None,
+    floor: KnownSpread | None = None,
+) -> Change:
+    """Ratio of medians and the t-test on log values (pooled variance of both samples and
+    of ``known``, when given); ``significant`` is None when no variance can be estimated.
 
-
-def compare_samples(base: list[float], new: list[float], alpha: float = ALPHA) -> Change:
-    """Ratio of medians, bootstrap interval, U test and the significance verdict."""
-    from scipy.stats import mannwhitneyu  # here: importing the report must not load scipy
+    ``floor``: the noise level of the metric over the whole run (``KnownSpread.pooled``).
+    The variance used is never below it: a few quiet repetitions of a noisy metric must
+    not make an outlier look significant (recorded noise has heavy tails). With no
+    variance of the scenario's own (1 against 1, no history) the floor alone is used."""
+    from scipy import special  # here: importing the report must not load scipy
 
     if not base or not new:
         raise ValueError("both samples need at least one value")
     sb, sn = spread(base), spread(new)
     ratio = _ratio(sn.median, sb.median)
-    if len(base) < 2 or len(new) < 2:
-        return Change(sb, sn, ratio, None, None, None, "none", None)
-    low, high = bootstrap_ratio_ci(base, new)
-    p = float(mannwhitneyu(new, base, alternative="two-sided").pvalue)
-    if math.isnan(p):  # every value equal on both sides
-        p = 1.0
-    if min_p_value(len(base), len(new)) < alpha:
-        return Change(sb, sn, ratio, low, high, p, "mann-whitney", p < alpha)
-    return Change(sb, sn, ratio, low, high, p, "bootstrap", not low <= 1.0 <= high)
+    untested = Change(sb, sn, ratio, None, None, None, "none", None)
+    if min(base) <= 0 or min(new) <= 0:  # no log; a zero peak is a broken record anyway
+        return untested
+    lb, ln = np.log(base), np.log(new)
+    ss = _sum_squares(lb) + _sum_squares(ln)
+    df = len(base) + len(new) - 2
+    if known is not None:
+        ss += known.var_log * known.df
+        df += known.df
+    var = ss / df if df else 0.0
+    test = "t-test, known spread" if known is not None else "t-test"
+    if floor is not None and (df == 0 or floor.var_log > var):
+        # the floor's variance, so its degrees of freedom (many scenarios' repetitions)
+        var, test, df = floor.var_log, "t-test, run's spread", floor.df
+    if df == 0:
+        return untested
+    diff = float(ln.mean() - lb.mean())
+    se = math.sqrt(var * (1.0 / len(base) + 1.0 / len(new)))
+    # se 0: identical values on each side, so any difference is exact
+    # scipy.special's Student t functions: the same as scipy.stats.t, 100 times faster
+    p = float(2.0 * special.stdtr(df, -abs(diff) / se)) if se > 0 else float(diff == 0)
+    half = float(special.stdtrit(df, 0.975)) * se
+    return Change(
+        sb, sn, ratio, math.exp(diff - half), math.exp(diff + half), p, test, p < alpha, df
+    )
+
+
+def adjust(changes: list[Change], alpha: float = ALPHA) -> list[Change]:
+    """Benjamini-Hochberg over every tested change of a run: each gets its q-value and is
+    significant when q < alpha (untested ones are returned as they are)."""
+    from scipy import stats as sps  # here: importing the report must not load scipy
+
+    tested = [i for i, c in enumerate(changes) if c.p_value is not None]
+    if not tested:
+        return list(changes)
+    qs = sps.false_discovery_control([changes[i].p_value for i in tested], method="bh")
+    out = list(changes)
+    for i, q in zip(tested, qs, strict=True):
+        out[i] = dataclasses.replace(changes[i], q_value=float(q), significant=bool(q < alpha))
+    return out
+
+
+def power(
+    ratio: float, sd_log: float, n_base: int, n_new: int, known_df: int = 0, level: float = ALPHA
+) -> float:
+    """Probability that the two-sided t-test at ``level`` finds a true ``ratio`` with
+    normal noise of ``sd_log`` on the log scale (noncentral t)."""
+    from scipy import stats as sps  # here: importing the report must not load scipy
+
+    df = n_base + n_new - 2 + known_df
+    if df <= 0:
+        return 0.0
+    delta = abs(math.log(ratio)) / (sd_log * math.sqrt(1.0 / n_base + 1.0 / n_new))
+    crit = float(sps.t.ppf(1.0 - level / 2.0, df))
+    return float(sps.nct.sf(crit, df, delta) + sps.nct.cdf(-crit, df, delta))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from harness.errors import UsageError
@@ -60,12 +60,9 @@ def _with_reps(m: Measurement, repetitions: int) -> Measurement:
 _TOKEN = re.compile(r"\s*(\(|\)|[^\s()]+)")
 
 
-def select(measurements: Iterable[Measurement], expr: str | None) -> list[Measurement]:
-    """Keep the measurements whose id matches a -k expression, as pytest's -k does:
-    substrings joined by ``and``, ``or``, ``not`` and parentheses."""
-    items = list(measurements)
-    if not expr:
-        return items
+def keyword_matcher(expr: str) -> Callable[[str], bool]:
+    """A test of scenario ids for a -k expression, as pytest's -k: substrings joined by
+    ``and``, ``or``, ``not`` and parentheses. A malformed expression is a UsageError."""
     tokens = _TOKEN.findall(expr)
     words = [t for t in tokens if t not in ("(", ")", "and", "or", "not")]
 
@@ -81,4 +78,13 @@ def select(measurements: Iterable[Measurement], expr: str | None) -> list[Measur
         raise UsageError(f"-k: cannot parse expression {expr!r}") from None
     if not words:
         raise UsageError(f"-k: expression {expr!r} names nothing to match")
+    return matches
+
+
+def select(measurements: Iterable[Measurement], expr: str | None) -> list[Measurement]:
+    """Keep the measurements whose id matches a -k expression (``keyword_matcher``)."""
+    items = list(measurements)
+    if not expr:
+        return items
+    matches = keyword_matcher(expr)
     return [m for m in items if matches(m.scenario_id)]
