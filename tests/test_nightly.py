@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,9 @@ def _run_step(step: dict[str, Any], env: dict[str, str], tmp: Path) -> tuple[int
     out.write_text("")
     summary.write_text("")
     full = {**os.environ, **env, "GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summary)}
-    result = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=ROOT, env=full,
+    # The workflow's venv is .venv; here the harness is the one running these tests.
+    script = step["run"].replace(".venv/bin/", f"{Path(sys.executable).parent}/")
+    result = subprocess.run(["bash", "-e", "-c", script], cwd=ROOT, env=full,
                             capture_output=True, text=True, timeout=120)
     return result.returncode, out.read_text(), summary.read_text() + result.stdout + result.stderr
 
