@@ -106,7 +106,7 @@ def noisy_copy(
         measure = dataclasses.replace(
             r.measure, peak_tree_bytes=int(draw["memory"]), wall_s=draw["time"]
         )
-        figures = dict(r.figures)
+        figures = r.figures.to_dict()
         if "slots" in draw:
             figures["task_slot_seconds"] = draw["slots"]
         out.append(dataclasses.replace(r, run_id=run_id, measure=measure, figures=figures))
