@@ -41,8 +41,15 @@ CHROMIUM = shutil.which("chromium") or (
 
 # ---------------------------------------------------------------- constructed runs
 def records(
-    phase: str, models: int | None, mem_mib: float, wall_s: float, reps: int = 5,
-    slots: float | None = None, status: str = "ok", seed: int = 0, **axes: Any,
+    phase: str,
+    models: int | None,
+    mem_mib: float,
+    wall_s: float,
+    reps: int = 5,
+    slots: float | None = None,
+    status: str = "ok",
+    seed: int = 0,
+    **axes: Any,
 ) -> list[Record]:
     """Repetitions of one scenario, its id and axes made as the runner makes them."""
     values = tuple((name, axes.get(name, AXES[name].default)) for name in AXES)
@@ -60,12 +67,30 @@ def records(
     for rep in range(reps):
         j = 1 + rng.uniform(-0.02, 0.02)
         measure = MeasureResult(
-            "cgroup1", "ok", 0, wall_s * j, wall_s * 0.7, wall_s * 0.1,
-            int(mem_mib * j * MIB), int(mem_mib * 0.8 * MIB), 3,
+            "cgroup1",
+            "ok",
+            0,
+            wall_s * j,
+            wall_s * 0.7,
+            wall_s * 0.1,
+            int(mem_mib * j * MIB),
+            int(mem_mib * 0.8 * MIB),
+            3,
         )
         figures = {"task_slot_seconds": slots * j} if slots is not None else {}
-        out.append(Record("r", sid, phase, rec_axes, rep, status,  # type: ignore[arg-type]
-                          None if status == "ok" else "boom", measure, figures))
+        out.append(
+            Record(
+                "r",
+                sid,
+                phase,
+                rec_axes,
+                rep,
+                status,  # type: ignore[arg-type]
+                None if status == "ok" else "boom",
+                measure,
+                figures,
+            )
+        )
     return out
 
 
@@ -102,8 +127,16 @@ def test_guide_verdicts() -> None:
         records("task", 10, 351, 11.1, load_mode="DBT_MANIFEST", debug_mode=True),
         # 5: one repetition each: nothing can be said
         records("dag_run", 10, 900, 60, reps=1, slots=200, load_mode="DBT_MANIFEST"),
-        records("dag_run", 10, 500, 40, reps=1, slots=50, load_mode="DBT_MANIFEST",
-                execution_mode="WATCHER"),
+        records(
+            "dag_run",
+            10,
+            500,
+            40,
+            reps=1,
+            slots=50,
+            load_mode="DBT_MANIFEST",
+            execution_mode="WATCHER",
+        ),
     )
     assert rows["memory_optimised_imports"].verdict == guide.NOT_SEEN
     manifest = rows["dbt_manifest"]
@@ -131,7 +164,9 @@ def test_concurrency_pairs_lowest_with_each_higher_value_and_mixed_sizes() -> No
     )
     row = rows["concurrency"]
     assert sorted((p.with_value, p.without_value, p.size) for p in row.pairs) == [
-        (1, 4, 10), (1, 4, 100), (1, 8, 10),
+        (1, 4, 10),
+        (1, 4, 100),
+        (1, 8, 10),
     ]
     assert row.size_verdicts == {10: guide.CONFIRMED, 100: guide.OPPOSITE}
     assert row.verdict == guide.MIXED
@@ -164,7 +199,9 @@ def test_recommendations_per_size_and_worker() -> None:
     assert rec.lowest_memory.label == "concurrency=1"
     assert rec.fastest.label == "concurrency=4"
     assert [rec.fits[g].label if rec.fits[g] else None for g in (1, 2, 4)] == [
-        "concurrency=1", "concurrency=2", "concurrency=4",
+        "concurrency=1",
+        "concurrency=2",
+        "concurrency=4",
     ]
     assert all(c.max_memory <= 4 * GIB for c in rec.fits.values() if c)
 
@@ -270,8 +307,13 @@ def test_report_of_the_recorded_run(recorded: Path) -> None:
     text = md.read_text()
     for option in guide.OPTIONS:
         assert re.search(rf"^\| {option.number} \| {re.escape(option.title)} \|", text, re.M)
-    for section in ("## Recommendations", "## Cosmos's cost over plain `dbt build`",
-                    "## Failures", "## Environment", "## Figures"):
+    for section in (
+        "## Recommendations",
+        "## Cosmos's cost over plain `dbt build`",
+        "## Failures",
+        "## Environment",
+        "## Figures",
+    ):
         assert section in text
     assert "astronomer-cosmos" in text
     page = html.read_text()
@@ -297,11 +339,24 @@ def chromium(page: Path, profile: Path) -> tuple[str, list[str]]:
     """The DOM after load and the page's console messages (Chromium logs them to stderr)."""
     assert CHROMIUM is not None
     result = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--no-first-run", f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
-         "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120,
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     console = [line for line in result.stderr.splitlines() if ":CONSOLE" in line]
@@ -318,8 +373,10 @@ def test_report_opens_in_headless_chromium(recorded: Path, tmp_path: Path) -> No
     csp = re.search(r'<meta http-equiv="Content-Security-Policy"[^>]*>', html.read_text())
     assert csp
     bad = tmp_path / "bad.html"
-    bad.write_text(f"<!DOCTYPE html><html><head>{csp[0]}</head><body>"
-                   '<img src="https://example.invalid/x.png"><script>nope()</script></body></html>')
+    bad.write_text(
+        f"<!DOCTYPE html><html><head>{csp[0]}</head><body>"
+        '<img src="https://example.invalid/x.png"><script>nope()</script></body></html>'
+    )
     _, console = chromium(bad, tmp_path / "profile-bad")
     assert any("example.invalid" in c for c in console), console
 
@@ -328,8 +385,14 @@ def test_report_opens_in_headless_chromium(recorded: Path, tmp_path: Path) -> No
     rows = guide_rows(dom)
     assert [r[1] for r in rows] == [o.title for o in guide.OPTIONS]
     verdicts = {r[-1] for r in rows}
-    assert verdicts <= {guide.CONFIRMED, guide.NOT_SEEN, guide.OPPOSITE, guide.MIXED,
-                        guide.UNTESTED, guide.NOT_MEASURED}
+    assert verdicts <= {
+        guide.CONFIRMED,
+        guide.NOT_SEEN,
+        guide.OPPOSITE,
+        guide.MIXED,
+        guide.UNTESTED,
+        guide.NOT_MEASURED,
+    }
 
 
 def test_write_report_writes_into_the_run_folder(tmp_path: Path) -> None:
@@ -360,21 +423,57 @@ def test_first_screen_answers_what_settings_and_how_big_a_worker(tmp_path: Path)
     first = dom.index("<section")
     assert dom.index('id="answer"') < dom.index('id="guide"')
     assert dom.find("<h2", first) == dom.index("The answer: settings and sizes") - len("<h2>")
-    answer = dom[dom.index('id="answer"'):dom.index("</table>", dom.index('id="answer"'))]
+    answer = dom[dom.index('id="answer"') : dom.index("</table>", dom.index('id="answer"'))]
     for size in ("10 models", "100 models", "1000 models"):
         assert f"<td>{size}</td>" in answer
     assert answer.count("run: ") == 1 and answer.count("parse: ") == 3  # dag_run at 10 only
     assert re.search(r"<td>\d+ MiB; up to \d+ MiB over \d+ configurations</td>", answer)
     pairs = dom.index('id="guide-pairs-section"')
     assert dom.rfind("<details", 0, pairs) == pairs - len("<details ")
-    assert "open" not in dom[pairs - 20:pairs + 40]
+    assert "open" not in dom[pairs - 20 : pairs + 40]
 
     shot = tmp_path / "first-screen.png"
     result = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         f"--user-data-dir={tmp_path / 'profile-shot'}", "--window-size=1400,900",
-         f"--screenshot={shot}", html.as_uri()],
-        capture_output=True, text=True, timeout=120,
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--user-data-dir={tmp_path / 'profile-shot'}",
+            "--window-size=1400,900",
+            f"--screenshot={shot}",
+            html.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_measurements_on_a_busy_machine_are_named() -> None:
+    from harness.measure.load import MachineLoad
+    from harness.report.summary import busy_notes
+
+    def load(busy: bool) -> MachineLoad:
+        return MachineLoad(1.0, 1.0, 2.0, 2, 1.6 if busy else 0.1, 0.8 if busy else 0.05, 0.0, busy)
+
+    quiet = records("dag_parse", 10, 130, 3.0, reps=3, load_mode="DBT_MANIFEST")
+    noisy = records("dag_parse", 10, 150, 3.0, reps=2, load_mode="DBT_LS")
+    quiet = [
+        dataclasses.replace(r, measure=dataclasses.replace(r.measure, load=load(False)))
+        for r in quiet
+    ]  # type: ignore[type-var]
+    noisy = [
+        dataclasses.replace(r, measure=dataclasses.replace(r.measure, load=load(i == 0)))  # type: ignore[type-var]
+        for i, r in enumerate(noisy)
+    ]
+    (note,) = busy_notes(scenarios_of(quiet, noisy))
+    assert note.startswith("1 of 5 measurements ran on a busy machine")
+    assert noisy[0].scenario_id in note and quiet[0].scenario_id not in note
+    (note,) = busy_notes(scenarios_of(quiet))
+    assert note == "All 3 measurements ran on a quiet machine (harness.measure.load)."
+    (note,) = busy_notes(scenarios_of(records("dag_parse", 10, 130, 3.0)))
+    assert "not recorded" in note

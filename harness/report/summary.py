@@ -187,10 +187,29 @@ def summary_section(scenarios: dict[str, ScenarioSamples]) -> Section:
         "its peak (the median over repetitions), and the worker's peak fitted over the "
         "concurrencies measured."
     )
+    notes = [] if table.rows else ["No project size measured in this run."]
     return Section(
         "The answer: settings and sizes",
         id="answer-section",
         intro=[intro],
         tables=[table] if table.rows else [],
-        notes=[] if table.rows else ["No project size measured in this run."],
+        notes=notes + busy_notes(scenarios),
     )
+
+
+def busy_notes(scenarios: dict[str, ScenarioSamples]) -> list[str]:
+    """What the report must say about measurements made on a busy machine."""
+    measured = [r for s in scenarios.values() for r in s.records if r.measure is not None]
+    loads = [r.measure.load for r in measured if r.measure and r.measure.load is not None]
+    busy = [r for r in measured if r.measure and r.measure.load and r.measure.load.busy]
+    if not loads:
+        return ["The machine's load was not recorded in this run (records before schema 2)."]
+    if not busy:
+        return [f"All {len(loads)} measurements ran on a quiet machine (harness.measure.load)."]
+    ids = sorted({r.scenario_id for r in busy})
+    return [
+        f"{len(busy)} of {len(loads)} measurements ran on a busy machine (other processes used "
+        "more than half a core on average, or the hypervisor stole more than 5%): their times "
+        f"are upper bounds and their verdicts less sure. Scenarios: {', '.join(ids[:10])}"
+        + (f" and {len(ids) - 10} more." if len(ids) > 10 else ".")
+    ]
