@@ -154,7 +154,13 @@ def execute(
     try:
         make_template_home(run_dir)
         invalid = validity(units, run_dir)
-        projects: dict[ProjectSpec, PreparedProject | Exception] = {}
+        projects = own_projects(units, run_dir)
+        info["projects"] = {
+            p.spec.label: p.own.notes
+            for p in projects.values()
+            if isinstance(p, PreparedProject) and p.own is not None
+        }
+        write_run_info(run_dir.root, info)
         with ResultsWriter(results) as writer:
             for seq, unit in enumerate(units):
                 m = unit.measurement
@@ -195,6 +201,23 @@ def execute(
         write_run_info(run_dir.root, info)
         shutil.rmtree(run_dir.work, ignore_errors=True)
     return counts
+
+
+def own_projects(
+    units: list[Unit], run_dir: RunDir
+) -> dict[ProjectSpec, PreparedProject | Exception]:
+    """Copy and prepare every user's project before anything is measured, so that a
+    failing ``prepare`` stops the run (PrepareError, a SetupError) with one line."""
+    out: dict[ProjectSpec, PreparedProject | Exception] = {}
+    for u in units:
+        pspec = u.measurement.scenario.project
+        if not PHASES[u.phase].needs_project or pspec.path is None or pspec in out:
+            continue
+        try:
+            out[pspec] = prepare_project(pspec, run_dir.work, run_dir.logs)
+        except (ProjectError, OSError, subprocess.SubprocessError) as exc:
+            out[pspec] = exc
+    return out
 
 
 def _axes(unit: Unit) -> dict[str, Any]:
