@@ -22,6 +22,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("merge", "harness.store.cli", "join the results of several runs (shards)"),
     ("compare", "harness.compare.cli", "compare two runs; exit 1 on a regression"),
     ("report", "harness.report.cli", "write a run's report (markdown and self-contained HTML)"),
+    ("advise", "harness.advise.cli", "measure your dbt project within a budget; which settings"),
 ]
 
 

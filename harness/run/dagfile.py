@@ -99,17 +99,7 @@ def render_dag_file(spec: DagSpec) -> str:
             "py_requirements": list(spec.py_requirements),
             "py_system_site_packages": False,
         }
-    if spec.profiles_yml is not None:
-        profile = (
-            f"ProfileConfig(profile_name={spec.profile_name!r}, "
-            f"target_name={spec.target_name!r}, profiles_yml_filepath={str(spec.profiles_yml)!r})"
-        )
-    else:
-        profile = (
-            f"ProfileConfig(profile_name={spec.profile_name!r}, target_name='dev', "
-            f"profile_mapping=DuckDBUserPasswordProfileMapping(conn_id={CONN_ID!r}, "
-            f"profile_args={{'retries': {DUCKDB_RETRIES!r}}}))"
-        )
+    profile = _profile_config(spec)
     return f'''"""Cosmos memory harness scenario: an airflow dag of dbt project {spec.project_name}.
 
 Written by the harness; every option is literal so the file can be rerun by hand.
@@ -132,3 +122,17 @@ dag = DbtDag(
     max_active_runs=1,
 )
 '''
+
+
+def _profile_config(spec: DagSpec) -> str:
+    """The ProfileConfig: a profiles.yml, or the harness's DuckDB profile mapping."""
+    if spec.profiles_yml is not None:
+        return (
+            f"ProfileConfig(profile_name={spec.profile_name!r}, "
+            f"target_name={spec.target_name!r}, profiles_yml_filepath={str(spec.profiles_yml)!r})"
+        )
+    return (
+        f"ProfileConfig(profile_name={spec.profile_name!r}, target_name='dev', "
+        f"profile_mapping=DuckDBUserPasswordProfileMapping(conn_id={CONN_ID!r}, "
+        f"profile_args={{'retries': {DUCKDB_RETRIES!r}}}))"
+    )

@@ -154,13 +154,7 @@ def execute(
     try:
         make_template_home(run_dir)
         invalid = validity(units, run_dir)
-        projects = own_projects(units, run_dir)
-        info["projects"] = {
-            p.spec.label: p.own.notes
-            for p in projects.values()
-            if isinstance(p, PreparedProject) and p.own is not None
-        }
-        write_run_info(run_dir.root, info)
+        projects = own_projects(units, run_dir, info)
         with ResultsWriter(results) as writer:
             for seq, unit in enumerate(units):
                 m = unit.measurement
@@ -204,10 +198,11 @@ def execute(
 
 
 def own_projects(
-    units: list[Unit], run_dir: RunDir
+    units: list[Unit], run_dir: RunDir, info: dict[str, Any]
 ) -> dict[ProjectSpec, PreparedProject | Exception]:
     """Copy and prepare every user's project before anything is measured, so that a
-    failing ``prepare`` stops the run (PrepareError, a SetupError) with one line."""
+    failing ``prepare`` stops the run (PrepareError, a SetupError) with one line; what
+    was done to each goes into run.json's ``projects``."""
     out: dict[ProjectSpec, PreparedProject | Exception] = {}
     for u in units:
         pspec = u.measurement.scenario.project
@@ -217,6 +212,12 @@ def own_projects(
             out[pspec] = prepare_project(pspec, run_dir.work, run_dir.logs)
         except (ProjectError, OSError, subprocess.SubprocessError) as exc:
             out[pspec] = exc
+    info["projects"] = {
+        p.spec.label: p.own.notes
+        for p in out.values()
+        if isinstance(p, PreparedProject) and p.own is not None
+    }
+    write_run_info(run_dir.root, info)
     return out
 
 
