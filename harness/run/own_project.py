@@ -176,6 +176,7 @@ def ensure_packages(root: Path, env: dict[str, str], log: Path) -> str:
     installed = root / str(data.get("packages-install-path", "dbt_packages"))
     if installed.is_dir() and any(installed.iterdir()):
         return f"vendored ({installed.name}/)"
+    log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as fh:
         proc = subprocess.run(
             [dbt_bin(), "deps", "--project-dir", str(root)], cwd=root, env=env, stdout=fh,
