@@ -162,3 +162,57 @@ def test_sampling_follows_the_model_graph_not_names() -> None:
     assert sample_tasks(tasks, "LOCAL", 3) == {
         "root": "z_stg.run", "middle": "m_int.run", "leaf": "a_mart.run"
     }  # fmt: skip
+
+
+SCENARIO = """
+timeout_s = 900
+bisect_steps = 1
+
+[defaults]
+project = "{project}"
+prepare = "{prepare}"
+test_indirect_selection = "cautious"
+soak_tasks = 3
+concurrency = 2
+
+[[matrix]]
+name = "own-profile"
+profile = "project"
+
+[[matrix]]
+name = "harness-profile"
+profile = "harness"
+phases = ["dag_parse", "task", "dag_run", "dbt_baseline"]
+"""
+
+
+@pytest.mark.slow
+def test_every_phase_with_both_profile_modes_leaves_the_user_files_unchanged(
+    tmp_path: Path,
+) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from harness.store.jsonl import read_records
+
+    shop = user_shop(tmp_path)
+    before = tree_hashes(shop.parent)
+    scenario = tmp_path / "shop.toml"
+    scenario.write_text(SCENARIO.format(project=shop, prepare=PREPARE))
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness", "run", str(scenario), "--results-dir",
+         str(tmp_path / "results"), "--run-id", "r"],
+        capture_output=True, text=True, timeout=5400,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    run = tmp_path / "results" / "r"
+    records = list(read_records(run / "results.jsonl"))
+    bad = [(r.scenario_id, r.reason) for r in records if r.status != "ok"]
+    assert bad == []
+    assert {r.phase for r in records} >= {"dag_parse", "task", "dag_run", "soak", "min_worker"}
+    roles = {r.figures.get("task_id") for r in records if r.phase == "task"}
+    assert roles >= {"stg_customers.run", "customer_ranking.run"}
+    info = json.loads((run / "run.json").read_text())
+    assert len(info["projects"]) == 2
+    assert tree_hashes(shop.parent) == before
