@@ -67,8 +67,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], messa
 def test_advise_on_the_fixture_with_a_small_budget(tmp_path: Path, profile: str) -> None:
     shop = user_shop(tmp_path)
     before = tree_hashes(shop.parent)
-    proc = _advise(str(shop), "--budget", "3m", "--profile", profile, "--prepare", PREPARE,
-                   "--results-dir", str(tmp_path / "results"), "--run-id", "a", cwd=tmp_path)  # fmt: skip
+    results = str(tmp_path / "results")
+    args = ["--budget", "3m", "--profile", profile, "--prepare", PREPARE]
+    proc = _advise(str(shop), *args, "--results-dir", results, "--run-id", "a", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     run = tmp_path / "results" / "a"
     answer = json.loads((run / "answer.json").read_text())

@@ -57,7 +57,9 @@ def test_duckdb_paths_resolve_as_dbt_run_from_the_project(
 ) -> None:
     project = tmp_path / "p"
     assert duckdb_file({"type": "duckdb", "path": "w/x.duckdb"}, project) == project / "w/x.duckdb"
-    assert duckdb_file({"type": "duckdb", "path": "/abs/x.duckdb"}, project) == Path("/abs/x.duckdb")
+    assert duckdb_file({"type": "duckdb", "path": "/abs/x.duckdb"}, project) == Path(
+        "/abs/x.duckdb"
+    )
     monkeypatch.setenv("SHOP_DB", "env.duckdb")
     spec = {"type": "duckdb", "path": "{{ env_var('SHOP_DB') }}"}
     assert duckdb_file(spec, project) == project / "env.duckdb"
@@ -104,7 +106,7 @@ def test_a_failing_prepare_stops_with_one_line(tmp_path: Path) -> None:
 def test_no_profile_for_profile_project_is_one_line(tmp_path: Path) -> None:
     src = user_shop(tmp_path)
     (src / "profiles.yml").unlink()
-    with pytest.raises(PrepareError, match="no profiles.yml"):
+    with pytest.raises(PrepareError, match=r"no profiles\.yml"):
         setup_own(src, "shop", True, None, tmp_path / "w", tmp_path / "logs", None)
 
 
@@ -112,7 +114,7 @@ def test_vendored_packages_are_used_and_missing_ones_are_one_line(tmp_path: Path
     own = setup_own(user_shop(tmp_path / "v", vendored=True), "shop", True, None,
                     tmp_path / "w1", tmp_path / "logs", None)  # fmt: skip
     assert own.notes["packages"] == "vendored (dbt_packages/)"
-    with pytest.raises(PrepareError, match="dbt_packages/ is missing and `dbt deps` failed"):
+    with pytest.raises(PrepareError, match=r"dbt_packages/ is missing and `dbt deps` failed"):
         setup_own(user_shop(tmp_path / "m", missing=True), "shop", True, None,
                   tmp_path / "w2", tmp_path / "logs", None)  # fmt: skip
 
@@ -132,8 +134,11 @@ def test_prepare_project_and_profile_in_defaults(tmp_path: Path) -> None:
 
 
 def test_dag_file_sets_deps_consistently_and_test_behaviour() -> None:
-    spec = DagSpec("d", Path("/p"), "p", "p", "DBT_LS", "DBT_RUNNER", None, "LOCAL", True, True,
-                   False, 1, test_behavior="after_all", test_indirect_selection="cautious")  # fmt: skip
+    options = {"test_behavior": "after_all", "test_indirect_selection": "cautious"}
+    spec = DagSpec(
+        "d", Path("/p"), "p", "p", "DBT_LS", "DBT_RUNNER", None, "LOCAL", True, True, False, 1,
+        **options,
+    )  # fmt: skip
     text = render_dag_file(spec)
     # Cosmos requires RenderConfig.dbt_deps == install_deps: both follow install_dbt_deps.
     assert "install_dbt_deps=False" in text and "install_deps" not in text.replace(
@@ -156,8 +161,13 @@ def test_sampling_follows_the_model_graph_not_names() -> None:
         "m_int.run": _node("m_int", ["z_stg"]),
         "m_int.test": _node("m_int", [], "DbtTestLocalOperator"),
         "z_stg.run": _node("z_stg", []),
-        "seed_x": {"operator": "DbtSeedLocalOperator", "upstream": [], "resource_type": "seed",
-                   "unique_id": "seed.s.x", "depends_on": []},  # fmt: skip
+        "seed_x": {
+            "operator": "DbtSeedLocalOperator",
+            "upstream": [],
+            "resource_type": "seed",
+            "unique_id": "seed.s.x",
+            "depends_on": [],
+        },  # fmt: skip
     }
     assert sample_tasks(tasks, "LOCAL", 3) == {
         "root": "z_stg.run", "middle": "m_int.run", "leaf": "a_mart.run"
