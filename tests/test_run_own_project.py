@@ -150,8 +150,9 @@ def test_dag_file_sets_deps_consistently_and_test_behaviour() -> None:
 
 
 def _node(uid: str, deps: list[str], op: str = "DbtRunLocalOperator") -> dict[str, object]:
+    deps_ids = [f"model.s.{d}" for d in deps]
     return {"operator": op, "upstream": [], "resource_type": "model",
-            "unique_id": f"model.s.{uid}", "depends_on": [f"model.s.{d}" for d in deps]}  # fmt: skip
+            "unique_id": f"model.s.{uid}", "depends_on": deps_ids}  # fmt: skip
 
 
 def test_sampling_follows_the_model_graph_not_names() -> None:
