@@ -22,6 +22,8 @@ ALLOWED = {
     "run": {"generate", "scenarios", "measure", "store"},
     "compare": {"store", "scenarios", "measure"},
     "report": {"compare", "store", "scenarios", "measure"},
+    # advise plans, runs and reads back: it sits on top and may use every step.
+    "advise": {"generate", "scenarios", "run", "measure", "store", "compare", "report"},
 }
 SHARED = {"errors", "stack_env", "registry"}
 

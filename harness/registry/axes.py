@@ -30,6 +30,8 @@ Reach = Literal["dag_file", "env", "config", "harness"]
 before the process starts (Cosmos reads its settings at import); config: Airflow's
 own configuration; harness: how the harness sets up or measures (cache state, limit)."""
 
+TEST_BEHAVIORS = ("after_each", "build", "after_all", "none")
+INDIRECT_SELECTIONS = ("eager", "cautious", "buildable", "empty")
 LOAD_MODES = ("DBT_LS", "DBT_MANIFEST", "DBT_LS_FILE", "AUTOMATIC", "CUSTOM")
 INVOCATIONS = ("DBT_RUNNER", "SUBPROCESS")
 EXECUTION_MODES = ("LOCAL", "WATCHER", "VIRTUALENV")
@@ -58,6 +60,11 @@ def _where_dbt_runs(values: Mapping[str, Any], phase: str) -> bool:
 
 def _with_debug_mode(values: Mapping[str, Any], phase: str) -> bool:
     return bool(values.get("debug_mode"))
+
+
+def _with_tests(values: Mapping[str, Any], phase: str) -> bool:
+    # dbt's indirect selection only picks tests: without test tasks it changes nothing.
+    return values.get("test_behavior") != "none"
 
 
 @dataclass(frozen=True)
@@ -160,6 +167,15 @@ AXES: dict[str, Axis] = {
              "import phase: DbtDag as a DAG file imports it, or the cosmos package alone as "
              "Airflow's provider and plugin loading does",
              choices=("DbtDag", "package"), quiet_default=True),
+        Axis("test_behavior", str, "after_each", _ALL_DAG, "dag_file",
+             "RenderConfig.test_behavior: a test task after each model, one `dbt build` per "
+             "model, all tests at the end, or none (it changes the number of tasks)",
+             choices=TEST_BEHAVIORS, judged_by_cosmos=True, quiet_default=True),
+        Axis("test_indirect_selection", str, "eager", _RUN, "dag_file",
+             "ExecutionConfig.test_indirect_selection: dbt's --indirect-selection, which "
+             "tests a model's selection brings along (a relationships test of two models)",
+             choices=INDIRECT_SELECTIONS, acts=_with_tests, judged_by_cosmos=True,
+             quiet_default=True),
         Axis("soak_tasks", int, 200, {SOAK}, "harness",
              "soak: model tasks run in one process", minimum=1),
     )

@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         return _dry_run(console, units)
     if not units:
         raise UsageError("no measurement selected")
-    return _run_with_progress(console, spec, units, run_dir, run_id, shard)
+    return run_with_progress(console, spec, units, run_dir, run_id, shard)
 
 
 def _dry_run(console: Console, units: list[Unit]) -> int:
@@ -117,7 +117,7 @@ def _dry_run(console: Console, units: list[Unit]) -> int:
     return 0
 
 
-def _run_with_progress(
+def run_with_progress(
     console: Console,
     spec: ScenarioFile,
     units: list[Unit],

@@ -21,13 +21,15 @@ DUCKDB_RETRIES = {"connect_attempts": 10}
 _IMPORTS_OPTIMISED = """\
 from cosmos.airflow.dag import DbtDag
 from cosmos.config import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import ExecutionMode, InvocationMode, LoadMode
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.constants import TestIndirectSelection
 from cosmos.profiles.duckdb.user_pass import DuckDBUserPasswordProfileMapping
 """
 # The guide's "instead of" form: the top-level names, as most DAG files import them.
 _IMPORTS_TOP_LEVEL = """\
 from cosmos import DbtDag, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import ExecutionMode, InvocationMode, LoadMode
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.constants import TestIndirectSelection
 from cosmos.profiles import DuckDBUserPasswordProfileMapping
 """
 
@@ -52,7 +54,13 @@ class DagSpec:
     manifest_path: Path | None = None
     dbt_ls_path: Path | None = None
     profiles_yml: Path | None = None
-    """Use the project's own profiles.yml instead of the DuckDB profile mapping."""
+    """Use this profiles.yml (the harness's copy of the project's own) instead of the
+    DuckDB profile mapping."""
+    target_name: str = "dev"
+    test_behavior: str | None = None
+    """None: Cosmos's default (after_each)."""
+    test_indirect_selection: str | None = None
+    """None: Cosmos's default (eager)."""
     virtualenv_dir: Path | None = None
     py_requirements: tuple[str, ...] = ()
 
@@ -62,6 +70,10 @@ def render_dag_file(spec: DagSpec) -> str:
     imports = _IMPORTS_OPTIMISED if spec.memory_optimised_imports else _IMPORTS_TOP_LEVEL
     project_args = [f"dbt_project_path={str(spec.project_dir)!r}"]
     project_args.append(f"partial_parse={spec.partial_parse!r}")
+    # The harness installs a project's packages once (harness.run.own_project); Cosmos
+    # reads this for both the parse's dbt ls (RenderConfig.dbt_deps) and the tasks'
+    # install_deps, which it requires to agree.
+    project_args.append("install_dbt_deps=False")
     if spec.manifest_path is not None:
         project_args.append(f"manifest_path={str(spec.manifest_path)!r}")
     render_args = [
@@ -70,29 +82,24 @@ def render_dag_file(spec: DagSpec) -> str:
     ]
     if spec.load_mode in ("DBT_LS", "AUTOMATIC"):
         render_args.append(f"invocation_mode=InvocationMode.{spec.render_invocation}")
+    if spec.test_behavior is not None:
+        render_args.append(f"test_behavior=TestBehavior.{spec.test_behavior.upper()}")
     if spec.dbt_ls_path is not None:
         render_args.append(f"dbt_ls_path={str(spec.dbt_ls_path)!r}")
     exec_args = [f"execution_mode=ExecutionMode.{spec.execution_mode}"]
     if spec.execution_invocation is not None:
         exec_args.append(f"invocation_mode=InvocationMode.{spec.execution_invocation}")
-    operator_args: dict[str, object] = {"install_deps": False}
+    if spec.test_indirect_selection is not None:
+        selection = spec.test_indirect_selection.upper()
+        exec_args.append(f"test_indirect_selection=TestIndirectSelection.{selection}")
+    operator_args: dict[str, object] = {}
     if spec.execution_mode == "VIRTUALENV":
         exec_args.append(f"virtualenv_dir={str(spec.virtualenv_dir)!r}")
         operator_args = {
             "py_requirements": list(spec.py_requirements),
             "py_system_site_packages": False,
         }
-    if spec.profiles_yml is not None:
-        profile = (
-            f"ProfileConfig(profile_name={spec.profile_name!r}, target_name='dev', "
-            f"profiles_yml_filepath={str(spec.profiles_yml)!r})"
-        )
-    else:
-        profile = (
-            f"ProfileConfig(profile_name={spec.profile_name!r}, target_name='dev', "
-            f"profile_mapping=DuckDBUserPasswordProfileMapping(conn_id={CONN_ID!r}, "
-            f"profile_args={{'retries': {DUCKDB_RETRIES!r}}}))"
-        )
+    profile = _profile_config(spec)
     return f'''"""Cosmos memory harness scenario: an airflow dag of dbt project {spec.project_name}.
 
 Written by the harness; every option is literal so the file can be rerun by hand.
@@ -115,3 +122,17 @@ dag = DbtDag(
     max_active_runs=1,
 )
 '''
+
+
+def _profile_config(spec: DagSpec) -> str:
+    """The ProfileConfig: a profiles.yml, or the harness's DuckDB profile mapping."""
+    if spec.profiles_yml is not None:
+        return (
+            f"ProfileConfig(profile_name={spec.profile_name!r}, "
+            f"target_name={spec.target_name!r}, profiles_yml_filepath={str(spec.profiles_yml)!r})"
+        )
+    return (
+        f"ProfileConfig(profile_name={spec.profile_name!r}, target_name='dev', "
+        f"profile_mapping=DuckDBUserPasswordProfileMapping(conn_id={CONN_ID!r}, "
+        f"profile_args={{'retries': {DUCKDB_RETRIES!r}}}))"
+    )

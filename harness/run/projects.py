@@ -1,7 +1,8 @@
 """The dbt project behind a scenario, and what Cosmos's load modes need of it.
 
 A synthetic project is generated once into synthetic_projects/; a user's own is
-used where it lies and never written to: dbt's target/ and logs go to the run's
+copied into the run's folder with its warehouse and prepared there
+(harness.run.own_project), never written to: dbt's target/ and logs go to the run's
 folder, and the harness's DuckDB profile lives there too.
 """
 
@@ -16,6 +17,7 @@ import yaml
 
 from harness.generate import generate_project
 from harness.run.dagfile import DUCKDB_RETRIES
+from harness.run.own_project import OwnSetup, setup_own
 from harness.run.workspace import dbt_bin
 from harness.scenarios.model import ProjectSpec
 from harness.stack_env import quiet_env
@@ -52,7 +54,29 @@ class PreparedProject:
     """True: the project's profiles.yml is used by Cosmos too (no mock profile)."""
     work: Path
     log_dir: Path
+    own: OwnSetup | None = None
+    """A user's project: the harness's prepared copy of it."""
     _made: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def target_name(self) -> str:
+        """The profile target dbt and Cosmos use."""
+        return self.own.target_name if self.own else "dev"
+
+    def profiles_yml(self, concurrency: int) -> Path | None:
+        """profile = 'project': the harness's copy of the project's profiles.yml (with
+        DuckDB's connect retries when tasks run concurrently); None: the harness's mapping."""
+        if self.own is None or not self.own.profiles:
+            return None
+        return self.own.profiles[concurrency > 1] / "profiles.yml"
+
+    def fresh_warehouse(self, dest: Path) -> Path:
+        """``dest`` as the prepared warehouse (a copy of it), or absent when there is none."""
+        dest.unlink(missing_ok=True)
+        source = self.own.warehouse if self.own else None
+        if source is not None and source.exists():
+            shutil.copy2(source, dest)
+        return dest
 
     def env(self, warehouse: Path, log_dir: Path | None = None) -> dict[str, str]:
         """Environment for a dbt command outside Airflow (dbt's logs in ``log_dir``)."""
@@ -117,8 +141,7 @@ class PreparedProject:
     def built_warehouse(self) -> Path:
         """A DuckDB file after a full `dbt build`: what a single task needs upstream."""
         if "built" not in self._made:
-            db = self.work / "built.duckdb"
-            db.unlink(missing_ok=True)
+            db = self.fresh_warehouse(self.work / "built.duckdb")
             self._dbt("build", ["build", *self.dbt_args(self.work / "build_target")], db)
             self._made["built"] = db
         return self._made["built"]
@@ -155,6 +178,8 @@ def prepare_project(spec: ProjectSpec, work: Path, log_dir: Path) -> PreparedPro
     """Generate (synthetic) or locate (own) the project and write its profile."""
     if spec.path is not None:
         path = Path(spec.path)
+        if not (path / "dbt_project.yml").is_file():
+            raise ProjectError(f"{path} is not a dbt project (no dbt_project.yml)")
     else:
         assert spec.models is not None and spec.shape is not None
         path = (SYNTHETIC_ROOT / spec.label).resolve()
@@ -163,11 +188,13 @@ def prepare_project(spec: ProjectSpec, work: Path, log_dir: Path) -> PreparedPro
     name, profile_name = _read_project_yml(path)
     pwork = work / "projects" / spec.label.replace("/", "_").replace(":", "_")
     pwork.mkdir(parents=True, exist_ok=True)
-    own = spec.profile == "project"
-    if own:
-        if not (path / "profiles.yml").exists():
-            raise ProjectError(f"{path}: profile = 'project' but it has no profiles.yml")
-        profiles_dir = path
-    else:
-        profiles_dir = harness_profile(profile_name, pwork / "profile").parent
-    return PreparedProject(spec, path, name, profile_name, profiles_dir, own, pwork, log_dir)
+    own_profile = spec.profile == "project"
+    profiles_dir = harness_profile(profile_name, pwork / "harness-profile").parent
+    if spec.path is None:
+        return PreparedProject(spec, path, name, profile_name, profiles_dir, False, pwork, log_dir)
+    own = setup_own(path, profile_name, own_profile, spec.prepare, pwork, log_dir, profiles_dir)
+    if own_profile:
+        profiles_dir = own.profiles[False]
+    return PreparedProject(
+        spec, own.root, name, profile_name, profiles_dir, own_profile, pwork, log_dir, own
+    )

@@ -154,7 +154,7 @@ def execute(
     try:
         make_template_home(run_dir)
         invalid = validity(units, run_dir)
-        projects: dict[ProjectSpec, PreparedProject | Exception] = {}
+        projects = own_projects(units, run_dir, info)
         with ResultsWriter(results) as writer:
             for seq, unit, rep in schedule(units):
                 if (unit.scenario_id, rep) in done:
@@ -218,6 +218,30 @@ def _record(run_id: str, unit: Unit, rep: int, outcome: Outcome, started: str) -
         figures=PHASES[m.phase].figures.from_dict(outcome.figures, strict=True),
         started_at=started,
     )
+
+
+def own_projects(
+    units: list[Unit], run_dir: RunDir, info: dict[str, Any]
+) -> dict[ProjectSpec, PreparedProject | Exception]:
+    """Copy and prepare every user's project before anything is measured, so that a
+    failing ``prepare`` stops the run (PrepareError, a SetupError) with one line; what
+    was done to each goes into run.json's ``projects``."""
+    out: dict[ProjectSpec, PreparedProject | Exception] = {}
+    for u in units:
+        pspec = u.measurement.scenario.project
+        if not PHASES[u.phase].needs_project or pspec.path is None or pspec in out:
+            continue
+        try:
+            out[pspec] = prepare_project(pspec, run_dir.work, run_dir.logs)
+        except (ProjectError, OSError, subprocess.SubprocessError) as exc:
+            out[pspec] = exc
+    info["projects"] = {
+        p.spec.label: p.own.notes
+        for p in out.values()
+        if isinstance(p, PreparedProject) and p.own is not None
+    }
+    write_run_info(run_dir.root, info)
+    return out
 
 
 def _axes(unit: Unit) -> dict[str, Any]:

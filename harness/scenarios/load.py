@@ -26,7 +26,9 @@ TOP_KEYS = {
     "defaults",
     "matrix",
 }
-PROJECT_KEYS = {"models", "shape", "seed", "project", "profile"}
+PROJECT_KEYS = {"models", "shape", "seed", "project", "profile", "prepare"}
+OWN_PROJECT_KEYS = {"project", "profile", "prepare"}
+"""Also allowed in [defaults]; a matrix that names a synthetic size does not inherit them."""
 MATRIX_KEYS = {"name", "phases", "repetitions"} | PROJECT_KEYS | set(AXES)
 
 
@@ -80,7 +82,7 @@ def parse_scenarios(data: dict[str, Any], path: Path, text: str = "") -> Scenari
     defaults = data.get("defaults", {})
     if not isinstance(defaults, dict):
         raise UsageError(f"{where}: defaults: must be a table")
-    _no_unknown(defaults, set(AXES), f"{where}: defaults")
+    _no_unknown(defaults, set(AXES) | OWN_PROJECT_KEYS, f"{where}: defaults")
     matrices = data.get("matrix")
     if not isinstance(matrices, list) or not matrices:
         raise UsageError(f"{where}: matrix: at least one [[matrix]] table is needed")
@@ -127,11 +129,20 @@ def _matrix(
         for value in values:
             _check_axis_value(axis_name, value, f"{where}.{axis_name}")
         axes[axis_name] = tuple(dict.fromkeys(values))
-    return MatrixSpec(name, phases, reps, _projects(table, where, base), axes)
+    return MatrixSpec(name, phases, reps, _projects(_with_own(table, defaults), where, base), axes)
+
+
+def _with_own(table: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    if {"models", "shape", "seed"} & set(table):
+        return table
+    return {**{k: defaults[k] for k in OWN_PROJECT_KEYS & set(defaults)}, **table}
 
 
 def _projects(table: dict[str, Any], where: str, base: Path) -> tuple[ProjectSpec, ...]:
     profile = table.get("profile", "harness")
+    prepare = table.get("prepare")
+    if prepare is not None and (not isinstance(prepare, str) or not prepare.strip()):
+        raise UsageError(f"{where}.prepare: expected a command string, got {prepare!r}")
     if profile not in ("harness", "project"):
         raise UsageError(f"{where}.profile: must be 'harness' or 'project', got {profile!r}")
     if "project" in table:
@@ -148,10 +159,12 @@ def _projects(table: dict[str, Any], where: str, base: Path) -> tuple[ProjectSpe
                 raise UsageError(
                     f"{where}.project: {path} is not a dbt project (no dbt_project.yml)"
                 )
-            out.append(ProjectSpec(path=str(path), profile=profile))
+            out.append(ProjectSpec(path=str(path), profile=profile, prepare=prepare))
         return tuple(out)
     if "profile" in table and profile != "harness":
         raise UsageError(f"{where}.profile: 'project' needs project = PATH")
+    if prepare is not None:
+        raise UsageError(f"{where}.prepare: needs project = PATH (a synthetic project has none)")
     models = [
         _int(m, f"{where}.models", MIN_MODELS) for m in _list(table.get("models", [MIN_MODELS]))
     ]

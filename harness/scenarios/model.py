@@ -19,6 +19,9 @@ class ProjectSpec:
     path: str | None = None
     profile: str = "harness"
     """harness: a DuckDB profile the harness makes; project: the project's own profiles.yml."""
+    prepare: str | None = None
+    """A command run once per run in the harness's copy of a user's project (unmeasured),
+    e.g. loading its sources: `python scripts/load.py` or `dbt seed`."""
 
     @property
     def label(self) -> str:

@@ -29,6 +29,7 @@ def main(dag_file: str, out: str) -> int:
                     t.task_id: {
                         "operator": type(t).__name__,
                         "upstream": sorted(t.upstream_task_ids),
+                        **_dbt_node(t),
                     }
                     for t in dag.tasks
                 }
@@ -39,6 +40,19 @@ def main(dag_file: str, out: str) -> int:
     with open(out, "w", encoding="utf-8") as fh:
         json.dump(report, fh)
     return 0 if bag.dags else 1
+
+
+def _dbt_node(task: object) -> dict[str, object]:
+    """The dbt node a Cosmos task runs (its resource type, id and dbt dependencies), so
+    that tasks can be told apart by the model graph rather than by name."""
+    node = (getattr(task, "extra_context", None) or {}).get("dbt_node_config") or {}
+    if not node:
+        return {}
+    return {
+        "resource_type": node.get("resource_type"),
+        "unique_id": node.get("unique_id"),
+        "depends_on": list(node.get("depends_on") or []),
+    }
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Usage: python -m harness.run.probes.validate IN_JSON OUT_JSON
 IN_JSON is a list of {"execution_mode", "execution_invocation", "load_mode",
-"render_invocation", "enable_mock_profile"}; OUT_JSON the same list of
+"render_invocation", "enable_mock_profile", "test_behavior",
+"test_indirect_selection"}; OUT_JSON the same list of
 Cosmos's error message or null. One process checks them all.
 """
 
@@ -17,14 +18,25 @@ def check(combo: dict[str, Any]) -> str | None:
     """Cosmos's own message if it rejects the combination's configs, else None."""
     import airflow  # noqa: F401  (before cosmos: circular import otherwise)
     from cosmos.config import ExecutionConfig, RenderConfig
-    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode
+    from cosmos.constants import (
+        ExecutionMode,
+        InvocationMode,
+        LoadMode,
+        TestBehavior,
+        TestIndirectSelection,
+    )
     from cosmos.exceptions import CosmosValueError
 
     # A null value is an option the phase leaves at Cosmos's default.
     exec_kwargs: dict[str, Any] = {"execution_mode": ExecutionMode[combo["execution_mode"]]}
     if combo.get("execution_invocation"):
         exec_kwargs["invocation_mode"] = InvocationMode[combo["execution_invocation"]]
+    if combo.get("test_indirect_selection"):
+        selection = TestIndirectSelection(combo["test_indirect_selection"])
+        exec_kwargs["test_indirect_selection"] = selection
     render_kwargs: dict[str, Any] = {"load_method": LoadMode[combo["load_mode"]]}
+    if combo.get("test_behavior"):
+        render_kwargs["test_behavior"] = TestBehavior(combo["test_behavior"])
     if combo.get("render_invocation"):
         render_kwargs["invocation_mode"] = InvocationMode[combo["render_invocation"]]
     if combo.get("enable_mock_profile") is not None:

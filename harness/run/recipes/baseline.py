@@ -12,7 +12,7 @@ def run_dbt_baseline(ctx: Context) -> Outcome:
     """Plain `dbt build` of the project without Airflow: the floor of every Cosmos figure."""
     p = ctx.project
     assert p is not None
-    ctx.ws.warehouse.unlink(missing_ok=True)
+    p.fresh_warehouse(ctx.ws.warehouse)
     shutil.rmtree(ctx.ws.target, ignore_errors=True)
     cmd = [
         dbt_bin(),

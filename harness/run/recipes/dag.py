@@ -14,6 +14,7 @@ def dag_spec(ctx: Context) -> DagSpec:
     a, p = ctx.axes, ctx.project
     assert p is not None
     load_mode = a["load_mode"]
+    eff = ctx.scenario.effective(ctx.phase)
     return DagSpec(
         dag_id=DAG_ID,
         project_dir=p.path,
@@ -21,7 +22,7 @@ def dag_spec(ctx: Context) -> DagSpec:
         profile_name=p.profile_name,
         load_mode=load_mode,
         render_invocation=a["render_invocation"],
-        execution_invocation=ctx.scenario.effective(ctx.phase).get("execution_invocation"),
+        execution_invocation=eff.get("execution_invocation"),
         execution_mode=a["execution_mode"],
         partial_parse=a["partial_parse"],
         enable_mock_profile=a["enable_mock_profile"],
@@ -29,7 +30,10 @@ def dag_spec(ctx: Context) -> DagSpec:
         concurrency=a["concurrency"],
         manifest_path=p.manifest() if load_mode == "DBT_MANIFEST" else None,
         dbt_ls_path=p.dbt_ls_file() if load_mode == "DBT_LS_FILE" else None,
-        profiles_yml=(p.path / "profiles.yml") if p.own_profile else None,
+        profiles_yml=p.profiles_yml(eff.get("concurrency") or 1),
+        target_name=p.target_name,
+        test_behavior=eff.get("test_behavior"),
+        test_indirect_selection=eff.get("test_indirect_selection"),
         virtualenv_dir=ctx.venv_dir,
         py_requirements=venv_requirements(),
     )

@@ -42,7 +42,8 @@ def run_dag_run(ctx: Context) -> Outcome:
 
 
 def _dag_run_once(ctx: Context) -> Outcome:
-    ctx.ws.warehouse.unlink(missing_ok=True)
+    assert ctx.project is not None
+    ctx.project.fresh_warehouse(ctx.ws.warehouse)
     port = free_port()
     env = ctx.env(api_port=port)
     triggerer = ctx.axes["execution_mode"] == "WATCHER"

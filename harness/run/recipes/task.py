@@ -14,8 +14,40 @@ from harness.run.recipes.parse import parse_report, prepare_cache
 from harness.run.workspace import airflow_bin
 
 
+def model_graph(tasks: dict[str, dict[str, Any]]) -> dict[str, set[str]]:
+    """Model task -> the model tasks it depends on, by the dbt DAG.
+
+    The parse probe reports each task's dbt node; its ``depends_on`` gives the model
+    graph whatever sits between two model tasks in Airflow (a test task under
+    after_each, a seed). Without node data (an older probe), upstream task ids are
+    followed through the tasks that run no model."""
+    models = {
+        t: info for t, info in tasks.items()
+        if info.get("resource_type") == "model" and "Test" not in info["operator"]
+    }  # fmt: skip
+    if models:
+        by_node = {info["unique_id"]: t for t, info in models.items()}
+        return {
+            t: {by_node[d] for d in info.get("depends_on", []) if d in by_node} - {t}
+            for t, info in models.items()
+        }
+    runs = {t for t in tasks if t.endswith(("_run", ".run"))}
+
+    def parents(t: str, seen: set[str]) -> set[str]:
+        out: set[str] = set()
+        for u in tasks.get(t, {}).get("upstream", []):
+            if u in runs:
+                out.add(u)
+            elif u not in seen:
+                seen.add(u)
+                out |= parents(u, seen)
+        return out
+
+    return {t: parents(t, set()) for t in runs}
+
+
 def sample_tasks(tasks: dict[str, dict[str, Any]], execution_mode: str, n: int) -> dict[str, str]:
-    """Role -> task id: the roots, middle and leaves of the model tasks (at most n).
+    """Role -> task id: a root model, a middle one and a leaf of the model graph (at most n).
 
     Under WATCHER the producer runs dbt for the whole DAG and the model tasks are
     sensors that wait for it, so the producer is the task measured.
@@ -23,23 +55,24 @@ def sample_tasks(tasks: dict[str, dict[str, Any]], execution_mode: str, n: int) 
     if execution_mode == "WATCHER":
         producers = sorted(t for t, info in tasks.items() if "Producer" in info["operator"])
         return {"producer": producers[0]} if producers else {}
-    runs = {t: info for t, info in tasks.items() if t.endswith(("_run", ".run"))}
-    if not runs:
+    graph = model_graph(tasks)
+    if not graph:
         return {}
     depth: dict[str, int] = {}
 
     def d(t: str) -> int:
         if t not in depth:
-            ups = [u for u in runs.get(t, {}).get("upstream", []) if u in runs]
-            depth[t] = 1 + max((d(u) for u in ups), default=0)
+            depth[t] = 0  # a cycle cannot occur in dbt; this only guards the recursion
+            depth[t] = 1 + max((d(u) for u in graph[t]), default=0)
         return depth[t]
 
-    order = sorted(runs, key=lambda t: (d(t), t))
-    downstream = {u for info in runs.values() for u in info["upstream"]}
-    leaves = [t for t in order if t not in downstream]
+    order = sorted(graph, key=lambda t: (d(t), t))
+    has_children = {u for ups in graph.values() for u in ups}
+    leaves = [t for t in order if t not in has_children]
+    inner = [t for t in order if graph[t] and t in has_children] or order
     picks = {
         "root": order[0],
-        "middle": order[len(order) // 2],
+        "middle": inner[len(inner) // 2],
         "leaf": leaves[-1] if leaves else order[-1],
     }
     out: dict[str, str] = {}
