@@ -62,16 +62,37 @@ def _whole(flag: str, value: str) -> int:
         raise UsageError(f"{flag} must be a whole number, got {value!r}") from None
 
 
+def _check_paths(out: Path, db_path: Path | None) -> None:
+    """--out must be a folder that can be made; --db-path a file, not a folder."""
+    if db_path is not None:
+        if db_path.is_dir():
+            raise UsageError(f"--db-path: {db_path} is a directory; name a DuckDB file")
+        parent = db_path.parent
+        if parent.exists() and not parent.is_dir():
+            raise UsageError(f"--db-path: {parent} is not a directory")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {out} exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out: cannot create {out}: {exc.strerror}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Generate the project; print one summary line. Returns the exit code."""
     started = time.perf_counter()
+    models = _whole("--models", args.models)
+    seed = _whole("--seed", args.seed)
+    tests = _whole("--tests-per-model", args.tests_per_model)
+    db_path = Path(args.db_path) if args.db_path else None
+    _check_paths(Path(args.out), db_path)
     project = generate_project(
         Path(args.out),
-        models=_whole("--models", args.models),
+        models=models,
         shape=args.shape,
-        seed=_whole("--seed", args.seed),
-        tests_per_model=_whole("--tests-per-model", args.tests_per_model),
-        db_path=Path(args.db_path) if args.db_path else None,
+        seed=seed,
+        tests_per_model=tests,
+        db_path=db_path,
     )
     elapsed = time.perf_counter() - started
     summary = (

@@ -11,6 +11,7 @@ import shutil
 import sqlite3
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +23,7 @@ import psutil
 from harness.measure import measure
 from harness.measure.result import MeasureResult
 from harness.run.dagfile import DagSpec, render_dag_file
+from harness.run.dagrun_time import watchdog_figures
 from harness.run.projects import PreparedProject
 from harness.run.services import airflow_services, end_tree, free_port
 from harness.run.workspace import Workspace, airflow_bin, airflow_env, dbt_bin, reset_cosmos_cache
@@ -462,7 +464,10 @@ def _end_dags_test() -> bool:
 # Airflow 3.3's scheduler sometimes marks a task FAILED that its executor reported as
 # a success while the task instance still read "queued" (seen here with WATCHER's
 # deferrable sensors under `dags test --use-executor`, about 1 run in 10).
-AIRFLOW_RACE = "finished with state success, but the task instance's state attribute is queued"
+# The same race shows with the task instance still "running" (seen on a real project).
+AIRFLOW_RACE = re.compile(
+    rb"finished with state success, but the task instance's state attribute is (queued|running)"
+)
 
 
 def run_dag_run(ctx: Context) -> Outcome:
@@ -481,7 +486,7 @@ def run_dag_run(ctx: Context) -> Outcome:
             break
         with ctx.log.open("rb") as fh:
             fh.seek(start)
-            if AIRFLOW_RACE.encode() not in fh.read():
+            if not AIRFLOW_RACE.search(fh.read()):
                 break
     if attempt == 2:
         outcome.figures["airflow_race_retried"] = True
@@ -496,6 +501,7 @@ def _dag_run_once(ctx: Context) -> Outcome:
     watchdog = _ShutdownWatchdog(ctx.ws.db, SHUTDOWN_GRACE_S)
     with airflow_services(env, port, ctx.ws.root / "services", triggerer=triggerer):
         watchdog.start()
+        started = time.time()
         try:
             result = ctx.run([airflow_bin(), "dags", "test", DAG_ID, "--use-executor"], env)
         finally:
@@ -510,6 +516,7 @@ def _dag_run_once(ctx: Context) -> Outcome:
             "finished (LocalExecutor shutdown hung); the harness ended it"
         )
         result = dataclasses.replace(result, status="ok" if figures["dag_run_state"] else "error")
+        figures.update(watchdog_figures(ctx.ws.db, DAG_ID, started, result.wall_s))
     status, reason = _status(result, ctx.log)
     if status == "ok" and figures["dag_run_state"] != "success":
         bad = sorted(t for t, v in figures["tasks"].items() if v["state"] != "success")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.measure import choose_backend
+from harness.run.cleanup import MARK_VAR
 from harness.run.estimate import estimate_s
 from harness.run.min_worker import run_min_worker
 from harness.run.phases import PHASE_RUNNERS, Context, Outcome, run_task, task_roles
@@ -153,6 +155,7 @@ def execute(
     done = {r.key for r in read_records(results)} if results.exists() else set()
     info = read_run_info(run_dir.root) or run_info(spec, run_id, shard)
     info["state"] = "running"
+    info["owner"] = os.environ.get(MARK_VAR)  # who runs it: harness.run.cleanup
     info.setdefault("resumed_at", [])
     if done:
         info["resumed_at"].append(now_iso())
