@@ -244,3 +244,64 @@ def test_measure_json_keeps_the_commands_stdout_out_of_the_json() -> None:
     )
     assert json.loads(proc.stdout)["status"] == "ok"
     assert "hello" in proc.stderr
+
+
+# ---------------------------------------------------------------- fault injection
+FAULT_TOML = 'repetitions = 2\ntimeout_s = 300\n[[matrix]]\nphases = ["import"]\n'
+TRIALS = 10
+
+
+def _left_by(pid: int, mark: str) -> list[str]:
+    """Processes with the harness's mark and cgroups named for it."""
+    left = [f"pid {p.pid}" for p in _marked(mark)]
+    for parent in (cgroupfs.v1_mount("memory"), cgroupfs.v1_mount("cpuacct"), cgroupfs.v2_mount()):
+        if parent is not None:
+            left += [str(d) for d in parent.glob(f"harness-{pid}-*")]
+    return left
+
+
+def _marked(mark: str) -> list[psutil.Process]:
+    found = []
+    for p in psutil.process_iter():
+        try:
+            if p.environ().get(MARK_VAR) == mark and p.status() != psutil.STATUS_ZOMBIE:
+                found.append(p)
+        except psutil.Error:
+            continue
+    return found
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
+    """SIGKILL the harness at random points of a small run, 10 times (the first start,
+    then --resume); after each kill nothing of it is left running; then a second run
+    (the --resume) cleans up and completes with every measurement recorded once."""
+    rng = random.Random(16)
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(FAULT_TOML)
+    results = tmp_path / "results"
+    base = [sys.executable, "-m", "harness", "run", str(scenario), "--results-dir", str(results)]
+    for trial in range(TRIALS):
+        args = ["--run-id", "f"] if trial == 0 else ["--resume", "f"]
+        harness = subprocess.Popen([*base, *args], cwd=tmp_path,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.3)
+        mark = mark_of(harness.pid)
+        time.sleep(rng.uniform(0.5, 12.0))
+        harness.kill()  # the harness alone, as a crash: not its group
+        harness.wait()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and _left_by(harness.pid, mark):
+            time.sleep(0.2)
+        assert _left_by(harness.pid, mark) == [], f"trial {trial}"
+    final = subprocess.run([*base, "--resume", "f"], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=900)
+    assert final.returncode == 0, final.stderr[-2000:]
+    run = results / "f"
+    assert not (run / "work").exists()
+    assert read_run_info(run)["state"] == "finished"
+    lines = (run / "results.jsonl").read_text().splitlines()
+    assert all(json.loads(line) for line in lines)
+    keys = [r.key for r in read_records(run / "results.jsonl")]
+    assert sorted(keys) == sorted({(k[0], rep) for k in keys for rep in (0, 1)})
+    assert len(keys) == 2 and len(set(keys)) == 2

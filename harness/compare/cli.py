@@ -74,8 +74,9 @@ def _check_export_path(path: Path | None) -> None:
         return
     if path.is_dir():
         raise UsageError(f"--export-pytest-benchmark: {path} is a directory; name a file")
-    if not path.parent.is_dir():
-        raise UsageError(f"--export-pytest-benchmark: {path.parent} is not a directory")
+    existing = next((p for p in path.parents if p.exists()), None)
+    if existing is not None and not existing.is_dir():  # missing folders are made
+        raise UsageError(f"--export-pytest-benchmark: {existing} is not a directory")
 
 
 def run(args: argparse.Namespace) -> int:

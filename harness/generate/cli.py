@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -62,8 +63,9 @@ def _whole(flag: str, value: str) -> int:
         raise UsageError(f"{flag} must be a whole number, got {value!r}") from None
 
 
-def _check_paths(out: Path, db_path: Path | None) -> None:
-    """--out must be a folder that can be made; --db-path a file, not a folder."""
+def _check_paths(out: Path, db_path: Path | None) -> bool:
+    """--out must be a folder that can be made; --db-path a file, not a folder.
+    True when --out was made here (removed again if the generator refuses)."""
     if db_path is not None:
         if db_path.is_dir():
             raise UsageError(f"--db-path: {db_path} is a directory; name a DuckDB file")
@@ -72,10 +74,12 @@ def _check_paths(out: Path, db_path: Path | None) -> None:
             raise UsageError(f"--db-path: {parent} is not a directory")
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out: {out} exists and is not a directory")
+    made = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"--out: cannot create {out}: {exc.strerror}") from None
+    return made
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,15 +89,20 @@ def run(args: argparse.Namespace) -> int:
     seed = _whole("--seed", args.seed)
     tests = _whole("--tests-per-model", args.tests_per_model)
     db_path = Path(args.db_path) if args.db_path else None
-    _check_paths(Path(args.out), db_path)
-    project = generate_project(
-        Path(args.out),
-        models=models,
-        shape=args.shape,
-        seed=seed,
-        tests_per_model=tests,
-        db_path=db_path,
-    )
+    made = _check_paths(Path(args.out), db_path)
+    try:
+        project = generate_project(
+            Path(args.out),
+            models=models,
+            shape=args.shape,
+            seed=seed,
+            tests_per_model=tests,
+            db_path=db_path,
+        )
+    except UsageError:
+        if made:
+            shutil.rmtree(args.out, ignore_errors=True)
+        raise
     elapsed = time.perf_counter() - started
     summary = (
         f"wrote {project.models} models ({project.shape}, seed {project.seed}), "

@@ -68,10 +68,15 @@ def end_processes(procs: list[psutil.Process]) -> int:
     return len(procs)
 
 
+def cgroup_parents() -> list[Path]:
+    """Where the measure backends make their cgroups (v2 root, v1 memory and cpuacct)."""
+    found = {cgroupfs.v2_mount(), cgroupfs.v1_mount("memory"), cgroupfs.v1_mount("cpuacct")}
+    return [p for p in found if p is not None]
+
+
 def end_stale_cgroups() -> int:
     """Kill and remove every harness cgroup whose owner is dead; how many."""
-    parents = {cgroupfs.v2_mount(), cgroupfs.v1_mount("memory"), cgroupfs.v1_mount("cpuacct")}
-    return sum(len(cgroupfs.clean_stale(p)) for p in parents if p is not None)
+    return sum(len(cgroupfs.clean_stale(p)) for p in cgroup_parents())
 
 
 def close_dead_runs(results_dir: Path) -> list[str]:

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 import psutil
 
 from harness.measure import cgroupfs
-from harness.run.cleanup import MARK_VAR, end_processes, marked_processes
+from harness.run.cleanup import MARK_VAR, cgroup_parents, end_processes, marked_processes
 
 PR_SET_PDEATHSIG = 1
 
@@ -57,9 +57,7 @@ def reaper(mark: str) -> Iterator[subprocess.Popen[bytes]]:
 def end_cgroups_of(pid: int) -> int:
     """Kill and remove every cgroup named for harness process ``pid``; how many."""
     n = 0
-    for parent in {cgroupfs.v2_mount(), cgroupfs.v1_mount("memory"), cgroupfs.v1_mount("cpuacct")}:
-        if parent is None:
-            continue
+    for parent in cgroup_parents():
         for entry in parent.glob(f"harness-{pid}-*"):
             match = cgroupfs.NAME_RE.match(entry.name)
             if match and entry.is_dir() and cgroupfs.destroy(entry, kill_file=True):
