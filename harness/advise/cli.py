@@ -24,9 +24,10 @@ from harness.advise.plan import (
     scenario_file,
 )
 from harness.errors import UsageError
-from harness.run.cli import RESULTS_ROOT, run_with_progress
+from harness.run.cli import RESULTS_ROOT, run_with_progress, supervised
 from harness.run.estimate import estimate_s
 from harness.run.own_project import find_profiles_yml
+from harness.run.runid import check_results_dir, claim_new
 from harness.run.runner import Unit, units_of
 from harness.run.workspace import RunDir
 from harness.scenarios import expand
@@ -66,10 +67,19 @@ def run(args: argparse.Namespace) -> int:
     """`harness advise PATH`: 0 with an answer, 130 with a partial one after Ctrl-C."""
     target = _target(args)
     budget = parse_budget(args.budget)
+    check_results_dir(args.results_dir)
     run_id = args.run_id or f"{datetime.now():%Y%m%d-%H%M%S}-advise-{target.path.name}"
-    run_dir = RunDir((args.results_dir / run_id).resolve())
-    if run_dir.root.exists():
-        raise UsageError(f"--run-id: {run_dir.root} exists")
+    if args.run_id and (args.results_dir / run_id).exists():
+        raise UsageError(f"--run-id: {args.results_dir / run_id} exists")
+    root, run_id = claim_new(args.results_dir, run_id, explicit=bool(args.run_id))
+    run_dir = RunDir(root.resolve())
+    with supervised(run_dir.root, args.results_dir):
+        return _advise(args, target, budget, run_dir, run_id)
+
+
+def _advise(
+    args: argparse.Namespace, target: Target, budget: float, run_dir: RunDir, run_id: str
+) -> int:
     plan = fit(_spec(target, base_matrices(), run_dir), budget)
     console = Console(stderr=True)
     console.print(f"advise: {len(plan.units)} measurements planned, about "

@@ -81,9 +81,21 @@ def thresholds_from(args: argparse.Namespace) -> Thresholds:
     return Thresholds(**values)
 
 
+def _check_export_path(path: Path | None) -> None:
+    """Refuse an export path that cannot be written, before anything is computed."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise UsageError(f"--export-pytest-benchmark: {path} is a directory; name a file")
+    existing = next((p for p in path.parents if p.exists()), None)
+    if existing is not None and not existing.is_dir():  # missing folders are made
+        raise UsageError(f"--export-pytest-benchmark: {existing} is not a directory")
+
+
 def run(args: argparse.Namespace) -> int:
     """`harness compare BASE NEW`."""
     thresholds = thresholds_from(args)
+    _check_export_path(args.export_pytest_benchmark)
     base = load_run(args.base, args.results_dir)
     new = load_run(args.new, args.results_dir)
     history = [load_run(h, args.results_dir) for h in args.history]

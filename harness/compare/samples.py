@@ -2,7 +2,8 @@
 
 Three metrics, all "lower is better":
   memory - peak memory of the whole process tree (MeasureResult.peak_tree_bytes);
-  time   - wall-clock seconds of the phase (MeasureResult.wall_s);
+  time   - wall-clock seconds of the phase (MeasureResult.wall_s; for a dag_run
+           ended by the watchdog, until its DagRun's end: store.timing);
   slots  - task-slot-seconds of a dag_run (figures["task_slot_seconds"]: the sum of
            the task durations, what the run costs in worker slots).
 Only records with status "ok" give values; the others are counted by status.
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.store.record import Record
+from harness.store.timing import wall_time_s
 
 
 def _memory(r: Record) -> float | None:
@@ -23,7 +25,7 @@ def _memory(r: Record) -> float | None:
 
 
 def _time(r: Record) -> float | None:
-    return float(r.measure.wall_s) if r.measure else None
+    return wall_time_s(r)  # a watchdog's grace is not the DagRun's time
 
 
 def _slots(r: Record) -> float | None:

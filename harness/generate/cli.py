@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -62,17 +63,46 @@ def _whole(flag: str, value: str) -> int:
         raise UsageError(f"{flag} must be a whole number, got {value!r}") from None
 
 
+def _check_paths(out: Path, db_path: Path | None) -> bool:
+    """--out must be a folder that can be made; --db-path a file, not a folder.
+    True when --out was made here (removed again if the generator refuses)."""
+    if db_path is not None:
+        if db_path.is_dir():
+            raise UsageError(f"--db-path: {db_path} is a directory; name a DuckDB file")
+        parent = db_path.parent
+        if parent.exists() and not parent.is_dir():
+            raise UsageError(f"--db-path: {parent} is not a directory")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {out} exists and is not a directory")
+    made = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out: cannot create {out}: {exc.strerror}") from None
+    return made
+
+
 def run(args: argparse.Namespace) -> int:
     """Generate the project; print one summary line. Returns the exit code."""
     started = time.perf_counter()
-    project = generate_project(
-        Path(args.out),
-        models=_whole("--models", args.models),
-        shape=args.shape,
-        seed=_whole("--seed", args.seed),
-        tests_per_model=_whole("--tests-per-model", args.tests_per_model),
-        db_path=Path(args.db_path) if args.db_path else None,
-    )
+    models = _whole("--models", args.models)
+    seed = _whole("--seed", args.seed)
+    tests = _whole("--tests-per-model", args.tests_per_model)
+    db_path = Path(args.db_path) if args.db_path else None
+    made = _check_paths(Path(args.out), db_path)
+    try:
+        project = generate_project(
+            Path(args.out),
+            models=models,
+            shape=args.shape,
+            seed=seed,
+            tests_per_model=tests,
+            db_path=db_path,
+        )
+    except UsageError:
+        if made:
+            shutil.rmtree(args.out, ignore_errors=True)
+        raise
     elapsed = time.perf_counter() - started
     summary = (
         f"wrote {project.models} models ({project.shape}, seed {project.seed}), "

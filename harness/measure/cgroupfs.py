@@ -183,10 +183,10 @@ def _pid_alive(pid: int) -> bool:
 
 
 def clean_stale(parent: Path) -> list[Path]:
-    """Remove empty ``harness-<pid>-<n>`` cgroups whose owner process is dead.
+    """Remove ``harness-<pid>-<n>`` cgroups whose owner process is dead.
 
-    Non-empty ones are left alone (their processes belong to a measurement
-    whose harness died; killing them unasked would be a surprise) and logged.
+    Processes still in one belong to a measurement whose harness died (killed):
+    nobody will end or measure them any more, so they are killed first.
     """
     removed: list[Path] = []
     try:
@@ -198,9 +198,9 @@ def clean_stale(parent: Path) -> list[Path]:
         if not m or not entry.is_dir() or _pid_alive(int(m.group(1))):
             continue
         if pids(entry):
-            log.warning("stale cgroup %s still has processes; left in place", entry)
-            continue
-        if remove_dir(entry, timeout_s=0.5):
+            log.warning("stale cgroup %s still has processes; killing them", entry)
+            kill_all(entry, kill_file=(entry / "cgroup.kill").exists())
+        if remove_dir(entry, timeout_s=2.0):
             removed.append(entry)
     return removed
 

@@ -22,6 +22,13 @@ from rich.table import Table
 from harness.errors import UsageError
 from harness.measure.backends import BACKENDS
 from harness.measure.core import DEFAULT_GRACE_S, DEFAULT_INTERVAL_MS, measure
+from harness.measure.inputs import (
+    MAX_GRACE_S,
+    MAX_INTERVAL_MS,
+    MAX_LIMIT_BYTES,
+    MAX_TIMEOUT_S,
+    checked_number,
+)
 from harness.measure.result import MeasureResult
 
 MIB = 1024 * 1024
@@ -98,6 +105,23 @@ def summary(result: MeasureResult) -> Table:
     return table
 
 
+def _check_flags(args: argparse.Namespace) -> int | None:
+    """Every number and the output path, before the command runs; the limit in bytes."""
+    limit_mib = checked_number(args.limit_mib, "--limit-mib", MAX_LIMIT_BYTES / MIB)
+    checked_number(args.timeout, "--timeout", MAX_TIMEOUT_S)
+    checked_number(args.grace, "--grace", MAX_GRACE_S, zero_ok=True)
+    checked_number(args.interval_ms, "--interval-ms", MAX_INTERVAL_MS)
+    out = args.output
+    if out is not None:
+        if out.is_dir():
+            raise UsageError(f"-o: {out} is a directory; name a file")
+        if not out.parent.is_dir():
+            raise UsageError(f"-o: cannot write {out}: no such directory")
+        if not os.access(out.parent, os.W_OK):
+            raise UsageError(f"-o: cannot write {out}: permission denied")
+    return None if limit_mib is None else int(limit_mib * MIB)
+
+
 def run(args: argparse.Namespace) -> int:
     """Measure the command; print the summary or JSON; return the exit code."""
     cmd = list(args.cmd)
@@ -105,13 +129,7 @@ def run(args: argparse.Namespace) -> int:
         cmd = cmd[1:]
     if not cmd:
         raise UsageError("no command given; put it after --, e.g. harness measure -- sleep 1")
-    limit = None
-    if args.limit_mib is not None:
-        if args.limit_mib <= 0:
-            raise UsageError(f"--limit-mib must be positive, got {args.limit_mib:g}")
-        limit = int(args.limit_mib * MIB)
-    if args.output is not None and not args.output.parent.is_dir():
-        raise UsageError(f"cannot write {args.output}: no such directory")
+    limit = _check_flags(args)
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
@@ -123,6 +141,8 @@ def run(args: argparse.Namespace) -> int:
             interval_ms=args.interval_ms,
             backend=args.backend,
             grace_s=args.grace,
+            # --json: stdout is the JSON's alone; the command's own output goes to stderr.
+            stdout=Path("/dev/stderr") if args.json else None,
         )
     finally:
         if previous is not None:

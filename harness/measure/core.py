@@ -37,6 +37,7 @@ from harness.measure.backends import choose_backend
 from harness.measure.cgroup_v1 import CgroupV1
 from harness.measure.cgroup_v2 import CgroupV2
 from harness.measure.cgroupfs import BackendUnavailable, Cgroup
+from harness.measure.inputs import check_numbers
 from harness.measure.launch import MeasureError, Waiter, start
 from harness.measure.load import LoadProbe
 from harness.measure.procfs import self_hwm_bytes
@@ -119,14 +120,7 @@ def _check_input(
 ) -> None:
     if not argv or not argv[0]:
         raise UsageError("no command given; put it after --, e.g. harness measure -- sleep 1")
-    if limit_bytes is not None and limit_bytes <= 0:
-        raise UsageError(f"the memory limit must be positive, got {limit_bytes} bytes")
-    if timeout_s is not None and timeout_s <= 0:
-        raise UsageError(f"the timeout must be positive, got {timeout_s} s")
-    if not interval_ms > 0:
-        raise UsageError(f"the poll interval must be positive, got {interval_ms} ms")
-    if grace_s < 0:
-        raise UsageError(f"the grace must not be negative, got {grace_s} s")
+    check_numbers(limit_bytes, timeout_s, grace_s, interval_ms)
     if cwd is not None and not Path(cwd).is_dir():
         raise UsageError(f"working directory {cwd} does not exist")
     exe = argv[0]

@@ -112,6 +112,11 @@ class DagRunFigures(Figures):
     """Every address a process of the harness listened on during the run."""
     ended_by_harness: str | None = None
     """Why the harness ended `dags test` after its DagRun finished (trap 16)."""
+    watchdog_end_s: float | None = None
+    """When the harness ended it: the measured wall time, up to the watchdog's end."""
+    dag_run_end_s: float | None = None
+    """Seconds from the command's start to its DagRun's end: the time figure of a run
+    ended by the watchdog (harness.store.timing)."""
     airflow_race_retried: bool | None = None
     """The run was repeated once after Airflow's scheduler race (trap 21)."""
 

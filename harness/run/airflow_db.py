@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +88,32 @@ def dag_run_state(db: Path, after_id: int = 0) -> str | None:
         (DAG_ID, after_id),
     )
     return row[0] if row else None
+
+
+def dag_run_end(db: Path, dag_id: str = DAG_ID) -> datetime | None:
+    """end_date of the newest run of ``dag_id`` (aware, UTC), if recorded."""
+    row = _query_one(
+        db, "SELECT end_date FROM dag_run WHERE dag_id=? ORDER BY id DESC LIMIT 1", (dag_id,)
+    )
+    if not row or not row[0]:
+        return None
+    try:
+        end = datetime.fromisoformat(str(row[0]))
+    except ValueError:
+        return None
+    return end if end.tzinfo else end.replace(tzinfo=UTC)
+
+
+def watchdog_figures(
+    db: Path, dag_id: str, started_epoch: float, wall_s: float
+) -> dict[str, float]:
+    """A DagRun ended by the watchdog keeps both ends (see harness.store.timing):
+    ``watchdog_end_s``, the measured wall time up to the watchdog's end, and
+    ``dag_run_end_s``, seconds from the command's start to its DagRun's end."""
+    out = {"watchdog_end_s": round(wall_s, 3)}
+    end = dag_run_end(db, dag_id)
+    if end is not None:
+        own = end.timestamp() - started_epoch
+        if 0 < own <= wall_s:
+            out["dag_run_end_s"] = round(own, 3)
+    return out

@@ -7,7 +7,10 @@ as it comes) and run.json (versions, machine, commit, backend, the file).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import re
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -23,11 +26,15 @@ from rich.progress import (
 from rich.table import Table
 
 from harness.errors import UsageError
+from harness.run.cleanup import MARK_VAR, end_orphans, install_mark
 from harness.run.estimate import estimate_s
+from harness.run.runid import check_results_dir, claim_new, lock_run
 from harness.run.runner import Unit, execute, iter_shard, units_of
+from harness.run.supervise import reaper
 from harness.run.workspace import RunDir, SetupError
 from harness.scenarios import expand, load_scenario_file, select
 from harness.scenarios.load import ScenarioFile
+from harness.store.jsonl import RESULTS_FILE, CorruptResults, read_records
 from harness.store.record import Record
 
 RESULTS_ROOT = Path("results")
@@ -72,14 +79,18 @@ def _fmt_s(seconds: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """`harness run`: exit 0 when every measurement was recorded (whatever its status)."""
+    """`harness run`: exit 0 when every measurement was recorded (whatever its status).
+
+    Every argument is checked before anything runs or is written."""
+    check_results_dir(args.results_dir)
     shard = parse_shard(args.shard)
     if args.resume:
-        run_dir = RunDir((args.results_dir / args.resume).resolve())
-        stored = run_dir.root / "scenario.toml"
-        if not stored.exists():
+        root = args.results_dir / args.resume
+        stored = root / "scenario.toml"
+        if not root.is_dir() or (not stored.exists() and args.scenario_file is None):
             raise UsageError(f"--resume: no run {args.resume!r} under {args.results_dir}")
         spec = load_scenario_file(args.scenario_file or stored)
+        _check_recorded(root)
         run_id = args.resume
     else:
         if args.scenario_file is None:
@@ -88,9 +99,10 @@ def run(args: argparse.Namespace) -> int:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         suffix = f"-shard{shard[0]}of{shard[1]}" if shard else ""
         run_id = args.run_id or f"{stamp}-{spec.path.stem}{suffix}"
-        run_dir = RunDir((args.results_dir / run_id).resolve())
-        if run_dir.root.exists() and not args.dry_run:
-            raise UsageError(f"--run-id: {run_dir.root} exists; use --resume {run_id}")
+        if "/" in run_id or run_id in ("", ".", ".."):
+            raise UsageError(f"--run-id: {run_id!r} is not a folder name")
+        if (args.results_dir / run_id).exists() and args.run_id and not args.dry_run:
+            raise UsageError(f"--run-id: {args.results_dir / run_id} exists; use --resume {run_id}")
     measurements = select(expand(spec), args.select)
     units = list(iter_shard(units_of(measurements, spec.task_sample), shard))
     console = Console(stderr=True)
@@ -98,7 +110,43 @@ def run(args: argparse.Namespace) -> int:
         return _dry_run(console, units)
     if not units:
         raise UsageError("no measurement selected")
-    return run_with_progress(console, spec, units, run_dir, run_id, shard)
+    if args.resume:
+        root = root.resolve()
+    else:
+        root, run_id = claim_new(args.results_dir, run_id, explicit=bool(args.run_id))
+        root = root.resolve()
+    with supervised(root, args.results_dir):
+        return run_with_progress(console, spec, units, RunDir(root), run_id, shard)
+
+
+def _check_recorded(root: Path) -> None:
+    """--resume: the results so far must be readable (a torn last line is fine)."""
+    results = root / RESULTS_FILE
+    if not results.exists():
+        return
+    try:
+        for _ in read_records(results):
+            pass
+    except CorruptResults as exc:
+        raise UsageError(f"--resume: {exc}; repair or remove that line") from None
+
+
+@contextlib.contextmanager
+def supervised(root: Path, results_dir: Path) -> Iterator[None]:
+    """Hold the run's lock, end what dead harnesses left, and keep a reaper beside
+    this harness for the run (harness.run.supervise)."""
+    lock = lock_run(root)
+    previous = os.environ.get(MARK_VAR)
+    try:
+        end_orphans(results_dir)
+        with reaper(install_mark()):
+            yield
+    finally:
+        if previous is None:
+            os.environ.pop(MARK_VAR, None)
+        else:
+            os.environ[MARK_VAR] = previous
+        lock.close()
 
 
 def _dry_run(console: Console, units: list[Unit]) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from typing import Any
 
 from harness.measure import choose_backend
 from harness.registry import AXES, PHASES
+from harness.run.cleanup import MARK_VAR
 from harness.run.context import Context, Outcome
 from harness.run.estimate import estimate_s
 from harness.run.projects import PreparedProject, ProjectError, prepare_project
@@ -145,6 +147,7 @@ def execute(
     done = {r.key for r in read_records(results)} if results.exists() else set()
     info = read_run_info(run_dir.root) or run_info(spec, run_id, shard)
     info["state"] = "running"
+    info["owner"] = os.environ.get(MARK_VAR)  # who runs it: harness.run.cleanup
     info.setdefault("resumed_at", [])
     if done:
         info["resumed_at"].append(now_iso())

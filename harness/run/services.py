@@ -1,7 +1,8 @@
 """Airflow services a DAG run needs (docs/ARCHITECTURE.md, trap 5): the execution API server,
 for the LocalExecutor's task processes, and the triggerer, for WATCHER's
 deferrable sensors. Both listen on 127.0.0.1 only and are stopped with their
-whole process tree."""
+whole process tree; each in a process group of its own that the kernel kills
+with the harness (harness.run.supervise)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import psutil
 
+from harness.run.supervise import die_with_parent
 from harness.run.workspace import airflow_bin
 
 
@@ -93,6 +95,7 @@ def airflow_services(
                 stdout=api_log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=die_with_parent,
             )
         started.append(api)
         if triggerer:
@@ -106,6 +109,7 @@ def airflow_services(
                         stdout=trig_log,
                         stderr=subprocess.STDOUT,
                         start_new_session=True,
+                        preexec_fn=die_with_parent,
                     )
                 )
         _wait_healthy(f"http://127.0.0.1:{port}/execution/health", api, timeout_s=120)

@@ -1,65 +1,96 @@
-"""Watching a running `airflow dags test`: the shutdown watchdog and the listening check."""
+"""Nothing outlives a harness run, even a SIGKILLed one.
+
+Two guards. Services start in a process group of their own with a parent-death
+signal (:func:`die_with_parent`): the kernel kills their leader when the harness
+dies. And a reaper, a small process started beside the harness (:func:`reaper`),
+waits on a pipe that only the harness holds: when the pipe closes, because the
+harness exited or was killed, it ends every process with the harness's mark
+(harness.run.cleanup) and removes its cgroups.
+
+Run as ``python -m harness.run.supervise MARK``: the reaper itself.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import threading
-from pathlib import Path
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 
 import psutil
 
-from harness.run.airflow_db import DAG_ID, dag_run_state, newest_dag_run_id
-from harness.run.services import end_tree
+from harness.measure import cgroupfs
+from harness.run.cleanup import MARK_VAR, cgroup_parents, end_processes, marked_processes
 
-SHUTDOWN_GRACE_S = 30.0
-
-
-class ShutdownWatchdog(threading.Thread):
-    """Ends `airflow dags test` when its DagRun has finished but the CLI does not exit.
-
-    Seen here: after "DagRun Finished", LocalExecutor.end() sometimes waits forever
-    on a worker (the CLI logs "Shutting down LocalExecutor; waiting for running
-    tasks to finish" and nothing more). The run's work is done, so the harness
-    ends the tree after a grace period and says so in the record.
-    """
-
-    def __init__(self, db: Path, grace_s: float) -> None:
-        super().__init__(daemon=True)
-        self.db, self.grace_s = db, grace_s
-        # Only a run started after this one counts (min_worker reuses the database).
-        self.after_id = newest_dag_run_id(db)
-        self.stop = threading.Event()
-        self.ended_tree = False
-        self.listening: set[str] = set()
-        """Every address a process of the harness listened on during the run."""
-
-    def run(self) -> None:
-        while not self.stop.wait(2.0):
-            self.listening |= listening_addresses()
-            if dag_run_state(self.db, self.after_id) in ("success", "failed"):
-                if self.stop.wait(self.grace_s):
-                    return
-                self.ended_tree = _end_dags_test()
-                return
+PR_SET_PDEATHSIG = 1
 
 
-def listening_addresses() -> set[str]:
-    """host:port of every listening TCP socket of this process's descendants."""
-    found = set()
-    for proc in psutil.Process().children(recursive=True):
-        with contextlib.suppress(psutil.Error):
-            for c in proc.net_connections(kind="inet"):
-                if c.status == psutil.CONN_LISTEN and c.laddr:
-                    found.add(f"{c.laddr.ip}:{c.laddr.port}")
-    return found
+def die_with_parent() -> None:
+    """preexec_fn: the kernel sends SIGKILL to this child when its parent dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
-def _end_dags_test() -> bool:
-    ended = False
-    for proc in psutil.Process().children(recursive=True):
-        with contextlib.suppress(psutil.Error):
-            cmd = proc.cmdline()
-            if "dags" in cmd and "test" in cmd and DAG_ID in cmd:
-                end_tree(proc, grace_s=5)
-                ended = True
-    return ended
+@contextlib.contextmanager
+def reaper(mark: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A reaper for this harness for the duration of the block (and after a crash)."""
+    env = {k: v for k, v in os.environ.items() if k != MARK_VAR}  # it must not end itself
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.run.supervise", mark, str(os.getpid())],
+        stdin=subprocess.PIPE,
+        env=env,
+        start_new_session=True,  # Ctrl-C to the harness's group must not reach it
+    )
+    try:
+        yield proc
+    finally:
+        if proc.stdin is not None:
+            proc.stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=30)
+
+
+def end_cgroups_of(pid: int) -> int:
+    """Kill and remove every cgroup named for harness process ``pid``; how many."""
+    n = 0
+    for parent in cgroup_parents():
+        for entry in parent.glob(f"harness-{pid}-*"):
+            match = cgroupfs.NAME_RE.match(entry.name)
+            if match and entry.is_dir() and cgroupfs.destroy(entry, kill_file=True):
+                n += 1
+    return n
+
+
+def _wait_gone(pid: int, timeout_s: float) -> bool:
+    """Whether ``pid`` exited (a zombie counts) within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def main(argv: list[str]) -> int:
+    """The reaper: block until stdin closes, then end what the harness left."""
+    mark, pid = argv[0], int(argv[1])
+    with contextlib.suppress(OSError):
+        while sys.stdin.buffer.read(4096):
+            pass
+    # A harness that closed the pipe to exit cleanly has ended its work already;
+    # one that was killed has not. Either way, whatever carries its mark goes.
+    end_processes(marked_processes(mark))
+    if _wait_gone(pid, timeout_s=10):
+        end_cgroups_of(pid)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

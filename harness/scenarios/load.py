@@ -64,6 +64,8 @@ def load_scenario_file(path: Path) -> ScenarioFile:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"{path}: cannot read scenario file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -90,6 +92,9 @@ def parse_scenarios(data: dict[str, Any], path: Path, text: str = "") -> Scenari
     for i, table in enumerate(matrices):
         if not isinstance(table, dict):
             raise UsageError(f"{where}: matrix[{i}]: must be a table")
+        if not set(table) - {"name"}:
+            # An empty table would silently mean every phase of every default.
+            raise UsageError(f"{where}: matrix[{i}]: empty; name its phases or an axis")
         specs.append(_matrix(table, defaults, repetitions, f"{where}: matrix[{i}]", path.parent))
     names = [s.name for s in specs]
     if len(set(names)) != len(names):

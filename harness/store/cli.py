@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from harness.errors import UsageError
+from harness.store.jsonl import CorruptResults
 from harness.store.merge import MergeError, merge_runs
 
 
@@ -19,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     """`harness merge OUT RUN...`."""
     try:
         n = merge_runs(list(args.runs), args.out)
-    except MergeError as exc:
+    except (MergeError, CorruptResults) as exc:
         raise UsageError(str(exc)) from None
     print(f"merged {n} records from {len(args.runs)} runs into {args.out}")
     return 0

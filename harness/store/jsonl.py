@@ -14,6 +14,10 @@ from harness.store.record import Record
 RESULTS_FILE = "results.jsonl"
 
 
+class CorruptResults(ValueError):
+    """A complete line of a results file is not a record (hand-edited or damaged)."""
+
+
 class ResultsWriter:
     """Appends records to a results file; safe to reopen for --resume."""
 
@@ -50,13 +54,23 @@ def _drop_torn_tail(path: Path) -> None:
 
 
 def read_records(path: Path) -> Iterator[Record]:
-    """Every complete record of a results file (a torn last line is skipped)."""
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
+    """Every complete record of a results file (a torn last line is skipped).
+
+    Raises CorruptResults, naming the file and line, for a complete line that is
+    not a record: only the last line can be torn by a crash, so that is damage."""
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        for number, line in enumerate(fh, 1):
             if not line.endswith("\n"):
                 break
             if line.strip():
-                yield Record.from_dict(json.loads(line))
+                yield _parse_line(line, path, number)
+
+
+def _parse_line(line: str, path: Path, number: int) -> Record:
+    try:
+        return Record.from_dict(json.loads(line))
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise CorruptResults(f"{path}:{number}: not a result record ({exc})") from None
 
 
 def write_records(path: Path, records: Iterable[Record]) -> int:

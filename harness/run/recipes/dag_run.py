@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+import time
 
-from harness.run.airflow_db import DAG_ID, read_dag_run, read_debug_xcom
+from harness.run.airflow_db import DAG_ID, read_dag_run, read_debug_xcom, watchdog_figures
 from harness.run.context import Context, Outcome, status_of
 from harness.run.recipes.dag import write_dag_file
 from harness.run.recipes.parse import prepare_cache
 from harness.run.services import airflow_services, free_port
-from harness.run.supervise import SHUTDOWN_GRACE_S, ShutdownWatchdog
+from harness.run.watchdog import SHUTDOWN_GRACE_S, ShutdownWatchdog
 from harness.run.workspace import airflow_bin
 
 # Airflow 3.3's scheduler sometimes marks a task FAILED that its executor reported as
 # a success while the task instance still read "queued" (seen here with WATCHER's
 # deferrable sensors under `dags test --use-executor`, about 1 run in 10).
-AIRFLOW_RACE = "finished with state success, but the task instance's state attribute is queued"
+# The same race shows with the task instance still "running" (seen on a real project).
+AIRFLOW_RACE = re.compile(
+    rb"finished with state success, but the task instance's state attribute is (queued|running)"
+)
 
 
 def run_dag_run(ctx: Context) -> Outcome:
@@ -34,7 +39,7 @@ def run_dag_run(ctx: Context) -> Outcome:
             break
         with ctx.log.open("rb") as fh:
             fh.seek(start)
-            if AIRFLOW_RACE.encode() not in fh.read():
+            if not AIRFLOW_RACE.search(fh.read()):
                 break
     if attempt == 2:
         outcome.figures["airflow_race_retried"] = True
@@ -50,6 +55,7 @@ def _dag_run_once(ctx: Context) -> Outcome:
     watchdog = ShutdownWatchdog(ctx.ws.db, SHUTDOWN_GRACE_S)
     with airflow_services(env, port, ctx.ws.root / "services", triggerer=triggerer):
         watchdog.start()
+        started = time.time()
         try:
             result = ctx.run([airflow_bin(), "dags", "test", DAG_ID, "--use-executor"], env)
         finally:
@@ -64,6 +70,7 @@ def _dag_run_once(ctx: Context) -> Outcome:
             "finished (LocalExecutor shutdown hung); the harness ended it"
         )
         result = dataclasses.replace(result, status="ok" if figures["dag_run_state"] else "error")
+        figures.update(watchdog_figures(ctx.ws.db, DAG_ID, started, result.wall_s))
     status, reason = status_of(result, ctx.log)
     if status == "ok" and figures["dag_run_state"] != "success":
         bad = sorted(t for t, v in figures["tasks"].items() if v["state"] != "success")

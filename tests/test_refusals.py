@@ -1,0 +1,171 @@
+"""Every bad input the harness is known to refuse: one line on stderr, exit code 2,
+no traceback and nothing run or written. REFUSALS is the table; the README's
+"Refusals" section is generated from it (`python tests/test_refusals.py` rewrites
+it) and test_readme_lists_every_refusal keeps the two equal."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE_RUN = ROOT / "tests" / "data" / "recorded-smoke"
+IMPORT_TOML = "[[matrix]]\nphases = ['import']\n"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One bad input: the command line ({tmp} is a fresh folder), what is set up
+    first, and the line the harness must print."""
+
+    what: str
+    argv: str
+    line: str
+    """A regular expression the one stderr line must contain."""
+    setup: Callable[[Path], None] = lambda tmp: None
+
+
+def _file(name: str, data: bytes | str) -> Callable[[Path], None]:
+    def make(tmp: Path) -> None:
+        path = tmp / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data if isinstance(data, bytes) else data.encode())
+
+    return make
+
+
+def _run_with_corrupt_line(tmp: Path) -> None:
+    """A run whose results.jsonl has a corrupt line that is not the last."""
+    run = tmp / "results" / "r"
+    run.mkdir(parents=True)
+    (run / "scenario.toml").write_text(IMPORT_TOML)
+    lines = (SMOKE_RUN / "results.jsonl").read_text().splitlines()
+    (run / "results.jsonl").write_text("\n".join([lines[0], "{not json", lines[1]]) + "\n")
+
+
+def _run_with_bad_record(tmp: Path) -> None:
+    """A run folder whose results.jsonl has a complete line that is not a record."""
+    run = tmp / "bad"
+    run.mkdir()
+    (run / "results.jsonl").write_text('{"run_id": "x"}\n')
+
+
+REFUSALS = [
+    Refusal("generate: --out under /proc", "generate --models 10 --out /proc/xyz",
+            r"--out: cannot create /proc/xyz"),
+    Refusal("generate: --out below a file", "generate --models 10 --out {tmp}/file.txt/sub",
+            r"--out: .*file.txt.* is not a directory|--out: cannot create", _file("file.txt", "")),
+    Refusal("generate: --db-path a directory", "generate --models 10 --out {tmp}/p --db-path /tmp",
+            r"--db-path: /tmp is a directory"),
+    Refusal("run: scenario file not UTF-8", "run {tmp}/latin1.toml --results-dir {tmp}/results",
+            r"latin1.toml: not UTF-8 text", _file("latin1.toml", "description = 'caf\xe9'\n".encode(
+                "latin-1"))),
+    Refusal("run: empty [[matrix]] table", "run {tmp}/empty.toml --results-dir {tmp}/results",
+            r"matrix\[0\]: empty", _file("empty.toml", "[[matrix]]\n")),
+    Refusal("run: --results-dir a file", "run {tmp}/s.toml --results-dir {tmp}/afile",
+            r"--results-dir: .*afile is not a directory",
+            lambda t: (_file("s.toml", IMPORT_TOML)(t), _file("afile", "")(t))),  # type: ignore[func-returns-value]
+    Refusal("run: --run-id that exists", "run {tmp}/s.toml --results-dir {tmp} --run-id s.toml",
+            r"--run-id: .* exists; use --resume", _file("s.toml", IMPORT_TOML)),
+    Refusal("run: --resume of an unknown run", "run --resume nope --results-dir {tmp}",
+            r"--resume: no run 'nope'"),
+    Refusal("run: --resume, a corrupt line not the last",
+            "run --resume r --results-dir {tmp}/results",
+            r"--resume: .*results.jsonl:2: not a result record", _run_with_corrupt_line),
+    Refusal("merge: a complete line that is not a record", "merge {tmp}/out {tmp}/bad",
+            r"bad/results.jsonl:1: not a result record", _run_with_bad_record),
+    Refusal("compare: --export-pytest-benchmark a directory",
+            f"compare {SMOKE_RUN} {SMOKE_RUN} --export-pytest-benchmark /tmp",
+            r"--export-pytest-benchmark: /tmp is a directory"),
+    Refusal("measure: --limit-mib inf", "measure --limit-mib inf -- touch {tmp}/ran",
+            r"--limit-mib must be a finite positive number, got inf"),
+    Refusal("measure: --limit-mib nan", "measure --limit-mib nan -- touch {tmp}/ran",
+            r"--limit-mib must be a finite positive number, got nan"),
+    Refusal("measure: --limit-mib 1e30", "measure --limit-mib 1e30 -- touch {tmp}/ran",
+            r"--limit-mib must be at most 1073741824, got 1e\+30"),
+    Refusal("measure: --timeout 1e308", "measure --timeout 1e308 -- touch {tmp}/ran",
+            r"--timeout must be at most 31622400, got 1e\+308"),
+    Refusal("measure: --timeout nan", "measure --timeout nan -- touch {tmp}/ran",
+            r"--timeout must be a finite positive number, got nan"),
+    Refusal("measure: --grace nan", "measure --grace nan -- touch {tmp}/ran",
+            r"--grace must be a finite not negative number, got nan"),
+    Refusal("measure: -o a directory", "measure -o /tmp -- touch {tmp}/ran",
+            r"-o: /tmp is a directory"),
+]
+
+
+def _argv(r: Refusal, tmp: Path) -> list[str]:
+    return [a.replace("{tmp}", str(tmp)) for a in r.argv.split()]
+
+
+@pytest.mark.parametrize("refusal", REFUSALS, ids=[r.what for r in REFUSALS])
+def test_bad_input_is_one_line_and_exit_2(
+    refusal: Refusal, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    refusal.setup(tmp_path)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    code = main(_argv(refusal, tmp_path))
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert code == 2, captured.err
+    assert len(lines) == 1, captured.err
+    assert re.search(refusal.line, lines[0]), lines[0]
+    assert captured.out == ""  # nothing computed or printed before the refusal
+    after = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    assert after == before  # nothing run, nothing written
+
+
+def render_table(lines: dict[str, str]) -> str:
+    """The README's table: bad input, command, the line printed."""
+    out = ["| Bad input | Command | The one line on stderr (exit 2) |", "|---|---|---|"]
+    for r in REFUSALS:
+        argv = r.argv.replace(str(ROOT) + "/", "")
+        out.append(f"| {r.what} | `harness {argv}` | `{lines[r.what]}` |")
+    return "\n".join(out) + "\n"
+
+
+def collect_lines(tmp_root: Path) -> dict[str, str]:
+    """The line each refusal prints, with its temporary folder shown as {tmp}."""
+    import contextlib
+    import io
+
+    found = {}
+    for i, r in enumerate(REFUSALS):
+        tmp = tmp_root / f"case{i}"
+        tmp.mkdir()
+        r.setup(tmp)
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            main(_argv(r, tmp))
+        found[r.what] = err.getvalue().strip().replace(str(tmp), "{tmp}").replace(
+            str(ROOT) + "/", "")
+    return found
+
+
+BEGIN, END = "<!-- refusals:begin -->", "<!-- refusals:end -->"
+
+
+def test_readme_lists_every_refusal(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split(BEGIN, 1)[1].split(END, 1)[0]
+    assert section.strip() == render_table(collect_lines(tmp_path)).strip()
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        table = render_table(collect_lines(Path(d)))
+    readme_path = ROOT / "README.md"
+    text = readme_path.read_text()
+    head, rest = text.split(BEGIN, 1)
+    readme_path.write_text(head + BEGIN + "\n" + table + END + rest.split(END, 1)[1])
+    json.dump({"rows": len(REFUSALS)}, sys.stdout)
