@@ -39,7 +39,9 @@ def test_changed_profile_changed_and_disabled() -> None:
     changed, profile, disabled = _read("changed_profile_disabled.log")
     assert changed.partial_parse_used is True
     assert changed.files == {"deleted": 0, "added": 0, "changed": 1}
-    assert changed.reparsed == ["synthetic_layered_10://models/intermediate/group_000/int_00003.sql"]
+    assert changed.reparsed == [
+        "synthetic_layered_10://models/intermediate/group_000/int_00003.sql"
+    ]
     assert profile.partial_parse_used is False and profile.reason == "profile has changed"
     assert disabled.partial_parse_used is False
     assert disabled.reason == "partial parsing not enabled"

@@ -105,6 +105,16 @@ class ParseFigures(Figures):
     """Seconds the probe spent importing Airflow before the parse."""
     cache: str | None = None
     """cold or warm: the dbt ls cache state the parse met."""
+    airflow_parse_s: float | None = None
+    """The file's parse duration as Airflow itself reports it (DagBag.dagbag_stats)."""
+    limits: dict[str, float] | None = None
+    """Airflow's parse limits in force: dagbag_import_timeout, dag_file_processor_timeout."""
+    timeout_margin: dict[str, float] | None = None
+    """Seconds left under each limit (negative: passed it): the DagBag's parse against
+    dagbag_import_timeout, the whole process (imports too) against dag_file_processor_timeout."""
+    timeout_flag: str | None = None
+    """"passed" or "near" (at least harness.run.recipes.parse_probe.NEAR_LIMIT of a
+    limit) when the parse would fail or nearly fail in a deployment; None: clear."""
 
 
 @dataclass

@@ -26,7 +26,9 @@ from typing import Any
 
 LOG_NAME = "dbt.log"
 
-_LINE = re.compile(r"^(?:\x1b\[\d+m)?(\d\d):(\d\d):(\d\d(?:\.\d+)?) \[\s*\w+\s*\] \[[^\]]*\]: (.*)$")
+_LINE = re.compile(
+    r"^(?:\x1b\[\d+m)?(\d\d):(\d\d):(\d\d(?:\.\d+)?) \[\s*\w+\s*\] \[[^\]]*\]: (.*)$"
+)
 _HEADER = re.compile(r"^=+ [\d:.]+ \| [0-9a-f-]+ =+$")
 _ENABLED = re.compile(
     r"Partial parsing enabled: (\d+) files deleted, (\d+) files added, (\d+) files changed"
@@ -76,9 +78,7 @@ def _read_line(inv: Invocation, t: float, msg: str) -> None:
         inv.partial_parse_used, inv.reason = False, m[1]
     elif msg.startswith("Partial parsing not enabled"):
         inv.partial_parse_used, inv.reason = False, "partial parsing not enabled"
-    elif (m := _ARGS_COMMAND.search(msg)) is not None and inv.command is None:
-        inv.command = m[1]
-    elif (m := _DONE.search(msg)) is not None and inv.command is None:
+    elif inv.command is None and (m := _ARGS_COMMAND.search(msg) or _DONE.search(msg)):
         inv.command = m[1]
     elif msg.startswith(_PARSE_END) and inv._start is not None and inv.parse_s is None:
         inv.parse_s = _elapsed(inv._start, t)

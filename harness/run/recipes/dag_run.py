@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 from harness.run.airflow_db import DAG_ID, read_dag_run, read_debug_xcom
-from harness.run.context import Context, Outcome, status_of
+from harness.run.context import Context, Outcome, run_dbt, status_of
 from harness.run.recipes.dag import write_dag_file
-from harness.run.recipes.parse import prepare_cache
+from harness.run.recipes.state import prepare_cache
 from harness.run.services import airflow_services, free_port
 from harness.run.supervise import SHUTDOWN_GRACE_S, ShutdownWatchdog
 from harness.run.workspace import airflow_bin
@@ -50,11 +50,13 @@ def _dag_run_once(ctx: Context) -> Outcome:
     with airflow_services(env, port, ctx.ws.root / "services", triggerer=triggerer):
         watchdog.start()
         try:
-            result = ctx.run([airflow_bin(), "dags", "test", DAG_ID, "--use-executor"], env)
+            cmd = [airflow_bin(), "dags", "test", DAG_ID, "--use-executor"]
+            result, dbt = run_dbt(ctx, cmd, env)
         finally:
             watchdog.stop.set()
             watchdog.join()
     figures = read_dag_run(ctx.ws.db)
+    figures["dbt"] = dbt
     figures.update(read_debug_xcom(ctx.ws.db))
     figures["listening"] = sorted(watchdog.listening)
     if watchdog.ended_tree and result.status != "timeout":
