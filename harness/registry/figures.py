@@ -145,6 +145,9 @@ class DagRunFigures(Figures):
     cosmos_debug_max_memory_mb: DebugFigure | None = None
     listening: list[str] = field(default_factory=list)
     """Every address a process of the harness listened on during the run."""
+    deferred_tasks: list[str] | None = None
+    """Tasks seen in state "deferred" while the run went (polled every 2 s): under
+    WATCHER, the sensors that ran as deferrable."""
     ended_by_harness: str | None = None
     """Why the harness ended `dags test` after its DagRun finished (trap 16)."""
     airflow_race_retried: bool | None = None

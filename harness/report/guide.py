@@ -11,7 +11,8 @@ median(without), with its significance (harness.compare.stats). Verdicts:
   the opposite  - a significant worsening, no significant improvement
   mixed         - both, at different sizes or phases (see the details)
   too few repetitions - pairs exist but have one repetition on a side: untestable
-  not measured  - the run has no such pair
+  not measured  - the run has no such pair, or none where the option took effect on
+                  its side (harness.report.evidence; the row's reason says why)
 Only the locked Cosmos is measured here; other releases (axis cosmos_version) are left
 out. A difference under MIN_EFFECT counts as none, significant or not: the guide
 speaks of "High" and "Low", not of a 1% drift.
@@ -27,6 +28,7 @@ from typing import Any
 from harness.compare.samples import ScenarioSamples
 from harness.compare.stats import Change, compare_samples
 from harness.report.common import axes_key, size_sort_key
+from harness.report.evidence import acted
 
 MIN_EFFECT = 0.05
 
@@ -160,8 +162,21 @@ OPTIONS: tuple[GuideOption, ...] = (
         "Actually reduces memory by avoiding full project parsing.",
         ("memory",),
         (
-            Contrast("dag_parse", "partial_parse", fixed(True, False), "dag_parse: on vs off"),
-            Contrast("task", "partial_parse", fixed(True, False), "task: on vs off"),
+            # the msgpack's state only exists with partial parse on
+            Contrast(
+                "dag_parse",
+                "partial_parse",
+                fixed(True, False),
+                "dag_parse: on vs off",
+                ignore=("partial_parse_state",),
+            ),
+            Contrast(
+                "task",
+                "partial_parse",
+                fixed(True, False),
+                "task: on vs off",
+                ignore=("partial_parse_state",),
+            ),
             Contrast("dag_run", "partial_parse", fixed(True, False), "dag_run: on vs off"),
         ),
     ),
@@ -238,6 +253,10 @@ class Pair:
     without_id: str
     changes: dict[str, Change]
     """metric key -> change of median(with) / median(without)."""
+    acted: bool = True
+    """The option took effect on its side (harness.report.evidence); if not, the
+    pair is shown but left out of the verdict."""
+    acted_reason: str | None = None
 
     def outcome(self, metric: str) -> str | None:
         """improved, worsened, no difference, untested; None if the metric is missing."""
@@ -280,6 +299,7 @@ def find_pairs(option: GuideOption, scenarios: dict[str, ScenarioSamples]) -> li
                 if s.axes[c.axis] != with_v:
                     continue
                 for twin in without.get(axes_key(s.axes, drop), []):
+                    took, why = acted(option.key, s.records, twin.records)
                     changes = {
                         m: compare_samples(twin.values[m], s.values[m])
                         for m in ("memory", "time", "slots")
@@ -296,6 +316,8 @@ def find_pairs(option: GuideOption, scenarios: dict[str, ScenarioSamples]) -> li
                             s.scenario_id,
                             twin.scenario_id,
                             changes,
+                            took,
+                            why,
                         )
                     )
     return out
@@ -355,6 +377,17 @@ class GuideRow:
     cells: dict[int | str | None, dict[str, Cell | None]]
     """size -> metric -> summary."""
     size_verdicts: dict[int | str | None, str]
+    reason: str | None = None
+    """Why the verdict is "not measured" although pairs exist: the option never took
+    effect on its side (harness.report.evidence)."""
+
+
+def _counted(pairs: list[Pair]) -> tuple[list[Pair], str | None]:
+    """The pairs where the option acted; the reasons when it never did."""
+    counted = [p for p in pairs if p.acted]
+    if counted or not pairs:
+        return counted, None
+    return counted, "; ".join(sorted({p.acted_reason or "" for p in pairs}))
 
 
 def evaluate(scenarios: dict[str, ScenarioSamples]) -> list[GuideRow]:
@@ -362,12 +395,14 @@ def evaluate(scenarios: dict[str, ScenarioSamples]) -> list[GuideRow]:
     rows = []
     for option in OPTIONS:
         pairs = find_pairs(option, scenarios)
+        counted, reason = _counted(pairs)
         sizes = sorted({p.size for p in pairs}, key=size_sort_key)
         cells = {}
         size_verdicts = {}
         for size in sizes:
-            at = [p for p in pairs if p.size == size]
+            at = [p for p in counted if p.size == size]
             cells[size] = {m: cell(at, m) for m in ("memory", "time", "slots")}
             size_verdicts[size] = verdict(option, at)
-        rows.append(GuideRow(option, pairs, verdict(option, pairs), cells, size_verdicts))
+        row_verdict = verdict(option, counted)
+        rows.append(GuideRow(option, pairs, row_verdict, cells, size_verdicts, reason))
     return rows

@@ -88,3 +88,18 @@ def dag_run_state(db: Path, after_id: int = 0) -> str | None:
         (DAG_ID, after_id),
     )
     return row[0] if row else None
+
+
+def deferred_tasks(db: Path) -> set[str]:
+    """Task ids of the scenario DAG in state "deferred" now: a deferrable sensor
+    handed to the triggerer (Airflow clears the trace once the task resumes, so the
+    dag_run watchdog polls this during the run)."""
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+            rows = conn.execute(
+                "SELECT task_id FROM task_instance WHERE dag_id=? AND state='deferred'",
+                (DAG_ID,),
+            ).fetchall()
+    except sqlite3.Error:
+        return set()
+    return {r[0] for r in rows}
