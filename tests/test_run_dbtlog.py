@@ -20,7 +20,7 @@ def test_manifest_not_found_then_used() -> None:
     assert first.reason == "saved manifest not found"
     # Registered adapter 14:31:20.469759 -> Wrote artifact WritableManifest 14:31:38.336545
     assert first.parse_s == 17.867
-    assert first.command is not None and first.command.startswith("dbt parse")
+    assert first.command == "dbt parse"
     assert second.partial_parse_used is True
     assert second.files == {"deleted": 0, "added": 0, "changed": 0}
     assert second.reparsed == []
@@ -30,8 +30,8 @@ def test_manifest_not_found_then_used() -> None:
 def test_run_and_ls_use_partial_parse() -> None:
     run, ls = _read("run_and_ls_used.log")
     assert (run.partial_parse_used, ls.partial_parse_used) == (True, True)
-    assert run.command is not None and run.command.startswith("dbt run")
-    assert ls.command is not None and ls.command.startswith("dbt ls")
+    assert run.command == "dbt run"
+    assert ls.command == "dbt ls"
     assert run.parse_s == 5.626  # 14:33:23.325255 -> 14:33:28.951520
 
 

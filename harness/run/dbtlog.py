@@ -78,7 +78,10 @@ def _read_line(inv: Invocation, t: float, msg: str) -> None:
         inv.partial_parse_used, inv.reason = False, m[1]
     elif msg.startswith("Partial parsing not enabled"):
         inv.partial_parse_used, inv.reason = False, "partial parsing not enabled"
-    elif inv.command is None and (m := _ARGS_COMMAND.search(msg) or _DONE.search(msg)):
+    elif (m := _DONE.search(msg)) is not None:
+        inv.command = m[1]  # dbt's own name of the command: under dbtRunner the
+        # invocation_command is the host process's argv
+    elif inv.command is None and (m := _ARGS_COMMAND.search(msg)) is not None:
         inv.command = m[1]
     elif msg.startswith(_PARSE_END) and inv._start is not None and inv.parse_s is None:
         inv.parse_s = _elapsed(inv._start, t)

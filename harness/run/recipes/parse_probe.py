@@ -67,6 +67,8 @@ def parse_report(ctx: Context, dag_file: Path, measured: bool) -> tuple[Outcome,
         message = next(iter(errors.values())).strip().splitlines()
         text = "\n".join(message)
         last = message[-1] if message else "import error"
+        if figures.get("timeout_flag") == "passed" and TIMED_OUT in text:
+            last = f"{TIMED_OUT}: the parse passed Airflow's dagbag_import_timeout"
         if any(name in text for name in COSMOS_REJECTIONS):
             return Outcome("invalid", result, last, figures), report
         return Outcome("error", result, last, figures), report
