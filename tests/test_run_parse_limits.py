@@ -22,14 +22,17 @@ def test_margins_and_flags() -> None:
     clear = timeout_margins({"limits": limits, "airflow_parse_s": 10.0, "import_s": 3.0})
     assert clear["timeout_margin"] == {
         "dagbag_import_timeout": 20.0,
-        "dag_file_processor_timeout": 37.0,
+        "dag_file_processor_timeout": 40.0,
     }
     assert clear["timeout_flag"] is None
-    near = timeout_margins({"limits": limits, "airflow_parse_s": 25.0, "import_s": 3.0})
-    assert near["timeout_flag"] == "near"
-    passed = timeout_margins({"limits": limits, "airflow_parse_s": 31.0, "import_s": 3.0})
+    near = timeout_margins({"limits": limits, "airflow_parse_s": 25.0})
+    assert near["timeout_flag"] == "near"  # 25 s is 83% of 30 s
+    passed = timeout_margins({"limits": limits, "airflow_parse_s": 42.0, "import_s": 3.0})
     assert passed["timeout_flag"] == "passed"
-    assert passed["timeout_margin"]["dagbag_import_timeout"] == -1.0
+    assert passed["timeout_margin"] == {
+        "dagbag_import_timeout": -12.0,
+        "dag_file_processor_timeout": 8.0,
+    }
     assert timeout_margins({"parse_s": 1.0}) == {}
 
 

@@ -110,8 +110,8 @@ class ParseFigures(Figures):
     limits: dict[str, float] | None = None
     """Airflow's parse limits in force: dagbag_import_timeout, dag_file_processor_timeout."""
     timeout_margin: dict[str, float] | None = None
-    """Seconds left under each limit (negative: passed it): the DagBag's parse against
-    dagbag_import_timeout, the whole process (imports too) against dag_file_processor_timeout."""
+    """Seconds left under each limit (negative: passed it) by the file's parse as
+    Airflow reports it (the DAG processor forks with Airflow already imported)."""
     timeout_flag: str | None = None
     """"passed" or "near" (at least harness.run.recipes.parse_probe.NEAR_LIMIT of a
     limit) when the parse would fail or nearly fail in a deployment; None: clear."""
