@@ -61,6 +61,9 @@ def parse_report(ctx: Context, dag_file: Path, measured: bool) -> tuple[Outcome,
     figures: dict[str, Any] = {"tasks": len(tasks), "dbt": dbt}
     figures.update({k: report.get(k) for k in PROBE_FIGURES})
     figures.update(timeout_margins(report))
+    if not measured:
+        # A set-up parse of another phase: its outcome, if returned, is that phase's.
+        figures = {}
     errors = report.get("import_errors") or {}
     if errors:
         message = next(iter(errors.values())).strip().splitlines()
