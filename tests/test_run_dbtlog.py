@@ -78,3 +78,11 @@ def test_cursor_reads_only_what_came_after(tmp_path: Path) -> None:
         fh.write((DATA / "run_and_ls_used.log").read_text())
     ev = cursor.evidence()
     assert ev is not None and ev["partial_parse_runs"] == [2, 2]
+
+
+def test_json_log_of_the_watcher_producer() -> None:
+    """Cosmos's WATCHER producer runs `dbt build --log-format json`."""
+    (build,) = _read("watcher_producer_json.log")
+    assert build.command == "cli build"
+    assert build.partial_parse_used is False and build.reason == "saved manifest not found"
+    assert build.parse_s == 17.569  # Registered adapter 15:14:44.006033 -> 15:15:01.574872

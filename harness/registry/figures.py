@@ -146,8 +146,8 @@ class DagRunFigures(Figures):
     listening: list[str] = field(default_factory=list)
     """Every address a process of the harness listened on during the run."""
     deferred_tasks: list[str] | None = None
-    """Tasks seen in state "deferred" while the run went (polled every 2 s): under
-    WATCHER, the sensors that ran as deferrable."""
+    """Tasks that went to state "deferred" (Airflow's audit log): under WATCHER, the
+    sensors that ran as deferrable."""
     ended_by_harness: str | None = None
     """Why the harness ended `dags test` after its DagRun finished (trap 16)."""
     airflow_race_retried: bool | None = None

@@ -27,6 +27,7 @@ def read_dag_run(db: Path) -> dict[str, Any]:
         ).fetchall()
     tasks = {r[0]: {"state": r[1], "duration_s": r[2]} for r in rows}
     return {
+        "deferred_tasks": deferred_tasks(db, run[3] if run else None),
         "dag_run_state": run[0] if run else None,
         "dag_run_s": _seconds_between(run[1], run[2]) if run else None,
         "tasks": tasks,
@@ -90,16 +91,17 @@ def dag_run_state(db: Path, after_id: int = 0) -> str | None:
     return row[0] if row else None
 
 
-def deferred_tasks(db: Path) -> set[str]:
-    """Task ids of the scenario DAG in state "deferred" now: a deferrable sensor
-    handed to the triggerer (Airflow clears the trace once the task resumes, so the
-    dag_run watchdog polls this during the run)."""
+def deferred_tasks(db: Path, run_id: str | None) -> list[str]:
+    """Task ids of the run that went to state "deferred" (a deferrable sensor handed
+    to the triggerer), from Airflow's audit log: its execution API logs every task
+    state change there, while the task instance keeps no trace once it resumes."""
     try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+        with sqlite3.connect(db) as conn:
             rows = conn.execute(
-                "SELECT task_id FROM task_instance WHERE dag_id=? AND state='deferred'",
-                (DAG_ID,),
+                "SELECT DISTINCT task_id FROM log WHERE dag_id=? AND run_id=?"
+                " AND event='deferred' ORDER BY task_id",
+                (DAG_ID, run_id),
             ).fetchall()
     except sqlite3.Error:
-        return set()
-    return {r[0] for r in rows}
+        return []
+    return [r[0] for r in rows]

@@ -12,6 +12,9 @@ its manifest load logs one of:
   failed and dbt switched to a full one);
 - ``Partial parsing not enabled`` (turned off).
 
+A dbt run with ``--log-format json`` (Cosmos's WATCHER producer) writes the same
+messages as JSON lines, one invocation per ``invocation_id``.
+
 The parse step runs from ``Registered adapter`` (the manifest load starts right
 after) to ``Wrote artifact WritableManifest`` or, where dbt writes none, ``Found N
 models``. The lines carry the time of day only: a step over midnight wraps.
@@ -19,6 +22,7 @@ models``. The lines carry the time of day only: a step over midnight wraps.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +33,7 @@ LOG_NAME = "dbt.log"
 _LINE = re.compile(
     r"^(?:\x1b\[\d+m)?(\d\d):(\d\d):(\d\d(?:\.\d+)?) \[\s*\w+\s*\] \[[^\]]*\]: (.*)$"
 )
+_TS = re.compile(r"T(\d\d):(\d\d):(\d\d(?:\.\d+)?)")
 _HEADER = re.compile(r"^=+ [\d:.]+ \| [0-9a-f-]+ =+$")
 _ENABLED = re.compile(
     r"Partial parsing enabled: (\d+) files deleted, (\d+) files added, (\d+) files changed"
@@ -87,13 +92,34 @@ def _read_line(inv: Invocation, t: float, msg: str) -> None:
         inv.parse_s = _elapsed(inv._start, t)
 
 
+def _json_line(line: str) -> tuple[str, float, str] | None:
+    """(invocation id, seconds of the day, message) of a JSON log line."""
+    try:
+        info = json.loads(line)["info"]
+        m = _TS.search(info["ts"])
+        return (info["invocation_id"], _seconds(m), info["msg"]) if m else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def read_invocations(text: str) -> list[Invocation]:
     """Every dbt invocation in ``text`` (a dbt.log or part of one), in order."""
     out: list[Invocation] = []
+    json_ids: list[str] = []
     for raw in text.splitlines():
         line = raw.strip()
         if _HEADER.match(line):
             out.append(Invocation())
+            continue
+        if line.startswith("{"):
+            parsed = _json_line(line)
+            if parsed is None:
+                continue
+            inv_id, t, msg = parsed
+            if not json_ids or json_ids[-1] != inv_id:
+                json_ids.append(inv_id)
+                out.append(Invocation())
+            _read_line(out[-1], t, msg)
             continue
         m = _LINE.match(line)
         if m is None:

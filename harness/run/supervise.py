@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psutil
 
-from harness.run.airflow_db import DAG_ID, dag_run_state, deferred_tasks, newest_dag_run_id
+from harness.run.airflow_db import DAG_ID, dag_run_state, newest_dag_run_id
 from harness.run.services import end_tree
 
 SHUTDOWN_GRACE_S = 30.0
@@ -32,13 +32,10 @@ class ShutdownWatchdog(threading.Thread):
         self.ended_tree = False
         self.listening: set[str] = set()
         """Every address a process of the harness listened on during the run."""
-        self.deferred: set[str] = set()
-        """Every task seen deferred (WATCHER's sensors run as deferrable)."""
 
     def run(self) -> None:
         while not self.stop.wait(2.0):
             self.listening |= listening_addresses()
-            self.deferred |= deferred_tasks(self.db)
             if dag_run_state(self.db, self.after_id) in ("success", "failed"):
                 if self.stop.wait(self.grace_s):
                     return

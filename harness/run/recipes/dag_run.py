@@ -59,7 +59,6 @@ def _dag_run_once(ctx: Context) -> Outcome:
     figures["dbt"] = dbt
     figures.update(read_debug_xcom(ctx.ws.db))
     figures["listening"] = sorted(watchdog.listening)
-    figures["deferred_tasks"] = sorted(watchdog.deferred)
     if watchdog.ended_tree and result.status != "timeout":
         figures["ended_by_harness"] = (
             f"airflow dags test had not exited {SHUTDOWN_GRACE_S:.0f} s after its DagRun "
