@@ -48,9 +48,12 @@ def parse_report(ctx: Context, dag_file: Path, measured: bool) -> tuple[Outcome,
     if measured:
         result, dbt = run_dbt(ctx, cmd, ctx.env())
     else:
+        # A set-up parse (priming a cache, sampling tasks) is not the DAG processor's:
+        # Airflow's 30 s import timeout must not cut it short on a large project.
+        env = {**ctx.env(), "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": str(ctx.timeout_s)}
         result = measure(
             cmd,
-            env=ctx.env(),
+            env=env,
             cwd=ctx.ws.root,
             timeout_s=ctx.timeout_s,
             stdout=ctx.log,
