@@ -41,15 +41,9 @@ CHROMIUM = shutil.which("chromium") or (
 
 # ---------------------------------------------------------------- constructed runs
 def records(
-    phase: str,
-    models: int | None,
-    mem_mib: float,
-    wall_s: float,
-    reps: int = 5,
-    slots: float | None = None,
-    status: str = "ok",
-    seed: int = 0,
-    **axes: Any,
+    phase: str, models: int | None, mem_mib: float, wall_s: float, reps: int = 5,
+    slots: float | None = None, status: str = "ok", seed: int = 0,
+    evidence: dict[str, Any] | None = None, **axes: Any,
 ) -> list[Record]:
     """Repetitions of one scenario, its id and axes made as the runner makes them."""
     values = tuple((name, axes.get(name, AXES[name].default)) for name in AXES)
@@ -78,20 +72,16 @@ def records(
             3,
         )
         figures = {"task_slot_seconds": slots * j} if slots is not None else {}
-        out.append(
-            Record(
-                "r",
-                sid,
-                phase,
-                rec_axes,
-                rep,
-                status,  # type: ignore[arg-type]
-                None if status == "ok" else "boom",
-                measure,
-                figures,
-            )
-        )
+        figures.update(evidence or {})
+        out.append(Record("r", sid, phase, rec_axes, rep, status,  # type: ignore[arg-type]
+                          None if status == "ok" else "boom", measure, figures))
     return out
+
+
+# What the option's side must show for the pair to count (harness.report.evidence).
+PP_USED = {"dbt": {"partial_parse_used": True, "partial_parse_runs": [1, 1]}}
+DEBUG_PUSHED = {"cosmos_debug_max_memory_mb": {"model_run": 300.0}}
+DEFERRED = {"deferred_tasks": ["model_run"]}
 
 
 def scenarios_of(*groups: list[Record]) -> dict[str, Any]:
@@ -121,22 +111,15 @@ def test_guide_verdicts() -> None:
         records("dag_parse", 10, 139, 3.3, load_mode="DBT_LS", cache="warm"),
         # 3: dbtRunner lighter in the task; 4: partial parse heavier (the opposite);
         # 7: debug mode costs nothing
-        records("task", 10, 350, 11, load_mode="DBT_MANIFEST"),
+        records("task", 10, 350, 11, load_mode="DBT_MANIFEST", evidence=PP_USED),
         records("task", 10, 520, 14, load_mode="DBT_MANIFEST", execution_invocation="SUBPROCESS"),
         records("task", 10, 300, 11, load_mode="DBT_MANIFEST", partial_parse=False),
-        records("task", 10, 351, 11.1, load_mode="DBT_MANIFEST", debug_mode=True),
+        records("task", 10, 351, 11.1, load_mode="DBT_MANIFEST", debug_mode=True,
+                evidence=DEBUG_PUSHED),
         # 5: one repetition each: nothing can be said
         records("dag_run", 10, 900, 60, reps=1, slots=200, load_mode="DBT_MANIFEST"),
-        records(
-            "dag_run",
-            10,
-            500,
-            40,
-            reps=1,
-            slots=50,
-            load_mode="DBT_MANIFEST",
-            execution_mode="WATCHER",
-        ),
+        records("dag_run", 10, 500, 40, reps=1, slots=50, load_mode="DBT_MANIFEST",
+                execution_mode="WATCHER", evidence=DEFERRED),
     )
     assert rows["memory_optimised_imports"].verdict == guide.NOT_SEEN
     manifest = rows["dbt_manifest"]
@@ -176,7 +159,7 @@ def test_debug_mode_overhead_is_the_opposite_of_the_claim() -> None:
     kw = {"load_mode": "DBT_MANIFEST"}
     rows = rows_by_key(
         records("task", 10, 350, 11, **kw),
-        records("task", 10, 352, 16, debug_mode=True, **kw),
+        records("task", 10, 352, 16, debug_mode=True, evidence=DEBUG_PUSHED, **kw),
     )
     assert rows["debug_mode"].verdict == guide.OPPOSITE
 

@@ -20,8 +20,8 @@ import pytest
 
 from harness.errors import UsageError
 from harness.measure import cgroupfs
-from harness.run.recipes import dag_run as phases
 from harness.run.cleanup import MARK_VAR, close_dead_runs, end_orphans, mark_of
+from harness.run.recipes import dag_run as phases
 from harness.run.runid import claim_new, lock_run
 from harness.store.jsonl import read_records
 from harness.store.record import Record

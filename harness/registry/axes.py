@@ -22,6 +22,7 @@ from harness.registry.names import (
     PARSE,
     RUNS_TASKS,
     SOAK,
+    TASK,
 )
 
 # How an axis reaches the system under test.
@@ -56,6 +57,17 @@ def _with_dbt_ls(values: Mapping[str, Any], phase: str) -> bool:
 def _where_dbt_runs(values: Mapping[str, Any], phase: str) -> bool:
     # A parse without dbt ls runs no dbt: no partial parse, no profile.
     return phase != PARSE or runs_dbt_ls(values)
+
+
+PARTIAL_PARSE_STATES = ("none", "cache_dir", "shipped", "changed")
+
+
+def _with_partial_parse_state(values: Mapping[str, Any], phase: str) -> bool:
+    # A msgpack matters only where dbt parses with partial parse on: every task, and a
+    # DAG parse whose dbt ls misses its cache (a hit runs no dbt).
+    if not values.get("partial_parse"):
+        return False
+    return phase != PARSE or (runs_dbt_ls(values) and values.get("cache") == "cold")
 
 
 def _with_debug_mode(values: Mapping[str, Any], phase: str) -> bool:
@@ -144,6 +156,13 @@ AXES: dict[str, Axis] = {
         Axis("partial_parse", bool, True, _ALL_DAG | {SOAK}, "dag_file",
              "ProjectConfig.partial_parse and [cosmos] enable_cache_partial_parse",
              acts=_where_dbt_runs),
+        Axis("partial_parse_state", str, "none", {PARSE, TASK}, "harness",
+             "the msgpack dbt finds: none; cache_dir (an earlier unmeasured dbt ls, mock "
+             "profile off, left one in the Cosmos cache_dir, as on a long-lived worker); "
+             "shipped (target/partial_parse.msgpack from `dbt parse` with the runtime "
+             "profile, as a deployment image ships it); changed (cache_dir, then one model "
+             "edited, as after a deploy)",
+             choices=PARTIAL_PARSE_STATES, acts=_with_partial_parse_state, quiet_default=True),
         Axis("enable_mock_profile", bool, True, _ALL_DAG, "dag_file",
              "RenderConfig.enable_mock_profile", acts=_where_dbt_runs, judged_by_cosmos=True),
         Axis("execution_mode", str, "LOCAL", _ALL_DAG, "dag_file",

@@ -15,9 +15,31 @@ F = TypeVar("F", bound="Figures")
 
 
 @dataclass
+class DbtEvidence:
+    """What dbt itself logged for the measured command (harness.run.dbtlog)."""
+
+    commands: list[str] = field(default_factory=list)
+    """Each dbt invocation's command line, as dbt logged it."""
+    partial_parse_used: bool | None = None
+    """True: every invocation that loaded a manifest partially parsed; False: none
+    did; None: mixed (see partial_parse_runs) or no manifest load logged."""
+    partial_parse_runs: list[int] | None = None
+    """[invocations that partially parsed, invocations that loaded a manifest]."""
+    reason: str | None = None
+    """dbt's words when it did not partially parse ("saved manifest not found",
+    "profile has changed", "partial parsing not enabled")."""
+    parse_s: float | None = None
+    """Seconds of dbt's own parse step (summed over invocations), from its log times."""
+    reparsed: list[str] = field(default_factory=list)
+    """The files a partial parse re-parsed, as dbt names them."""
+
+
+@dataclass
 class Figures:
     """Figures every phase keeps."""
 
+    dbt: DbtEvidence | None = None
+    """What dbt logged, for a command that ran dbt (None: it ran none)."""
     log: str | None = None
     """The measurement's log file, relative to the run folder."""
     harness_s: float | None = None
@@ -38,6 +60,9 @@ class Figures:
         known = {k: v for k, v in data.items() if k in names and k != "extra"}
         extra = dict(data.get("extra") or {})
         extra.update({k: v for k, v in data.items() if k not in names})
+        if isinstance(known.get("dbt"), dict):
+            dbt_names = {f.name for f in dataclasses.fields(DbtEvidence)}
+            known["dbt"] = DbtEvidence(**{k: v for k, v in known["dbt"].items() if k in dbt_names})
         return cls(**known, extra=extra)
 
     def get(self, name: str, default: Any = None) -> Any:
@@ -80,6 +105,16 @@ class ParseFigures(Figures):
     """Seconds the probe spent importing Airflow before the parse."""
     cache: str | None = None
     """cold or warm: the dbt ls cache state the parse met."""
+    airflow_parse_s: float | None = None
+    """The file's parse duration as Airflow itself reports it (DagBag.dagbag_stats)."""
+    limits: dict[str, float] | None = None
+    """Airflow's parse limits in force: dagbag_import_timeout, dag_file_processor_timeout."""
+    timeout_margin: dict[str, float] | None = None
+    """Seconds left under each limit (negative: passed it) by the file's parse as
+    Airflow reports it (the DAG processor forks with Airflow already imported)."""
+    timeout_flag: str | None = None
+    """"passed" or "near" (at least harness.run.recipes.parse_probe.NEAR_LIMIT of a
+    limit) when the parse would fail or nearly fail in a deployment; None: clear."""
 
 
 @dataclass
@@ -110,6 +145,9 @@ class DagRunFigures(Figures):
     cosmos_debug_max_memory_mb: DebugFigure | None = None
     listening: list[str] = field(default_factory=list)
     """Every address a process of the harness listened on during the run."""
+    deferred_tasks: list[str] | None = None
+    """Tasks that went to state "deferred" (Airflow's audit log): under WATCHER, the
+    sensors that ran as deferrable."""
     ended_by_harness: str | None = None
     """Why the harness ended `dags test` after its DagRun finished (trap 16)."""
     watchdog_end_s: float | None = None

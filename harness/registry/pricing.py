@@ -15,11 +15,32 @@ from harness.registry.axes import runs_dbt_ls
 Values = Mapping[str, Any]
 
 
+def _dbt_ls_parse_s(models: int) -> float:
+    return 5.0 + 0.012 * models
+
+
+def _state_s(v: Values, models: int) -> float:
+    """Putting the msgpack of partial_parse_state in place: a priming dbt ls parse
+    (cache_dir, changed) or a `dbt parse` (shipped)."""
+    state = v.get("partial_parse_state", "none")
+    if not v["partial_parse"] or state == "none":
+        return 0.0
+    return 4.0 + 0.01 * models if state == "shipped" else _dbt_ls_parse_s(models)
+
+
+def _bare_parse_s(v: Values, models: int) -> float:
+    if v["load_mode"] == "DBT_MANIFEST":
+        return 5.0 + 0.004 * models
+    return _dbt_ls_parse_s(models)
+
+
 def parse_s(v: Values, models: int) -> float:
-    """One DAG parse: interpreter and imports, plus dbt's own parse where dbt ls runs."""
-    per_model = 0.004 if v["load_mode"] == "DBT_MANIFEST" else 0.012
-    s = 5.0 + per_model * models
-    return s * 2 if runs_dbt_ls(v) and v["cache"] == "warm" else s
+    """One DAG parse: interpreter and imports, plus dbt's own parse where dbt ls runs
+    (and the set-up of its cache and partial-parse state)."""
+    s = _bare_parse_s(v, models)
+    if runs_dbt_ls(v) and v["cache"] == "warm":
+        return s * 2
+    return s + (_state_s(v, models) if runs_dbt_ls(v) else 0.0)
 
 
 def _per_task_s(v: Values) -> float:
@@ -32,8 +53,11 @@ def import_s(v: Values, models: int) -> float:
 
 
 def task_s(v: Values, models: int) -> float:
-    """One unmeasured parse to sample the tasks, then `airflow tasks test`."""
-    return parse_s(v, models) + 15.0
+    """One unmeasured parse to sample the tasks, the partial-parse state, then
+    `airflow tasks test` (a DAG parse, then dbt parses the project again)."""
+    # Under WATCHER the task measured is the producer: dbt builds the whole project.
+    dbt = 0.05 * models if v["execution_mode"] == "WATCHER" else 0.01 * models
+    return 2 * _bare_parse_s(v, models) + _state_s(v, models) + 15.0 + dbt
 
 
 def dag_run_s(v: Values, models: int) -> float:

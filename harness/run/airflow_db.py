@@ -27,6 +27,7 @@ def read_dag_run(db: Path) -> dict[str, Any]:
         ).fetchall()
     tasks = {r[0]: {"state": r[1], "duration_s": r[2]} for r in rows}
     return {
+        "deferred_tasks": deferred_tasks(db, run[3] if run else None),
         "dag_run_state": run[0] if run else None,
         "dag_run_s": _seconds_between(run[1], run[2]) if run else None,
         "tasks": tasks,
@@ -117,3 +118,19 @@ def watchdog_figures(
         if 0 < own <= wall_s:
             out["dag_run_end_s"] = round(own, 3)
     return out
+
+
+def deferred_tasks(db: Path, run_id: str | None) -> list[str]:
+    """Task ids of the run that went to state "deferred" (a deferrable sensor handed
+    to the triggerer), from Airflow's audit log: its execution API logs every task
+    state change there, while the task instance keeps no trace once it resumes."""
+    try:
+        with sqlite3.connect(db) as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT task_id FROM log WHERE dag_id=? AND run_id=?"
+                " AND event='deferred' ORDER BY task_id",
+                (DAG_ID, run_id),
+            ).fetchall()
+    except sqlite3.Error:
+        return []
+    return [r[0] for r in rows]

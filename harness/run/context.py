@@ -9,6 +9,7 @@ from typing import Any
 
 from harness.measure import measure
 from harness.measure.result import MeasureResult
+from harness.run.dbtlog import LogCursor
 from harness.run.projects import PreparedProject
 from harness.run.workspace import Workspace, airflow_env
 from harness.scenarios.model import Scenario
@@ -52,6 +53,9 @@ class Context:
     """How many tasks the task phase samples (the scenario file's task_sample)."""
     bisect_steps: int = 8
     """min_worker: at most this many halvings (the scenario file's bisect_steps)."""
+    project_dir: Path | None = None
+    """The measurement's own copy of the project (partial_parse_state shipped or
+    changed), instead of the prepared project's path."""
 
     @property
     def limit_bytes(self) -> int | None:
@@ -92,6 +96,16 @@ class Context:
             stdout=self.log,
             stderr=self.log,
         )
+
+
+def run_dbt(
+    ctx: Context, cmd: list[str], env: dict[str, str], cwd: Path | None = None
+) -> tuple[MeasureResult, dict[str, Any] | None]:
+    """ctx.run, and what dbt logged meanwhile (figures.dbt; None: it ran no dbt).
+    Every dbt of a measurement logs under its TMPDIR (DBT_LOG_PATH, workspace.airflow_env)."""
+    cursor = LogCursor(ctx.ws.tmp)
+    result = ctx.run(cmd, env, cwd)
+    return result, cursor.evidence()
 
 
 def status_of(result: MeasureResult, log: Path) -> tuple[str, str | None]:

@@ -65,6 +65,27 @@ class DagSpec:
     py_requirements: tuple[str, ...] = ()
 
 
+def profile_config_source(spec: DagSpec) -> str:
+    """The ProfileConfig(...) expression of the DAG file: the runtime profile its tasks
+    use (also what harness.run.probes.ship_msgpack builds a shipped msgpack with)."""
+    if spec.profiles_yml is not None:
+        return (
+            f"ProfileConfig(profile_name={spec.profile_name!r}, "
+            f"target_name={spec.target_name!r}, profiles_yml_filepath={str(spec.profiles_yml)!r})"
+        )
+    return (
+        f"ProfileConfig(profile_name={spec.profile_name!r}, target_name='dev', "
+        f"profile_mapping=DuckDBUserPasswordProfileMapping(conn_id={CONN_ID!r}, "
+        f"profile_args={{'retries': {DUCKDB_RETRIES!r}}}))"
+    )
+
+
+def render_profile_module(spec: DagSpec) -> str:
+    """A module that defines ``profile_config`` exactly as the DAG file does."""
+    source = profile_config_source(spec)
+    return f"import airflow  # noqa: F401\n{_IMPORTS_TOP_LEVEL}\nprofile_config = {source}\n"
+
+
 def render_dag_file(spec: DagSpec) -> str:
     """Python source of the scenario's DAG file."""
     imports = _IMPORTS_OPTIMISED if spec.memory_optimised_imports else _IMPORTS_TOP_LEVEL
@@ -99,7 +120,7 @@ def render_dag_file(spec: DagSpec) -> str:
             "py_requirements": list(spec.py_requirements),
             "py_system_site_packages": False,
         }
-    profile = _profile_config(spec)
+    profile = profile_config_source(spec)
     return f'''"""Cosmos memory harness scenario: an airflow dag of dbt project {spec.project_name}.
 
 Written by the harness; every option is literal so the file can be rerun by hand.
@@ -122,17 +143,3 @@ dag = DbtDag(
     max_active_runs=1,
 )
 '''
-
-
-def _profile_config(spec: DagSpec) -> str:
-    """The ProfileConfig: a profiles.yml, or the harness's DuckDB profile mapping."""
-    if spec.profiles_yml is not None:
-        return (
-            f"ProfileConfig(profile_name={spec.profile_name!r}, "
-            f"target_name={spec.target_name!r}, profiles_yml_filepath={str(spec.profiles_yml)!r})"
-        )
-    return (
-        f"ProfileConfig(profile_name={spec.profile_name!r}, target_name='dev', "
-        f"profile_mapping=DuckDBUserPasswordProfileMapping(conn_id={CONN_ID!r}, "
-        f"profile_args={{'retries': {DUCKDB_RETRIES!r}}}))"
-    )

@@ -182,5 +182,10 @@ def reset_cosmos_cache(ws: Workspace) -> None:
     """Make the next parse a cold one: no dbt ls cache Variable, no cached partial parse."""
     shutil.rmtree(ws.cache_dir, ignore_errors=True)
     ws.cache_dir.mkdir()
+    reset_dbt_ls_cache(ws)
+
+
+def reset_dbt_ls_cache(ws: Workspace) -> None:
+    """Forget the dbt ls cache (the Variables cosmos_cache__*), keep the cache_dir."""
     with sqlite3.connect(ws.db) as conn:
         conn.execute("DELETE FROM variable WHERE key LIKE 'cosmos_cache__%'")

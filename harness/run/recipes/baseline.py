@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from harness.run.context import Context, Outcome, status_of
+from harness.run.context import Context, Outcome, run_dbt, status_of
 from harness.run.workspace import dbt_bin
 
 
@@ -22,6 +22,6 @@ def run_dbt_baseline(ctx: Context) -> Outcome:
         *p.dbt_args(ctx.ws.target),
     ]
     env = p.env(ctx.ws.warehouse, log_dir=ctx.ws.tmp)
-    result = ctx.run(cmd, env)
+    result, dbt = run_dbt(ctx, cmd, env)
     status, reason = status_of(result, ctx.log)
-    return Outcome(status, result, reason, {"threads": ctx.axes["concurrency"]})
+    return Outcome(status, result, reason, {"threads": ctx.axes["concurrency"], "dbt": dbt})

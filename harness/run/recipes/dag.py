@@ -17,7 +17,7 @@ def dag_spec(ctx: Context) -> DagSpec:
     eff = ctx.scenario.effective(ctx.phase)
     return DagSpec(
         dag_id=DAG_ID,
-        project_dir=p.path,
+        project_dir=ctx.project_dir or p.path,
         project_name=p.name,
         profile_name=p.profile_name,
         load_mode=load_mode,

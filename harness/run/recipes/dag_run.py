@@ -7,9 +7,9 @@ import re
 import time
 
 from harness.run.airflow_db import DAG_ID, read_dag_run, read_debug_xcom, watchdog_figures
-from harness.run.context import Context, Outcome, status_of
+from harness.run.context import Context, Outcome, run_dbt, status_of
 from harness.run.recipes.dag import write_dag_file
-from harness.run.recipes.parse import prepare_cache
+from harness.run.recipes.state import prepare_cache
 from harness.run.services import airflow_services, free_port
 from harness.run.watchdog import SHUTDOWN_GRACE_S, ShutdownWatchdog
 from harness.run.workspace import airflow_bin
@@ -57,11 +57,13 @@ def _dag_run_once(ctx: Context) -> Outcome:
         watchdog.start()
         started = time.time()
         try:
-            result = ctx.run([airflow_bin(), "dags", "test", DAG_ID, "--use-executor"], env)
+            cmd = [airflow_bin(), "dags", "test", DAG_ID, "--use-executor"]
+            result, dbt = run_dbt(ctx, cmd, env)
         finally:
             watchdog.stop.set()
             watchdog.join()
     figures = read_dag_run(ctx.ws.db)
+    figures["dbt"] = dbt
     figures.update(read_debug_xcom(ctx.ws.db))
     figures["listening"] = sorted(watchdog.listening)
     if watchdog.ended_tree and result.status != "timeout":

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.run.airflow_db import DAG_ID, read_debug_xcom
-from harness.run.context import Context, Outcome, status_of
+from harness.run.context import Context, Outcome, run_dbt, status_of
 from harness.run.recipes.dag import write_dag_file
-from harness.run.recipes.parse import parse_report, prepare_cache
+from harness.run.recipes.parse_probe import parse_report
+from harness.run.recipes.state import prepare_cache, project_copy
 from harness.run.workspace import airflow_bin
 
 
@@ -85,6 +86,7 @@ def sample_tasks(tasks: dict[str, dict[str, Any]], execution_mode: str, n: int) 
 def run_task(ctx: Context) -> Outcome:
     """One task run as `airflow tasks test` runs it: the CLI parses the DAG and runs
     the task in its own process (docs/ARCHITECTURE.md trap 4: the figure includes the CLI)."""
+    ctx = project_copy(ctx)
     assert ctx.project is not None
     dag_file = write_dag_file(ctx)
     probe, report = parse_report(ctx, dag_file, measured=False)
@@ -100,9 +102,9 @@ def run_task(ctx: Context) -> Outcome:
         return failed
     shutil.copy2(ctx.project.built_warehouse(), ctx.ws.warehouse)
     task_id = sample[role]
-    result = ctx.run([airflow_bin(), "tasks", "test", DAG_ID, task_id], ctx.env())
+    result, dbt = run_dbt(ctx, [airflow_bin(), "tasks", "test", DAG_ID, task_id], ctx.env())
     status, reason = status_of(result, ctx.log)
-    figures: dict[str, Any] = {"task_id": task_id, "role": role, "sample": sample}
+    figures: dict[str, Any] = {"task_id": task_id, "role": role, "sample": sample, "dbt": dbt}
     figures.update(read_debug_xcom(ctx.ws.db))
     if ctx.axes["debug_mode"] and "cosmos_debug_max_memory_mb" not in figures:
         # `airflow tasks test` keeps no XCom of its temporary run; Cosmos logs the

@@ -1,0 +1,72 @@
+"""Did the option take effect on its side of a pair? The evidence rule of the guide.
+
+A difference (or none) between a scenario with an option and its twin without it
+says something about the option only if the option acted: dbt did partially parse
+(its own log, figures.dbt), debug mode did push its figure, WATCHER's sensors did
+run as deferrable. A pair where it did not act is left out of the verdict; when no
+pair is left the verdict is "not measured", with the reason, never "not seen".
+Options whose effect the harness sets directly (load mode, invocation, imports,
+concurrency) always act.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from harness.store.record import Record
+
+Check = Callable[[Sequence[Record]], tuple[bool, str]]
+
+
+def _ok(records: Sequence[Record]) -> list[Record]:
+    return [r for r in records if r.status == "ok"]
+
+
+def _partial_parse(records: Sequence[Record]) -> tuple[bool, str]:
+    dbt = [r.figures.dbt for r in _ok(records) if r.figures.dbt is not None]
+    if not dbt:
+        return (
+            False,
+            "no record says what dbt did (no figures.dbt: recorded before dbt's log was read)",
+        )
+    if any((d.partial_parse_runs or [0])[0] > 0 or d.partial_parse_used for d in dbt):
+        return True, "dbt's log shows partial parse used"
+    reasons = sorted({d.reason for d in dbt if d.reason})
+    why = "; ".join(reasons) or "no manifest load logged"
+    return False, f"dbt never partially parsed on the option's side ({why})"
+
+
+def _debug_mode(records: Sequence[Record]) -> tuple[bool, str]:
+    if any(r.figures.get("cosmos_debug_max_memory_mb") for r in _ok(records)):
+        return True, "debug mode pushed its figure"
+    return False, "debug mode pushed no figure (no cosmos_debug_max_memory_mb)"
+
+
+def _watcher(records: Sequence[Record]) -> tuple[bool, str]:
+    ok = _ok(records)
+    if any(r.figures.get("deferred_tasks") for r in ok):
+        return True, "the sensors ran as deferrable"
+    if all(r.figures.get("deferred_tasks") is None for r in ok):
+        return False, "no record says whether the sensors deferred (recorded before it was read)"
+    return False, "no sensor was seen deferred"
+
+
+CHECKS: dict[str, Check] = {
+    "partial_parse": _partial_parse,
+    "debug_mode": _debug_mode,
+    "watcher": _watcher,
+}
+"""Guide option key -> the check of its side with the option."""
+
+
+def acted(
+    option: str, with_records: Sequence[Record], without_records: Sequence[Record]
+) -> tuple[bool, str]:
+    """Whether ``option`` (a guide option key) took effect in a pair, and why (not).
+
+    Only the side with the option is checked: the side without it is the baseline
+    whatever it did."""
+    check = CHECKS.get(option)
+    if check is None:
+        return True, "set by the harness"
+    return check(with_records)

@@ -1,0 +1,206 @@
+"""The seven options of Cosmos's memory guide ("Memory Optimization Options"): what the
+guide says each does and how strongly, and the contrasts of axis values that measure
+each (harness.report.guide pairs the scenarios and gives the verdicts)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+PairsOf = Callable[[list[Any]], list[tuple[Any, Any]]]
+
+
+def fixed(with_value: Any, without_value: Any) -> PairsOf:
+    """The option's value against the value without it, when both were measured."""
+    return lambda present: (
+        [(with_value, without_value)] if with_value in present and without_value in present else []
+    )
+
+
+def lowest_against_higher(present: list[Any]) -> list[tuple[Any, Any]]:
+    """Concurrency: the lowest value measured against each higher one."""
+    values = sorted(present)
+    return [(values[0], v) for v in values[1:]]
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """Scenarios of ``phase`` differing only in ``axis`` (and the ``ignore`` axes)."""
+
+    phase: str
+    axis: str
+    pairs: PairsOf
+    label: str
+    ignore: tuple[str, ...] = ()
+    """Axes the option makes irrelevant (None on one side), left out of the matching."""
+    where_without: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    """Restrictions on the side without the option, e.g. DBT_LS only on a cache miss."""
+
+
+@dataclass(frozen=True)
+class GuideOption:
+    """One numbered section of the guide."""
+
+    number: int
+    key: str
+    title: str
+    impact: str
+    """The guide's own words for the size of the effect."""
+    claim: str
+    metrics: tuple[str, ...]
+    """The metrics the claim is about (memory, time, slots)."""
+    contrasts: tuple[Contrast, ...]
+    kind: str = "reduces"
+    """"reduces": the option should lower the metrics; "no_overhead": it should not raise them."""
+
+
+_LS = ("DBT_LS", "AUTOMATIC")
+
+OPTIONS: tuple[GuideOption, ...] = (
+    GuideOption(
+        1,
+        "memory_optimised_imports",
+        "Enable memory-optimised imports",
+        "High",
+        "Reduces memory footprint both at the DAG Processor and at Worker nodes.",
+        ("memory",),
+        (
+            Contrast("import", "memory_optimised_imports", fixed(True, False), "import: on vs off"),
+            Contrast(
+                "dag_parse", "memory_optimised_imports", fixed(True, False), "dag_parse: on vs off"
+            ),
+            Contrast("task", "memory_optimised_imports", fixed(True, False), "task: on vs off"),
+        ),
+    ),
+    GuideOption(
+        2,
+        "dbt_manifest",
+        "Use DBT_MANIFEST load mode",
+        "High",
+        "Avoids running the dbt ls subprocess; reduces memory when the dbt ls cache misses.",
+        ("memory",),
+        (
+            Contrast(
+                "dag_parse",
+                "load_mode",
+                fixed("DBT_MANIFEST", "DBT_LS"),
+                "dag_parse: DBT_MANIFEST vs DBT_LS, cache miss",
+                # collapsed to None when no dbt ls runs (harness.scenarios.model.effective)
+                ignore=("cache", "render_invocation", "partial_parse", "enable_mock_profile"),
+                where_without={"cache": ("cold",)},
+            ),
+        ),
+    ),
+    GuideOption(
+        3,
+        "dbt_runner",
+        "Use DBT_RUNNER invocation mode",
+        "Medium-High",
+        "Can reduce subprocess overhead and memory usage compared to subprocess mode.",
+        ("memory",),
+        (
+            Contrast(
+                "task",
+                "execution_invocation",
+                fixed("DBT_RUNNER", "SUBPROCESS"),
+                "task: DBT_RUNNER vs SUBPROCESS",
+            ),
+            Contrast(
+                "dag_run",
+                "execution_invocation",
+                fixed("DBT_RUNNER", "SUBPROCESS"),
+                "dag_run: DBT_RUNNER vs SUBPROCESS",
+            ),
+            Contrast(
+                "dag_parse",
+                "render_invocation",
+                fixed("DBT_RUNNER", "SUBPROCESS"),
+                "dag_parse (dbt ls, cache miss): DBT_RUNNER vs SUBPROCESS",
+                where_without={"cache": ("cold",), "load_mode": _LS},
+            ),
+        ),
+    ),
+    GuideOption(
+        4,
+        "partial_parse",
+        "Use partial parse (keep enabled)",
+        "Low",
+        "Actually reduces memory by avoiding full project parsing.",
+        ("memory",),
+        (
+            # the msgpack's state only exists with partial parse on
+            Contrast(
+                "dag_parse",
+                "partial_parse",
+                fixed(True, False),
+                "dag_parse: on vs off",
+                ignore=("partial_parse_state",),
+            ),
+            Contrast(
+                "task",
+                "partial_parse",
+                fixed(True, False),
+                "task: on vs off",
+                ignore=("partial_parse_state",),
+            ),
+            Contrast("dag_run", "partial_parse", fixed(True, False), "dag_run: on vs off"),
+        ),
+    ),
+    GuideOption(
+        5,
+        "watcher",
+        "Use ExecutionMode.WATCHER",
+        "Very High",
+        "Dramatically reduces Airflow worker slot usage and memory consumption.",
+        ("memory", "slots"),
+        (
+            Contrast(
+                "dag_run", "execution_mode", fixed("WATCHER", "LOCAL"), "dag_run: WATCHER vs LOCAL"
+            ),
+        ),
+    ),
+    GuideOption(
+        6,
+        "concurrency",
+        "Control DAG-level concurrency",
+        "High",
+        "Limits concurrent task execution per DAG based on available resources.",
+        ("memory",),
+        (
+            Contrast(
+                "dag_run",
+                "concurrency",
+                lowest_against_higher,
+                "dag_run: lowest vs higher concurrency",
+            ),
+        ),
+    ),
+    GuideOption(
+        7,
+        "debug_mode",
+        "Enable task profiling with debug mode",
+        "Low",
+        "Provides visibility into memory usage; adds minimal overhead.",
+        ("memory", "time"),
+        (
+            # the poll interval only exists with debug mode on
+            Contrast(
+                "task",
+                "debug_mode",
+                fixed(True, False),
+                "task: on vs off",
+                ignore=("debug_poll_s",),
+            ),
+            Contrast(
+                "dag_run",
+                "debug_mode",
+                fixed(True, False),
+                "dag_run: on vs off",
+                ignore=("debug_poll_s",),
+            ),
+        ),
+        kind="no_overhead",
+    ),
+)
+assert len(OPTIONS) == 7

@@ -1,0 +1,181 @@
+"""What dbt itself says it did: partial parse used or refused (and why), and the time
+of its own parse step, read from the debug lines of its dbt.log.
+
+dbt writes every invocation to ``$DBT_LOG_PATH/dbt.log`` at debug level, even when
+its console shows only info lines. An invocation starts with a ``=====`` header;
+its manifest load logs one of:
+
+- ``Partial parsing enabled: 0 files deleted, 0 files added, 1 files changed.``
+  (used; then one ``Partial parsing: updated file: ...`` per re-parsed file);
+- ``Unable to do partial parsing because <reason>`` (refused: saved manifest not
+  found, profile has changed, ...; also after "enabled" when the partial parse
+  failed and dbt switched to a full one);
+- ``Partial parsing not enabled`` (turned off).
+
+A dbt run with ``--log-format json`` (Cosmos's WATCHER producer) writes the same
+messages as JSON lines, one invocation per ``invocation_id``.
+
+The parse step runs from ``Registered adapter`` (the manifest load starts right
+after) to ``Wrote artifact WritableManifest`` or, where dbt writes none, ``Found N
+models``. The lines carry the time of day only: a step over midnight wraps.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+LOG_NAME = "dbt.log"
+
+_LINE = re.compile(
+    r"^(?:\x1b\[\d+m)?(\d\d):(\d\d):(\d\d(?:\.\d+)?) \[\s*\w+\s*\] \[[^\]]*\]: (.*)$"
+)
+_TS = re.compile(r"T(\d\d):(\d\d):(\d\d(?:\.\d+)?)")
+_HEADER = re.compile(r"^=+ [\d:.]+ \| [0-9a-f-]+ =+$")
+_ENABLED = re.compile(
+    r"Partial parsing enabled: (\d+) files deleted, (\d+) files added, (\d+) files changed"
+)
+_UPDATED = re.compile(r"Partial parsing: (?:updated|added|deleted) file: (\S+)")
+_REFUSED = re.compile(r"Unable to do partial parsing because (.*?)(?:\. Starting full parse\.)?$")
+_ARGS_COMMAND = re.compile(r"'invocation_command': '([^']*)'")
+_DONE = re.compile(r"Command `([^`]+)` (?:succeeded|failed)")
+_PARSE_END = ("Wrote artifact WritableManifest", "Found ")
+
+
+@dataclass
+class Invocation:
+    """One dbt invocation as its log tells it."""
+
+    command: str | None = None
+    partial_parse_used: bool | None = None
+    """True: dbt partially parsed; False: it refused or was told not to; None: no
+    manifest load logged (the invocation failed before it)."""
+    reason: str | None = None
+    """dbt's words when it did not partially parse."""
+    files: dict[str, int] | None = None
+    """deleted, added, changed: the files a partial parse re-read."""
+    reparsed: list[str] = field(default_factory=list)
+    """The files a partial parse re-parsed, as dbt names them."""
+    parse_s: float | None = None
+    _start: float | None = None
+
+
+def _seconds(m: re.Match[str]) -> float:
+    return int(m[1]) * 3600 + int(m[2]) * 60 + float(m[3])
+
+
+def _elapsed(start: float, end: float) -> float:
+    return round(end - start + (86400 if end < start else 0), 3)
+
+
+def _read_line(inv: Invocation, t: float, msg: str) -> None:
+    if msg.startswith("Registered adapter") or (inv._start is None and msg.startswith("checksum:")):
+        inv._start = t
+    elif (m := _ENABLED.search(msg)) is not None:
+        inv.partial_parse_used, inv.reason = True, None
+        inv.files = {"deleted": int(m[1]), "added": int(m[2]), "changed": int(m[3])}
+    elif (m := _UPDATED.search(msg)) is not None:
+        inv.reparsed.append(m[1])
+    elif (m := _REFUSED.search(msg)) is not None:
+        inv.partial_parse_used, inv.reason = False, m[1]
+    elif msg.startswith("Partial parsing not enabled"):
+        inv.partial_parse_used, inv.reason = False, "partial parsing not enabled"
+    elif (m := _DONE.search(msg)) is not None:
+        inv.command = m[1]  # dbt's own name of the command: under dbtRunner the
+        # invocation_command is the host process's argv
+    elif inv.command is None and (m := _ARGS_COMMAND.search(msg)) is not None:
+        inv.command = m[1]
+    elif msg.startswith(_PARSE_END) and inv._start is not None and inv.parse_s is None:
+        inv.parse_s = _elapsed(inv._start, t)
+
+
+def _json_line(line: str) -> tuple[str, float, str] | None:
+    """(invocation id, seconds of the day, message) of a JSON log line."""
+    try:
+        info = json.loads(line)["info"]
+        m = _TS.search(info["ts"])
+        return (info["invocation_id"], _seconds(m), info["msg"]) if m else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def read_invocations(text: str) -> list[Invocation]:
+    """Every dbt invocation in ``text`` (a dbt.log or part of one), in order."""
+    out: list[Invocation] = []
+    json_ids: list[str] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if _HEADER.match(line):
+            out.append(Invocation())
+            continue
+        if line.startswith("{"):
+            parsed = _json_line(line)
+            if parsed is None:
+                continue
+            inv_id, t, msg = parsed
+            if not json_ids or json_ids[-1] != inv_id:
+                json_ids.append(inv_id)
+                out.append(Invocation())
+            _read_line(out[-1], t, msg)
+            continue
+        m = _LINE.match(line)
+        if m is None:
+            continue
+        if not out:
+            out.append(Invocation())  # a slice that began inside an invocation
+        _read_line(out[-1], _seconds(m), m[4])
+    return out
+
+
+def evidence(invocations: list[Invocation]) -> dict[str, Any] | None:
+    """The record's ``figures.dbt`` (harness.registry.figures.DbtEvidence) from the
+    invocations of one measured command; None when it ran no dbt."""
+    if not invocations:
+        return None
+    parsed = [i for i in invocations if i.partial_parse_used is not None]
+    used = sum(1 for i in parsed if i.partial_parse_used)
+    verdict: bool | None = None  # mixed (some used, some refused): see partial_parse_runs
+    if parsed and used in (0, len(parsed)):
+        verdict = used == len(parsed)
+    reasons = sorted({i.reason for i in parsed if i.reason})
+    times = [i.parse_s for i in invocations if i.parse_s is not None]
+    reparsed = sorted({f for i in invocations for f in i.reparsed})
+    return {
+        "commands": [i.command or "dbt (command not logged)" for i in invocations],
+        "partial_parse_used": verdict,
+        "partial_parse_runs": [used, len(parsed)],
+        "reason": "; ".join(reasons) or None,
+        "parse_s": round(sum(times), 3) if times else None,
+        "reparsed": reparsed,
+    }
+
+
+class LogCursor:
+    """The dbt.log files under a folder, read from where they stood when it was made,
+    so that only the measured command's invocations are counted."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.offsets = {p: p.stat().st_size for p in self._logs()}
+
+    def _logs(self) -> list[Path]:
+        return sorted(self.folder.rglob(LOG_NAME)) if self.folder.exists() else []
+
+    def invocations(self) -> list[Invocation]:
+        """The invocations logged since the cursor was made."""
+        out: list[Invocation] = []
+        for path in self._logs():
+            start = self.offsets.get(path, 0)
+            with path.open("rb") as fh:
+                if path.stat().st_size < start:
+                    start = 0  # dbt rotated the file
+                fh.seek(start)
+                out.extend(read_invocations(fh.read().decode(errors="replace")))
+        return out
+
+    def evidence(self) -> dict[str, Any] | None:
+        """``evidence`` of the invocations logged since the cursor was made."""
+        return evidence(self.invocations())

@@ -1,0 +1,117 @@
+"""The state a measurement meets: the dbt ls cache (axis cache) and the msgpack dbt
+finds for partial parse (axis partial_parse_state).
+
+partial_parse_state (harness.registry.axes):
+- none: nothing; the Cosmos cache_dir is empty and the project has no target/.
+- cache_dir: an unmeasured parse of the same DAG with DBT_LS and the mock profile
+  off leaves dbt's msgpack in the Cosmos cache_dir, as on a long-lived worker. The
+  mock profile must be off: it changes DuckDB's connection info, and dbt rejects a
+  msgpack of another profile ("Unable to do partial parsing because profile has
+  changed").
+- shipped: `dbt parse` with the runtime profile writes target/partial_parse.msgpack
+  into the measurement's copy of the project, as a deployment image ships it.
+- changed: as cache_dir, then one model of the copy is edited, as after a deploy.
+The dbt ls cache Variable the priming parse leaves is dropped, so a cold parse
+still misses it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import subprocess
+from pathlib import Path
+
+from harness.run.context import Context, Outcome, log_tail
+from harness.run.dagfile import render_dag_file, render_profile_module
+from harness.run.recipes.dag import dag_spec
+from harness.run.recipes.parse_probe import parse_report
+from harness.run.workspace import dbt_bin, reset_cosmos_cache, reset_dbt_ls_cache
+
+SHIP_PROBE = "harness.run.probes.ship_msgpack"
+EDIT = "\n-- edited after the msgpack was written (partial_parse_state = changed)\n"
+
+
+def state_of(ctx: Context) -> str | None:
+    """The partial-parse state acting on this measurement (None: it does not act)."""
+    state = ctx.scenario.effective(ctx.phase).get("partial_parse_state")
+    return None if state in (None, "none") else str(state)
+
+
+def project_copy(ctx: Context) -> Context:
+    """shipped and changed write into the project: give them the workspace's own copy."""
+    if state_of(ctx) not in ("shipped", "changed"):
+        return ctx
+    assert ctx.project is not None
+    dst = ctx.ws.root / "project"
+    if not dst.exists():
+        shutil.copytree(ctx.project.path, dst, ignore=shutil.ignore_patterns("target", "logs"))
+    return dataclasses.replace(ctx, project_dir=dst)
+
+
+def prepare_cache(ctx: Context, dag_file: Path) -> Outcome | None:
+    """Reset the dbt ls cache and the cache_dir, put the msgpack of the partial-parse
+    state in place, then (cache warm) parse once. Returns a failed set-up step."""
+    reset_cosmos_cache(ctx.ws)
+    failed = _prepare_partial_parse(ctx)
+    if failed is not None:
+        return failed
+    if ctx.axes["cache"] == "warm":
+        outcome, _ = parse_report(ctx, dag_file, measured=False)
+        if outcome.status != "ok":
+            return outcome
+    return None
+
+
+def _prepare_partial_parse(ctx: Context) -> Outcome | None:
+    state = state_of(ctx)
+    if state is None:
+        return None
+    if state == "shipped":
+        return _ship(ctx)
+    failed = _prime_cache_dir(ctx)
+    if failed is None and state == "changed":
+        assert ctx.project_dir is not None, "project_copy(ctx) first"
+        edit_one_model(ctx.project_dir)
+    return failed
+
+
+def _prime_cache_dir(ctx: Context) -> Outcome | None:
+    spec = dataclasses.replace(
+        dag_spec(ctx),
+        load_mode="DBT_LS",
+        enable_mock_profile=False,
+        partial_parse=True,
+        manifest_path=None,
+        dbt_ls_path=None,
+    )
+    prime = ctx.ws.root / "prime" / "prime_dag.py"
+    prime.parent.mkdir(exist_ok=True)
+    prime.write_text(render_dag_file(spec))
+    outcome, _ = parse_report(ctx, prime, measured=False)
+    reset_dbt_ls_cache(ctx.ws)
+    if outcome.status != "ok":
+        return Outcome("error", outcome.measure, f"priming the cache_dir: {outcome.reason}")
+    return None
+
+
+def _ship(ctx: Context) -> Outcome | None:
+    module = ctx.ws.root / "prime" / "profile_config.py"
+    module.parent.mkdir(exist_ok=True)
+    module.write_text(render_profile_module(dag_spec(ctx)))
+    cmd = [ctx.python, "-m", SHIP_PROBE, str(module), str(ctx.project_dir), dbt_bin()]
+    with ctx.log.open("a") as fh:
+        proc = subprocess.run(
+            cmd, env=ctx.env(), cwd=ctx.ws.root, stdout=fh, stderr=fh, timeout=ctx.timeout_s
+        )
+    if proc.returncode != 0:
+        return Outcome("error", None, f"shipping a msgpack: {log_tail(ctx.log)}")
+    return None
+
+
+def edit_one_model(project: Path) -> Path:
+    """Append a comment to the first model (sorted): dbt re-parses that file only."""
+    model = sorted((project / "models").rglob("*.sql"))[0]
+    with model.open("a") as fh:
+        fh.write(EDIT)
+    return model

@@ -1,0 +1,56 @@
+"""The evidence rule: a pair counts only where the option acted on its side."""
+
+from __future__ import annotations
+
+from harness.report import guide
+from harness.report.evidence import acted
+from tests.test_report import DEBUG_PUSHED, DEFERRED, PP_USED, records, rows_by_key
+
+MANIFEST = {"load_mode": "DBT_MANIFEST"}
+
+
+def test_partial_parse_refused_by_dbt_is_not_measured_with_dbt_reason() -> None:
+    refused = {"dbt": {"partial_parse_used": False, "partial_parse_runs": [0, 1],
+                       "reason": "saved manifest not found"}}
+    rows = rows_by_key(
+        records("task", 10, 350, 11, evidence=refused, **MANIFEST),
+        records("task", 10, 300, 11, partial_parse=False, **MANIFEST),
+    )
+    row = rows["partial_parse"]
+    assert row.pairs and not row.pairs[0].acted
+    assert row.verdict == guide.NOT_MEASURED
+    assert row.reason is not None and "saved manifest not found" in row.reason
+
+
+def test_partial_parse_used_counts() -> None:
+    rows = rows_by_key(
+        records("task", 10, 350, 11, evidence=PP_USED, **MANIFEST),
+        records("task", 10, 300, 11, partial_parse=False, **MANIFEST),
+    )
+    assert rows["partial_parse"].verdict == guide.OPPOSITE
+    assert rows["partial_parse"].reason is None
+
+
+def test_records_without_evidence_are_not_measured() -> None:
+    rows = rows_by_key(
+        records("task", 10, 350, 11, **MANIFEST),
+        records("task", 10, 352, 16, debug_mode=True, **MANIFEST),
+        records("dag_run", 10, 900, 60, slots=200, **MANIFEST),
+        records("dag_run", 10, 500, 40, slots=50, execution_mode="WATCHER", **MANIFEST),
+    )
+    assert rows["debug_mode"].verdict == guide.NOT_MEASURED
+    assert "pushed no figure" in (rows["debug_mode"].reason or "")
+    assert rows["watcher"].verdict == guide.NOT_MEASURED
+    assert "deferred" in (rows["watcher"].reason or "")
+
+
+def test_acted_per_option() -> None:
+    (watcher,) = records("dag_run", 10, 500, 40, reps=1, execution_mode="WATCHER",
+                         evidence=DEFERRED, **MANIFEST)
+    (none_deferred,) = records("dag_run", 10, 500, 40, reps=1, execution_mode="WATCHER",
+                               evidence={"deferred_tasks": []}, **MANIFEST)
+    (debug,) = records("task", 10, 1, 1, reps=1, debug_mode=True, evidence=DEBUG_PUSHED)
+    assert acted("watcher", [watcher], []) == (True, "the sensors ran as deferrable")
+    assert acted("watcher", [none_deferred], []) == (False, "no sensor was seen deferred")
+    assert acted("debug_mode", [debug], [])[0] is True
+    assert acted("dbt_manifest", [], []) == (True, "set by the harness")

@@ -1,0 +1,88 @@
+"""The dbt-log reader on lines recorded from real dbt 1.11 runs (tests/data/dbtlog/)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.registry.figures import DbtEvidence, TaskFigures
+from harness.run.dbtlog import LogCursor, evidence, read_invocations
+
+DATA = Path(__file__).parent / "data" / "dbtlog"
+
+
+def _read(name: str):
+    return read_invocations((DATA / name).read_text())
+
+
+def test_manifest_not_found_then_used() -> None:
+    first, second = _read("parse_not_found_then_used.log")
+    assert first.partial_parse_used is False
+    assert first.reason == "saved manifest not found"
+    # Registered adapter 14:31:20.469759 -> Wrote artifact WritableManifest 14:31:38.336545
+    assert first.parse_s == 17.867
+    assert first.command == "dbt parse"
+    assert second.partial_parse_used is True
+    assert second.files == {"deleted": 0, "added": 0, "changed": 0}
+    assert second.reparsed == []
+    assert second.parse_s == 3.787  # 14:32:07.728937 -> 14:32:11.515927
+
+
+def test_run_and_ls_use_partial_parse() -> None:
+    run, ls = _read("run_and_ls_used.log")
+    assert (run.partial_parse_used, ls.partial_parse_used) == (True, True)
+    assert run.command == "dbt run"
+    assert ls.command == "dbt ls"
+    assert run.parse_s == 5.626  # 14:33:23.325255 -> 14:33:28.951520
+
+
+def test_changed_profile_changed_and_disabled() -> None:
+    changed, profile, disabled = _read("changed_profile_disabled.log")
+    assert changed.partial_parse_used is True
+    assert changed.files == {"deleted": 0, "added": 0, "changed": 1}
+    assert changed.reparsed == [
+        "synthetic_layered_10://models/intermediate/group_000/int_00003.sql"
+    ]
+    assert profile.partial_parse_used is False and profile.reason == "profile has changed"
+    assert disabled.partial_parse_used is False
+    assert disabled.reason == "partial parsing not enabled"
+
+
+def test_evidence_summarises_invocations() -> None:
+    ev = evidence(_read("changed_profile_disabled.log"))
+    assert ev is not None
+    assert ev["partial_parse_used"] is None  # mixed: one used, two refused
+    assert ev["partial_parse_runs"] == [1, 3]
+    assert ev["reason"] == "partial parsing not enabled; profile has changed"
+    assert len(ev["commands"]) == 3
+    assert evidence([]) is None
+    all_used = evidence(_read("run_and_ls_used.log"))
+    assert all_used is not None and all_used["partial_parse_used"] is True
+
+
+def test_evidence_round_trips_through_figures() -> None:
+    ev = evidence(_read("parse_not_found_then_used.log"))
+    figures = TaskFigures.from_dict({"dbt": ev}, strict=True)
+    assert isinstance(figures.dbt, DbtEvidence)
+    assert figures.dbt.partial_parse_runs == [1, 2]
+    again = TaskFigures.from_dict(figures.to_dict())
+    assert again.dbt == figures.dbt
+
+
+def test_cursor_reads_only_what_came_after(tmp_path: Path) -> None:
+    log = tmp_path / "logs" / "dbt.log"
+    log.parent.mkdir()
+    log.write_text((DATA / "parse_not_found_then_used.log").read_text())
+    cursor = LogCursor(tmp_path)
+    assert cursor.evidence() is None
+    with log.open("a") as fh:
+        fh.write((DATA / "run_and_ls_used.log").read_text())
+    ev = cursor.evidence()
+    assert ev is not None and ev["partial_parse_runs"] == [2, 2]
+
+
+def test_json_log_of_the_watcher_producer() -> None:
+    """Cosmos's WATCHER producer runs `dbt build --log-format json`."""
+    (build,) = _read("watcher_producer_json.log")
+    assert build.command == "cli build"
+    assert build.partial_parse_used is False and build.reason == "saved manifest not found"
+    assert build.parse_s == 17.569  # Registered adapter 15:14:44.006033 -> 15:15:01.574872

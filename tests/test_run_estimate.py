@@ -1,0 +1,41 @@
+"""The estimate, calibrated from the committed runs, against what a committed run took."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+from harness.run.estimate import BASELINES, actual_s, calibrate, calibration, estimate_s
+from harness.run.runner import units_of
+from harness.scenarios.load import parse_scenarios
+from harness.scenarios.matrix import expand
+from harness.store.jsonl import read_records
+
+BENCH = BASELINES / "bench-20261124"
+
+
+def test_calibrated_estimate_of_the_bench_within_25_percent() -> None:
+    """The bench's own scenario file, as it was, priced by the calibration of every
+    committed run (bench, concurrency sweep, smallest worker), against the seconds
+    its 350 records took."""
+    info = json.loads((BENCH / "run.json").read_text())
+    text = info["scenario_text"]
+    spec = parse_scenarios(tomllib.loads(text), Path("scenarios/bench.toml"), text)
+    units = units_of(expand(spec), spec.task_sample)
+    estimated = sum(estimate_s(u.measurement) * u.measurement.repetitions for u in units)
+    records = list(read_records(BENCH / "results.jsonl"))
+    recorded = sum(actual_s(r) or 0.0 for r in records if r.status != "invalid")
+    assert recorded > 3600  # the run took over an hour
+    assert abs(estimated - recorded) / recorded < 0.25, (estimated, recorded)
+
+
+def test_calibration_is_per_phase_and_from_records() -> None:
+    ratios = calibration()
+    assert {"import", "dag_parse", "dag_run", "dbt_baseline"} <= set(ratios)
+    assert calibrate([]) == {}
+    # A phase recorded at twice its price is calibrated to 2.
+    records = [r for r in read_records(BENCH / "results.jsonl") if r.phase == "import"][:1]
+    (r,) = records
+    r.figures.harness_s = 8.0  # the import phase is priced at 4 s
+    assert calibrate(records) == {"import": 2.0}
