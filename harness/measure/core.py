@@ -56,6 +56,7 @@ from harness.measure.procfs import self_hwm_bytes
 from harness.measure.result import Backend, MeasureResult, Status
 from harness.measure.sampler import Sampler
 from harness.measure.tree import KILL_WAIT_S, TreeKiller
+from harness.measure.waiter import Waiter, wait_end
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ def measure(
     stdout: Path | None = None,
     stderr: Path | None = None,
     grace_s: float = DEFAULT_GRACE_S,
+    stop: threading.Event | None = None,
 ) -> MeasureResult:
     """Run ``cmd`` and measure the peak memory and time of it and all its descendants.
 
@@ -94,6 +96,9 @@ def measure(
     enforced by the cgroup (the sample backend kills the tree when its summed
     RSS passes it: a softer limit). ``timeout_s`` ends the whole tree: SIGTERM,
     ``grace_s``, SIGKILL. ``backend``: auto, cgroup2, cgroup1 or sample.
+    ``stop``: for a service measured from another thread (a Celery worker, the
+    broker): once set, the tree is ended the same way and the status is ``ok``
+    unless the OOM killer struck (details ``stopped``).
 
     Returns a MeasureResult whatever the command did (ok, error, oom, timeout);
     raises UsageError for bad input and MeasureError if the harness itself fails.
@@ -112,8 +117,18 @@ def measure(
     removed = True
     try:
         result = _run(
-            argv, name, group, env, cwd, limit_bytes, timeout_s, interval_ms, stdout, stderr,
+            argv,
+            name,
+            group,
+            env,
+            cwd,
+            limit_bytes,
+            timeout_s,
+            interval_ms,
+            stdout,
+            stderr,
             grace_s,
+            stop,
         )
     finally:
         if group is not None:
@@ -186,27 +201,6 @@ def _oom_score_adj() -> int:
         return 0
 
 
-class _Waiter(threading.Thread):
-    """Reaps the direct child with wait4: exit status, rusage and the exact end time."""
-
-    def __init__(self, pid: int) -> None:
-        super().__init__(name="harness-wait4", daemon=True)
-        self.pid = pid
-        self.status: int | None = None
-        self.rusage: Any = None
-        self.end: float | None = None
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        try:
-            _, self.status, self.rusage = os.wait4(self.pid, 0)
-        except ChildProcessError:  # reaped by someone else (a waitpid(-1) elsewhere)
-            pass
-        finally:
-            self.end = time.perf_counter()
-            self.done.set()
-
-
 def _open_output(stack: ExitStack, path: Path | None, what: str) -> IO[bytes] | None:
     # Appended to (O_APPEND), so a log the caller started is kept and both streams
     # can share one file without overwriting each other.
@@ -230,6 +224,7 @@ def _run(
     stdout: Path | None,
     stderr: Path | None,
     grace_s: float,
+    stop: threading.Event | None,
 ) -> MeasureResult:
     # The cgroup backends poll less often: the kernel keeps the tree's peak.
     interval_s = group.poll_interval_s(interval_ms / 1000) if group else interval_ms / 1000
@@ -258,10 +253,10 @@ def _run(
             where = group.directory if group is not None else "?"
             raise MeasureError(f"could not start {argv[0]} inside {where}: {exc}") from exc
 
-    waiter = _Waiter(proc.pid)
+    waiter = Waiter(proc.pid)
     waiter.start()
     killer = TreeKiller(proc.pid, None, group)
-    timed_out = False
+    timed_out = stopped = False
     stragglers = 0
     sampler: Sampler | None = None
     try:
@@ -276,9 +271,10 @@ def _run(
         )
         killer.sampler = sampler
         sampler.start()
-        if not waiter.done.wait(timeout_s):
-            timed_out = True
-            killer.terminate(grace_s, "timeout")
+        stopped = wait_end(waiter, timeout_s, stop)
+        if not waiter.done.is_set():
+            timed_out = not stopped
+            killer.terminate(grace_s, "stopped by the caller" if stopped else "timeout")
             if not waiter.done.wait(KILL_WAIT_S):
                 log.warning("pid %d did not end after SIGKILL", proc.pid)
         stragglers = killer.count_alive()
@@ -308,6 +304,8 @@ def _run(
         "harness_hwm_bytes": harness_hwm,
         "stragglers": stragglers,
     }
+    if stopped:
+        details["stopped"] = True
     # ru_maxrss: a process's maxrss starts at its parent's high-water mark across
     # fork+exec, so it is only evidence about the tree when it exceeds ours.
     ru_maxrss = waiter.rusage.ru_maxrss * 1024 if waiter.rusage is not None else 0
@@ -353,7 +351,7 @@ def _run(
         status = "oom"
     elif timed_out:
         status = "timeout"
-    elif exit_code == 0:
+    elif exit_code == 0 or stopped:
         status = "ok"
     else:
         status = "error"

@@ -22,6 +22,7 @@ own configuration; harness: how the harness sets up or measures (cache state, li
 LOAD_MODES = ("DBT_LS", "DBT_MANIFEST", "DBT_LS_FILE", "AUTOMATIC", "CUSTOM")
 INVOCATIONS = ("DBT_RUNNER", "SUBPROCESS")
 EXECUTION_MODES = ("LOCAL", "WATCHER", "VIRTUALENV")
+EXECUTORS = ("local", "celery")
 
 # Phase groups, by what the phase does. Axes name these instead of repeating phase lists.
 IMPORT = "import"
@@ -31,9 +32,10 @@ DAG_RUN = "dag_run"
 BASELINE = "dbt_baseline"
 SOAK = "soak"
 MIN_WORKER = "min_worker"
-BUILDS_DAG = frozenset({PARSE, TASK, DAG_RUN, MIN_WORKER})
+POD_SIZE = "pod_size"
+BUILDS_DAG = frozenset({PARSE, TASK, DAG_RUN, MIN_WORKER, POD_SIZE})
 """Phases that write and parse the scenario's DAG file."""
-RUNS_TASKS = frozenset({TASK, DAG_RUN, MIN_WORKER})
+RUNS_TASKS = frozenset({TASK, DAG_RUN, MIN_WORKER, POD_SIZE})
 """Phases that run Cosmos operators through Airflow."""
 
 Acts = Callable[[Mapping[str, Any], str], bool]
@@ -56,6 +58,10 @@ def _with_dbt_ls(values: Mapping[str, Any], phase: str) -> bool:
 def _where_dbt_runs(values: Mapping[str, Any], phase: str) -> bool:
     # A parse without dbt ls runs no dbt: no partial parse, no profile.
     return phase != PARSE or runs_dbt_ls(values)
+
+
+def _with_celery(values: Mapping[str, Any], phase: str) -> bool:
+    return values.get("executor") == "celery"
 
 
 def _with_debug_mode(values: Mapping[str, Any], phase: str) -> bool:
@@ -145,7 +151,7 @@ AXES: dict[str, Axis] = {
              "ExecutionConfig.execution_mode", choices=EXECUTION_MODES, judged_by_cosmos=True),
         Axis("memory_optimised_imports", bool, False, _ALL_DAG | {IMPORT}, "env",
              "[cosmos] enable_memory_optimised_imports (and the DAG file's imports)"),
-        Axis("worker_limit_mib", int, 0, (_ALL_DAG | {IMPORT, BASELINE}) - {MIN_WORKER},
+        Axis("worker_limit_mib", int, 0, (_ALL_DAG | {IMPORT, BASELINE}) - {MIN_WORKER, POD_SIZE},
              "harness", "a cgroup memory limit on the measured tree; 0 = none", minimum=0),
         Axis("execution_invocation", str, "DBT_RUNNER", _RUN | {SOAK}, "dag_file",
              "ExecutionConfig.invocation_mode", choices=INVOCATIONS, judged_by_cosmos=True),
@@ -162,6 +168,19 @@ AXES: dict[str, Axis] = {
              "import phase: DbtDag as a DAG file imports it, or the cosmos package alone as "
              "Airflow's provider and plugin loading does",
              choices=("DbtDag", "package"), quiet_default=True),
+        Axis("executor", str, "local", {DAG_RUN, MIN_WORKER}, "config",
+             "[core] executor: local (LocalExecutor) or celery (CeleryExecutor with a Redis "
+             "broker and Celery workers, each measured in its own cgroup)",
+             choices=EXECUTORS, quiet_default=True),
+        Axis("worker_concurrency", int, 1, {DAG_RUN, MIN_WORKER}, "config",
+             "[celery] worker_concurrency: task slots of each Celery worker", minimum=1,
+             acts=_with_celery),
+        Axis("celery_workers", int, 1, {DAG_RUN, MIN_WORKER}, "harness",
+             "Celery workers on the default queue (WATCHER adds one for its producer's queue)",
+             minimum=1, acts=_with_celery),
+        Axis("task_groups", int, 0, {PARSE, TASK, POD_SIZE}, "dag_file",
+             "0: one DbtDag; N: a DAG of N DbtTaskGroups sharing the project and manifest, "
+             "each selecting a slice of the models", minimum=0, quiet_default=True),
         Axis("soak_tasks", int, 200, {SOAK}, "harness",
              "soak: model tasks run in one process", minimum=1),
     )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from harness.run.airflow_db import DAG_ID
 from harness.run.context import Context
-from harness.run.dagfile import DagSpec, render_dag_file
+from harness.run.dagfile import DagSpec, render_dag_file, slice_models
 
 
 def dag_spec(ctx: Context) -> DagSpec:
@@ -14,6 +15,7 @@ def dag_spec(ctx: Context) -> DagSpec:
     a, p = ctx.axes, ctx.project
     assert p is not None
     load_mode = a["load_mode"]
+    groups = a["task_groups"]
     return DagSpec(
         dag_id=DAG_ID,
         project_dir=p.path,
@@ -32,7 +34,14 @@ def dag_spec(ctx: Context) -> DagSpec:
         profiles_yml=(p.path / "profiles.yml") if p.own_profile else None,
         virtualenv_dir=ctx.venv_dir,
         py_requirements=venv_requirements(),
+        group_slices=slice_models(model_names(p.manifest()), groups) if groups else (),
     )
+
+
+def model_names(manifest: Path) -> list[str]:
+    """The names of the project's own models, from its manifest."""
+    nodes = json.loads(manifest.read_text())["nodes"].values()
+    return [n["name"] for n in nodes if n["resource_type"] == "model"]
 
 
 def venv_requirements() -> tuple[str, ...]:
