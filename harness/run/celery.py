@@ -118,7 +118,7 @@ class Cluster:
         """figures.workers (one per worker), their sum, and the other services apart."""
         rows: list[dict[str, Any]] = []
         for w in self.workers:
-            row = {"name": w.name, "queue": w.queue, "role": w.role,
+            row: dict[str, Any] = {"name": w.name, "queue": w.queue, "role": w.role,
                    "concurrency": w.concurrency}  # fmt: skip
             row.update(self.services[w.name].figures() if w.name in self.services else {})
             row["task_ids"] = tasks_run(self.log_dir / f"{w.name}.log")
