@@ -41,6 +41,8 @@ class Seen:
     stragglers: int
     wall_s: float
     exit_code: int | None
+    stopped: bool = False
+    """The caller's stop event ended the tree (a service measured from a thread)."""
 
 
 def _cpu(seen: Seen, details: dict[str, Any]) -> tuple[float, float]:
@@ -85,7 +87,7 @@ def _status(seen: Seen, oom_kills: int) -> Status:
         return "oom"
     if seen.timed_out:
         return "timeout"
-    return "ok" if seen.exit_code == 0 else "error"
+    return "ok" if seen.exit_code == 0 or seen.stopped else "error"
 
 
 def build_result(seen: Seen, details: dict[str, Any], harness_hwm: int) -> MeasureResult:
@@ -99,6 +101,8 @@ def build_result(seen: Seen, details: dict[str, Any], harness_hwm: int) -> Measu
         "harness_hwm_bytes": harness_hwm,
         "stragglers": seen.stragglers,
     })
+    if seen.stopped:
+        details["stopped"] = True
     # ru_maxrss: a process's maxrss starts at its parent's high-water mark across
     # fork+exec, so it is only evidence about the tree when it exceeds ours.
     ru = seen.waiter.rusage

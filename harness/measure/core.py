@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -38,7 +39,7 @@ from harness.measure.cgroup_v1 import CgroupV1
 from harness.measure.cgroup_v2 import CgroupV2
 from harness.measure.cgroupfs import BackendUnavailable, Cgroup
 from harness.measure.inputs import check_numbers
-from harness.measure.launch import MeasureError, Waiter, start
+from harness.measure.launch import MeasureError, Waiter, start, wait_end
 from harness.measure.load import LoadProbe
 from harness.measure.procfs import self_hwm_bytes
 from harness.measure.result import MeasureResult
@@ -71,6 +72,7 @@ def measure(
     stdout: Path | None = None,
     stderr: Path | None = None,
     grace_s: float = DEFAULT_GRACE_S,
+    stop: threading.Event | None = None,
 ) -> MeasureResult:
     """Run ``cmd`` and measure the peak memory and time of it and all its descendants.
 
@@ -80,6 +82,9 @@ def measure(
     enforced by the cgroup (the sample backend kills the tree when its summed
     RSS passes it: a softer limit). ``timeout_s`` ends the whole tree: SIGTERM,
     ``grace_s``, SIGKILL. ``backend``: auto, cgroup2, cgroup1 or sample.
+    ``stop``: for a service measured from another thread (a Celery worker, the
+    broker): once set, the tree is ended the same way and the status is ``ok``
+    unless the OOM killer struck (details ``stopped``).
 
     Returns a MeasureResult whatever the command did (ok, error, oom, timeout);
     raises UsageError for bad input and MeasureError if the harness itself fails.
@@ -99,7 +104,7 @@ def measure(
     try:
         result = _run(
             argv, name, group, env, cwd, limit_bytes, timeout_s, interval_ms, stdout, stderr,
-            grace_s,
+            grace_s, stop,
         )
     finally:
         if group is not None:
@@ -146,6 +151,7 @@ def _run(
     stdout: Path | None,
     stderr: Path | None,
     grace_s: float,
+    stop: threading.Event | None = None,
 ) -> MeasureResult:
     # The cgroup backends poll less often: the kernel keeps the tree's peak.
     interval_s = group.poll_interval_s(interval_ms / 1000) if group else interval_ms / 1000
@@ -155,8 +161,8 @@ def _run(
     waiter = Waiter(proc.pid)
     waiter.start()
     killer = TreeKiller(proc.pid, None, group)
-    sampler, timed_out, stragglers = _supervise(
-        proc.pid, waiter, killer, group, interval_s, limit_bytes, timeout_s, grace_s
+    sampler, ended_by, stragglers = _supervise(
+        proc.pid, waiter, killer, group, interval_s, limit_bytes, (timeout_s, grace_s), stop
     )
     load.stop()
 
@@ -165,7 +171,8 @@ def _run(
         proc.returncode = exit_code  # we reaped it; tell Popen so it does not warn
     seen = Seen(
         backend=backend, group=group, waiter=waiter, sampler=sampler, killer=killer, load=load,
-        limit_bytes=limit_bytes, timed_out=timed_out, stragglers=stragglers,
+        limit_bytes=limit_bytes, timed_out=ended_by == "timeout", stragglers=stragglers,
+        stopped=ended_by == "stop",
         wall_s=(waiter.end or time.perf_counter()) - t0, exit_code=exit_code,
     )
     details: dict[str, Any] = {
@@ -183,13 +190,15 @@ def _supervise(
     group: Cgroup | None,
     interval_s: float,
     limit_bytes: int | None,
-    timeout_s: float | None,
-    grace_s: float,
-) -> tuple[Sampler, bool, int]:
-    """Sample until the direct child ends or the timeout ends the tree; then end what
-    is left of the tree. The stopped sampler, whether the timeout ended the tree, and
-    how many processes were left after the child exited."""
-    timed_out = False
+    ending: tuple[float | None, float],
+    stop: threading.Event | None,
+) -> tuple[Sampler, str | None, int]:
+    """Sample until the direct child ends, the timeout ends the tree or the caller's
+    ``stop`` does; then end what is left of the tree. ``ending``: (timeout_s, grace_s).
+    The stopped sampler, what ended the tree ("timeout", "stop" or None: the child
+    exited), and how many processes were left after the child exited."""
+    timeout_s, grace_s = ending
+    ended_by: str | None = None
     sampler: Sampler | None = None
     try:
         sampler = Sampler(
@@ -203,9 +212,10 @@ def _supervise(
         )
         killer.sampler = sampler
         sampler.start()
-        if not waiter.done.wait(timeout_s):
-            timed_out = True
-            killer.terminate(grace_s, "timeout")
+        stopped = wait_end(waiter, timeout_s, stop)
+        if not waiter.done.is_set():
+            ended_by = "stop" if stopped else "timeout"
+            killer.terminate(grace_s, "stopped by the caller" if stopped else "timeout")
             if not waiter.done.wait(KILL_WAIT_S):
                 log.warning("pid %d did not end after SIGKILL", pid)
         stragglers = killer.count_alive()
@@ -218,4 +228,4 @@ def _supervise(
     finally:
         if sampler is not None:
             sampler.stop()
-    return sampler, timed_out, stragglers
+    return sampler, ended_by, stragglers

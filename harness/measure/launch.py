@@ -128,3 +128,19 @@ def start(
             where = group.directory if group is not None else "?"
             raise MeasureError(f"could not start {argv[0]} inside {where}: {exc}") from exc
     return proc, t0
+
+
+def wait_end(waiter: Waiter, timeout_s: float | None, stop: threading.Event | None) -> bool:
+    """Wait for the command to end, the timeout or ``stop``; whether ``stop`` came first."""
+    if stop is None:
+        waiter.done.wait(timeout_s)
+        return False
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    while not waiter.done.is_set():
+        if stop.is_set():
+            return True
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            return False
+        waiter.done.wait(0.2 if left is None else min(0.2, left))
+    return False

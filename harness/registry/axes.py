@@ -19,6 +19,7 @@ from harness.registry.names import (
     DAG_RUN,
     IMPORT,
     MIN_WORKER,
+    POD_SIZE,
     PARSE,
     RUNS_TASKS,
     SOAK,
@@ -36,6 +37,7 @@ INDIRECT_SELECTIONS = ("eager", "cautious", "buildable", "empty")
 LOAD_MODES = ("DBT_LS", "DBT_MANIFEST", "DBT_LS_FILE", "AUTOMATIC", "CUSTOM")
 INVOCATIONS = ("DBT_RUNNER", "SUBPROCESS")
 EXECUTION_MODES = ("LOCAL", "WATCHER", "VIRTUALENV")
+EXECUTORS = ("local", "celery")
 
 Acts = Callable[[Mapping[str, Any], str], bool]
 """(the scenario's axis values, the phase) -> whether the axis acts there."""
@@ -68,6 +70,10 @@ def _with_partial_parse_state(values: Mapping[str, Any], phase: str) -> bool:
     if not values.get("partial_parse"):
         return False
     return phase != PARSE or (runs_dbt_ls(values) and values.get("cache") == "cold")
+
+
+def _with_celery(values: Mapping[str, Any], phase: str) -> bool:
+    return values.get("executor") == "celery"
 
 
 def _with_debug_mode(values: Mapping[str, Any], phase: str) -> bool:
@@ -169,7 +175,7 @@ AXES: dict[str, Axis] = {
              "ExecutionConfig.execution_mode", choices=EXECUTION_MODES, judged_by_cosmos=True),
         Axis("memory_optimised_imports", bool, False, _ALL_DAG | {IMPORT}, "env",
              "[cosmos] enable_memory_optimised_imports (and the DAG file's imports)"),
-        Axis("worker_limit_mib", int, 0, (_ALL_DAG | {IMPORT, BASELINE}) - {MIN_WORKER},
+        Axis("worker_limit_mib", int, 0, (_ALL_DAG | {IMPORT, BASELINE}) - {MIN_WORKER, POD_SIZE},
              "harness", "a cgroup memory limit on the measured tree; 0 = none", minimum=0),
         Axis("execution_invocation", str, "DBT_RUNNER", _RUN | {SOAK}, "dag_file",
              "ExecutionConfig.invocation_mode", choices=INVOCATIONS, judged_by_cosmos=True),
@@ -195,6 +201,19 @@ AXES: dict[str, Axis] = {
              "tests a model's selection brings along (a relationships test of two models)",
              choices=INDIRECT_SELECTIONS, acts=_with_tests, judged_by_cosmos=True,
              quiet_default=True),
+        Axis("executor", str, "local", {DAG_RUN, MIN_WORKER}, "config",
+             "[core] executor: local (LocalExecutor) or celery (CeleryExecutor with a Redis "
+             "broker and Celery workers, each measured in its own cgroup)",
+             choices=EXECUTORS, quiet_default=True),
+        Axis("worker_concurrency", int, 1, {DAG_RUN, MIN_WORKER}, "config",
+             "[celery] worker_concurrency: task slots of each Celery worker", minimum=1,
+             acts=_with_celery),
+        Axis("celery_workers", int, 1, {DAG_RUN, MIN_WORKER}, "harness",
+             "Celery workers on the default queue (WATCHER adds one for its producer's queue)",
+             minimum=1, acts=_with_celery),
+        Axis("task_groups", int, 0, {PARSE, TASK, POD_SIZE}, "dag_file",
+             "0: one DbtDag; N: a DAG of N DbtTaskGroups sharing the project and manifest, "
+             "each selecting a slice of the models", minimum=0, quiet_default=True),
         Axis("soak_tasks", int, 200, {SOAK}, "harness",
              "soak: model tasks run in one process", minimum=1),
     )

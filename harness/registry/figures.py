@@ -132,8 +132,32 @@ class TaskFigures(Figures):
 
 
 @dataclass
-class DagRunFigures(Figures):
-    """The dag_run phase, read from Airflow's metadata database after the run."""
+class ExecutorFigures(Figures):
+    """What a DAG run under the CeleryExecutor keeps beside the scheduler's measurement
+    (harness.run.celery); unset under the LocalExecutor."""
+
+    executor: str | None = None
+    """celery (a record without it ran the LocalExecutor)."""
+    workers: list[dict[str, Any]] | None = None
+    """One per Celery worker, each measured in its own cgroup: name, queue, role (tasks,
+    sensors or WATCHER's producer), concurrency, status, peak_tree_bytes, peak_mib,
+    wall_s, cpu_s, processes_seen, limit_bytes, tasks (how many it ran) and task_ids."""
+    workers_peak_sum_bytes: int | None = None
+    """The sum of the workers' peaks: what the workers hold together at most."""
+    workers_peak_max_bytes: int | None = None
+    """The largest worker's peak: the size of the largest worker node."""
+    services: dict[str, dict[str, Any]] | None = None
+    """broker, api_server, triggerer -> their own peak and time, never in a worker's."""
+    celery_stack: dict[str, str | None] | None = None
+    """Versions of celery, apache-airflow-providers-celery, kombu, redis (the client) and
+    redis-server (the broker)."""
+
+
+@dataclass
+class DagRunFigures(ExecutorFigures):
+    """The dag_run phase, read from Airflow's metadata database after the run. Under
+    the CeleryExecutor the measurement is the scheduler loop (`airflow dags test`)
+    alone; the workers and services are in the executor figures."""
 
     dag_run_state: str | None = None
     dag_run_s: float | None = None
@@ -196,11 +220,12 @@ class SoakFigures(Figures):
 
 
 @dataclass
-class MinWorkerFigures(Figures):
-    """The min_worker bisection."""
+class MinWorkerFigures(ExecutorFigures):
+    """The min_worker bisection (the executor figures: of its smallest successful run)."""
 
     min_limit_mib: int | None = None
-    """The smallest cgroup limit under which the DAG run succeeded."""
+    """The smallest cgroup limit under which the DAG run succeeded (under Celery: the
+    limit of each worker's cgroup)."""
     max_failing_limit_mib: int | None = None
     """The largest limit under which it failed (0: none tried)."""
     precision: float | None = None
@@ -208,3 +233,12 @@ class MinWorkerFigures(Figures):
     unlimited_peak_mib: float | None = None
     probes: list[dict[str, Any]] = field(default_factory=list)
     """Every probe: limit_mib, status, peak_mib, wall_s."""
+
+
+@dataclass
+class PodSizeFigures(MinWorkerFigures):
+    """The pod_size bisection: min_worker's figures for one task (`airflow tasks test`)."""
+
+    task_id: str | None = None
+    role: str | None = None
+    sample: dict[str, str] | None = None

@@ -11,7 +11,8 @@ DAG_RUN = "dag_run"
 BASELINE = "dbt_baseline"
 SOAK = "soak"
 MIN_WORKER = "min_worker"
-BUILDS_DAG = frozenset({PARSE, TASK, DAG_RUN, MIN_WORKER})
+POD_SIZE = "pod_size"
+BUILDS_DAG = frozenset({PARSE, TASK, DAG_RUN, MIN_WORKER, POD_SIZE})
 """Phases that write and parse the scenario's DAG file."""
-RUNS_TASKS = frozenset({TASK, DAG_RUN, MIN_WORKER})
+RUNS_TASKS = frozenset({TASK, DAG_RUN, MIN_WORKER, POD_SIZE})
 """Phases that run Cosmos operators through Airflow."""

@@ -87,6 +87,10 @@ PHASES: dict[str, Phase] = {
         Phase(n.MIN_WORKER, "bisection of the smallest worker limit a whole DAG run needs",
               "harness.run.recipes.min_worker:run_min_worker", pricing.min_worker_s,
               fg.MinWorkerFigures, "min_worker", cosmos_judged=True),
+        Phase(ax.POD_SIZE, "bisection of the smallest memory limit one task process needs, DAG "
+              "re-import included (a KubernetesExecutor pod)",
+              "harness.run.recipes.min_worker:run_pod_size", pricing.pod_size_s,
+              fg.PodSizeFigures, "min_worker", cosmos_judged=True, roles=model_task_roles),
     )
 }  # fmt: skip
 

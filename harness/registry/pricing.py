@@ -60,14 +60,26 @@ def task_s(v: Values, models: int) -> float:
     return 2 * _bare_parse_s(v, models) + _state_s(v, models) + 15.0 + dbt
 
 
+def _slots(v: Values) -> int:
+    if v.get("executor") == "celery":
+        return max(1, v["celery_workers"] * v["worker_concurrency"])
+    return max(1, v["concurrency"])
+
+
 def dag_run_s(v: Values, models: int) -> float:
     """Services start, the parse, and every model task over the concurrency."""
-    return 25.0 + parse_s(v, models) + _per_task_s(v) * models * 1.2 / max(1, v["concurrency"])
+    start = 60.0 if v.get("executor") == "celery" else 25.0
+    return start + parse_s(v, models) + _per_task_s(v) * models * 1.2 / _slots(v)
 
 
 def min_worker_s(v: Values, models: int) -> float:
     """About seven whole DAG runs at concurrency 1's pace (the bisection's probes)."""
     return (25.0 + parse_s(v, models) + _per_task_s(v) * models * 1.2) * 7
+
+
+def pod_size_s(v: Values, models: int) -> float:
+    """About seven task runs (the bisection's probes), each with its parse."""
+    return task_s(v, models) * 7
 
 
 def soak_s(v: Values, models: int) -> float:

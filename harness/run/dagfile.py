@@ -63,6 +63,18 @@ class DagSpec:
     """None: Cosmos's default (eager)."""
     virtualenv_dir: Path | None = None
     py_requirements: tuple[str, ...] = ()
+    group_slices: tuple[tuple[str, ...], ...] = ()
+    """Empty: one DbtDag. Else one DbtTaskGroup per slice, selecting those models, all
+    sharing one ProjectConfig (and manifest), as users split a large project."""
+
+
+def slice_models(models: list[str], groups: int) -> tuple[tuple[str, ...], ...]:
+    """``groups`` slices of the models, round robin over their sorted names; with more
+    groups than models, each group selects one model (models repeat)."""
+    names = sorted(models)
+    if groups > len(names):
+        return tuple((names[i % len(names)],) for i in range(groups))
+    return tuple(tuple(names[i::groups]) for i in range(groups))
 
 
 def profile_config_source(spec: DagSpec) -> str:
@@ -121,6 +133,9 @@ def render_dag_file(spec: DagSpec) -> str:
             "py_system_site_packages": False,
         }
     profile = profile_config_source(spec)
+    if spec.group_slices:
+        return _task_groups_file(spec, imports, project_args, profile, render_args, exec_args,
+                                 operator_args)  # fmt: skip
     return f'''"""Cosmos memory harness scenario: an airflow dag of dbt project {spec.project_name}.
 
 Written by the harness; every option is literal so the file can be rerun by hand.
@@ -142,4 +157,55 @@ dag = DbtDag(
     max_active_tasks={spec.concurrency},
     max_active_runs=1,
 )
+'''
+
+
+def _task_groups_file(
+    spec: DagSpec,
+    imports: str,
+    project_args: list[str],
+    profile: str,
+    render_args: list[str],
+    exec_args: list[str],
+    operator_args: dict[str, object],
+) -> str:
+    imports = imports.replace("from cosmos.airflow.dag import DbtDag", (
+        "from cosmos.airflow.task_group import DbtTaskGroup")).replace(
+        "from cosmos import DbtDag,", "from cosmos import DbtTaskGroup,")  # fmt: skip
+    slices = ",\n".join(f"    {list(s)!r}" for s in spec.group_slices)
+    n = len(spec.group_slices)
+    return f'''"""Cosmos memory harness scenario: an airflow dag of {n} task groups of dbt project
+ {spec.project_name}, sharing one project and manifest, each selecting a slice.
+
+Written by the harness; every option is literal so the file can be rerun by hand.
+"""
+
+from datetime import datetime
+
+from airflow.sdk import DAG
+
+{imports}
+SLICES = [
+{slices},
+]
+project_config = ProjectConfig({", ".join(project_args)})
+profile_config = {profile}
+
+with DAG(
+    dag_id={spec.dag_id!r},
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    max_active_tasks={spec.concurrency},
+    max_active_runs=1,
+) as dag:
+    for i, models in enumerate(SLICES):
+        DbtTaskGroup(
+            group_id=f"slice_{{i:02d}}",
+            project_config=project_config,
+            profile_config=profile_config,
+            render_config=RenderConfig({", ".join(render_args)}, select=models),
+            execution_config=ExecutionConfig({", ".join(exec_args)}),
+            operator_args={operator_args!r},
+        )
 '''

@@ -14,7 +14,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -56,11 +56,24 @@ def stop_tree(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
         proc.wait(timeout=5)
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout_s: float) -> None:
+def api_server_cmd(port: int) -> list[str]:
+    """The execution API server on 127.0.0.1:port."""
+    return [airflow_bin(), "api-server", "--apps", "execution", "-H", "127.0.0.1", "-p", str(port)]
+
+
+def triggerer_cmd() -> list[str]:
+    """The triggerer, for deferrable sensors (WATCHER's)."""
+    # Without --skip-serve-logs it starts a log server on every interface ([::]:8794);
+    # the harness's servers stay on loopback.
+    return [airflow_bin(), "triggerer", "--skip-serve-logs"]
+
+
+def wait_healthy(url: str, exited: Callable[[], bool], timeout_s: float) -> None:
+    """Wait until ``url`` answers 200; RuntimeError if the server exits or times out."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"airflow api-server exited with code {proc.returncode}")
+        if exited():
+            raise RuntimeError(f"the server of {url} exited before it was healthy")
         try:
             with urllib.request.urlopen(url, timeout=2) as resp:
                 if resp.status == 200:
@@ -81,16 +94,7 @@ def airflow_services(
     try:
         with (log_dir / "api-server.log").open("wb") as api_log:
             api = subprocess.Popen(
-                [
-                    airflow_bin(),
-                    "api-server",
-                    "--apps",
-                    "execution",
-                    "-H",
-                    "127.0.0.1",
-                    "-p",
-                    str(port),
-                ],
+                api_server_cmd(port),
                 env=env,
                 stdout=api_log,
                 stderr=subprocess.STDOUT,
@@ -102,9 +106,7 @@ def airflow_services(
             with (log_dir / "triggerer.log").open("wb") as trig_log:
                 started.append(
                     subprocess.Popen(
-                        # Without --skip-serve-logs it starts a log server on every
-                        # interface ([::]:8794); the harness's servers stay on loopback.
-                        [airflow_bin(), "triggerer", "--skip-serve-logs"],
+                        triggerer_cmd(),
                         env=env,
                         stdout=trig_log,
                         stderr=subprocess.STDOUT,
@@ -112,7 +114,8 @@ def airflow_services(
                         preexec_fn=die_with_parent,
                     )
                 )
-        _wait_healthy(f"http://127.0.0.1:{port}/execution/health", api, timeout_s=120)
+        health = f"http://127.0.0.1:{port}/execution/health"
+        wait_healthy(health, lambda: api.poll() is not None, timeout_s=120)
         yield
     finally:
         for proc in reversed(started):

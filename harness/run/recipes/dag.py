@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from harness.run.airflow_db import DAG_ID
 from harness.run.context import Context
-from harness.run.dagfile import DagSpec, render_dag_file
+from harness.run.dagfile import DagSpec, render_dag_file, slice_models
 
 
 def dag_spec(ctx: Context) -> DagSpec:
@@ -15,6 +16,7 @@ def dag_spec(ctx: Context) -> DagSpec:
     assert p is not None
     load_mode = a["load_mode"]
     eff = ctx.scenario.effective(ctx.phase)
+    groups = a["task_groups"]
     return DagSpec(
         dag_id=DAG_ID,
         project_dir=ctx.project_dir or p.path,
@@ -36,7 +38,14 @@ def dag_spec(ctx: Context) -> DagSpec:
         test_indirect_selection=eff.get("test_indirect_selection"),
         virtualenv_dir=ctx.venv_dir,
         py_requirements=venv_requirements(),
+        group_slices=slice_models(model_names(p.manifest()), groups) if groups else (),
     )
+
+
+def model_names(manifest: Path) -> list[str]:
+    """The names of the project's own models, from its manifest."""
+    nodes = json.loads(manifest.read_text())["nodes"].values()
+    return [n["name"] for n in nodes if n["resource_type"] == "model"]
 
 
 def venv_requirements() -> tuple[str, ...]:

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import time
+from pathlib import Path
 
 from harness.run.airflow_db import DAG_ID, read_dag_run, read_debug_xcom, watchdog_figures
+from harness.run.celery import (
+    Cluster,
+    ClusterError,
+    celery_cluster,
+    celery_env,
+    plan_workers,
+)
 from harness.run.context import Context, Outcome, run_dbt, status_of
 from harness.run.recipes.dag import write_dag_file
 from harness.run.recipes.state import prepare_cache
@@ -35,7 +44,7 @@ def run_dag_run(ctx: Context) -> Outcome:
             return failed
         start = ctx.log.stat().st_size if ctx.log.exists() else 0
         outcome = _dag_run_once(ctx)
-        if outcome.status != "error" or attempt == 2:
+        if outcome.status != "error" or attempt == 2 or not ctx.log.exists():
             break
         with ctx.log.open("rb") as fh:
             fh.seek(start)
@@ -51,19 +60,33 @@ def _dag_run_once(ctx: Context) -> Outcome:
     ctx.project.fresh_warehouse(ctx.ws.warehouse)
     port = free_port()
     env = ctx.env(api_port=port)
-    triggerer = ctx.axes["execution_mode"] == "WATCHER"
+    watcher = ctx.axes["execution_mode"] == "WATCHER"
     watchdog = ShutdownWatchdog(ctx.ws.db, SHUTDOWN_GRACE_S)
-    with airflow_services(env, port, ctx.ws.root / "services", triggerer=triggerer):
-        watchdog.start()
-        started = time.time()
-        try:
-            cmd = [airflow_bin(), "dags", "test", DAG_ID, "--use-executor"]
-            result, dbt = run_dbt(ctx, cmd, env)
-        finally:
-            watchdog.stop.set()
-            watchdog.join()
+    cmd = [airflow_bin(), "dags", "test", DAG_ID, "--use-executor"]
+    cluster: Cluster | None = None
+    cluster_cm: contextlib.AbstractContextManager[Cluster | None]
+    if ctx.axes.get("executor") == "celery":
+        cluster_cm, env = _celery(ctx, env, port, watcher)
+        # The limit sizes each worker (celery.py); the scheduler loop runs without one.
+        scheduler = dataclasses.replace(ctx, limit_mib=0)
+    else:
+        cluster_cm = airflow_services(env, port, ctx.ws.root / "services", triggerer=watcher)
+        scheduler = ctx
+    try:
+        with cluster_cm as cluster:
+            watchdog.start()
+            started = time.time()
+            try:
+                result, dbt = run_dbt(scheduler, cmd, env)
+            finally:
+                watchdog.stop.set()
+                watchdog.join()
+    except ClusterError as exc:
+        return Outcome("error", None, str(exc))
     figures = read_dag_run(ctx.ws.db)
     figures["dbt"] = dbt
+    if cluster is not None:
+        figures.update(cluster.figures())
     figures.update(read_debug_xcom(ctx.ws.db))
     figures["listening"] = sorted(watchdog.listening)
     if watchdog.ended_tree and result.status != "timeout":
@@ -74,6 +97,8 @@ def _dag_run_once(ctx: Context) -> Outcome:
         result = dataclasses.replace(result, status="ok" if figures["dag_run_state"] else "error")
         figures.update(watchdog_figures(ctx.ws.db, DAG_ID, started, result.wall_s))
     status, reason = status_of(result, ctx.log)
+    if cluster is not None and (broke := cluster.failed()) is not None:
+        status, reason = ("oom" if " oom" in broke else "error"), broke
     if status == "ok" and figures["dag_run_state"] != "success":
         bad = sorted(t for t, v in figures["tasks"].items() if v["state"] != "success")
         status, reason = (
@@ -81,3 +106,30 @@ def _dag_run_once(ctx: Context) -> Outcome:
             f"dag run {figures['dag_run_state']}; not successful: {', '.join(bad)}",
         )
     return Outcome(status, result, reason, figures)
+
+
+def service_logs(log: Path) -> Path:
+    """The folder of the logs of a measurement's services, beside its own log."""
+    return log.with_name(f"{log.stem}.services")
+
+
+def _celery(
+    ctx: Context, env: dict[str, str], api_port: int, watcher: bool
+) -> tuple[contextlib.AbstractContextManager[Cluster | None], dict[str, str]]:
+    """The Celery deployment of this run and the environment every process of it gets."""
+    a = ctx.axes
+    workers = plan_workers(a["celery_workers"], a["worker_concurrency"], watcher)
+    broker_port = free_port()
+    env = celery_env(env, broker_port, a["celery_workers"] * a["worker_concurrency"])
+    cm = celery_cluster(
+        env,
+        api_port,
+        broker_port,
+        workers,
+        service_logs(ctx.log),
+        ctx.ws.root / "services",
+        ctx.timeout_s + 300,
+        ctx.limit_bytes,
+        triggerer=watcher,
+    )
+    return cm, env

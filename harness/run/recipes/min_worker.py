@@ -1,52 +1,67 @@
 """The smallest worker that survives: bisection of the memory limit (enforced by the
-cgroup) under which the whole DAG run still succeeds.
+cgroup) under which a run still succeeds.
 
-The search starts from one run without a limit (its peak P); the limit 1.1 x P is
-checked to succeed, 0 is taken to fail, and the interval is halved until it is
-narrower than PRECISION of its upper end or the scenario's bisect_steps run out.
-Each probe is a complete dag_run in its own workspace state (cold cache, empty
-warehouse), so a failure under a limit cannot leave anything for the next probe.
+min_worker bisects the whole DAG run: under LocalExecutor the limit is on the
+measured tree (the scheduler loop and its workers); under CeleryExecutor it is on
+each Celery worker's cgroup, the size of a worker node at its worker_concurrency
+(harness.run.celery). pod_size bisects one task as `airflow tasks test` runs it, DAG
+re-import included: the memory limit of a KubernetesExecutor pod for that task.
+
+The search starts from one run without a limit (its peak P: of the tree, or of the
+largest Celery worker); the limit 1.1 x P is checked to succeed, 0 is taken to fail,
+and the interval is halved until it is narrower than PRECISION of its upper end or
+the scenario's bisect_steps run out. Each probe is a complete run in its own
+workspace state (cold cache, empty warehouse), so a failure under a limit cannot
+leave anything for the next probe.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from typing import Any
 
 from harness.run.context import Context, Outcome
 from harness.run.recipes.dag_run import run_dag_run
+from harness.run.recipes.task import run_task
 
 PRECISION = 0.05
 MIB = 1024 * 1024
+Recipe = Callable[[Context], Outcome]
 
 
-def _probe(ctx: Context, limit_mib: int | None) -> tuple[Outcome, dict[str, Any]]:
-    outcome = run_dag_run(dataclasses.replace(ctx, limit_mib=limit_mib or 0))
-    m = outcome.measure
+def limited_peak_bytes(outcome: Outcome) -> int | None:
+    """The peak the limit acts on: the largest Celery worker's, else the measured tree's."""
+    workers = outcome.figures.get("workers")
+    if workers:
+        return max(int(w.get("peak_tree_bytes") or 0) for w in workers)
+    return outcome.measure.peak_tree_bytes if outcome.measure else None
+
+
+def _probe(recipe: Recipe, ctx: Context, limit_mib: int | None) -> tuple[Outcome, dict[str, Any]]:
+    outcome = recipe(dataclasses.replace(ctx, limit_mib=limit_mib or 0))
+    m, peak = outcome.measure, limited_peak_bytes(outcome)
     row = {
         "limit_mib": limit_mib,
         "status": outcome.status,
-        "peak_mib": round(m.peak_tree_bytes / MIB, 1) if m else None,
+        "peak_mib": round(peak / MIB, 1) if peak is not None else None,
         "wall_s": round(m.wall_s, 2) if m else None,
     }
     return outcome, row
 
 
-def run_min_worker(ctx: Context) -> Outcome:
-    """Find the smallest limit (MiB, to within PRECISION) under which the DAG run succeeds."""
-    free, row = _probe(ctx, None)
+def bisect_limit(recipe: Recipe, ctx: Context) -> Outcome:
+    """Find the smallest limit (MiB, to within PRECISION) under which ``recipe`` succeeds."""
+    free, row = _probe(recipe, ctx, None)
     probes = [row]
-    if free.status != "ok" or free.measure is None:
-        return Outcome(
-            "error",
-            free.measure,
-            f"the run fails without a limit: {free.reason}",
-            {"probes": probes},
-        )
-    peak_mib = free.measure.peak_tree_bytes / MIB
+    peak = limited_peak_bytes(free)
+    if free.status != "ok" or peak is None:
+        reason = f"the run fails without a limit: {free.reason}"
+        return Outcome("error", free.measure, reason, {"probes": probes})
+    peak_mib = peak / MIB
     hi = math.ceil(peak_mib * 1.1)
-    best, row = _probe(ctx, hi)
+    best, row = _probe(recipe, ctx, hi)
     probes.append(row)
     if best.status != "ok":
         return Outcome(
@@ -58,7 +73,7 @@ def run_min_worker(ctx: Context) -> Outcome:
     lo, steps = 0, 0
     while (hi - lo) / hi > PRECISION and steps < ctx.bisect_steps:
         mid = (lo + hi) // 2
-        outcome, row = _probe(ctx, mid)
+        outcome, row = _probe(recipe, ctx, mid)
         probes.append(row)
         steps += 1
         if outcome.status == "ok":
@@ -73,4 +88,16 @@ def run_min_worker(ctx: Context) -> Outcome:
         "unlimited_peak_mib": round(peak_mib, 1),
         "probes": probes,
     }
+    keep = ("task_id", "role", "sample", "executor", "workers", "services", "celery_stack")
+    figures.update({k: best.figures[k] for k in keep if k in best.figures})
     return Outcome("ok", best.measure, None, figures)
+
+
+def run_min_worker(ctx: Context) -> Outcome:
+    """The smallest worker limit under which the whole DAG run succeeds."""
+    return bisect_limit(run_dag_run, ctx)
+
+
+def run_pod_size(ctx: Context) -> Outcome:
+    """The smallest pod limit under which one task (`airflow tasks test`) succeeds."""
+    return bisect_limit(run_task, ctx)

@@ -1,0 +1,233 @@
+"""A real CeleryExecutor deployment on loopback, each process measured on its own.
+
+Redis (Debian's redis-server) is the broker and result backend, on 127.0.0.1 at a
+free port, with no persistence. ``celery_workers`` workers at ``worker_concurrency``
+take the default queue; under WATCHER one more worker takes the queue Cosmos 1.15
+sends the producer to (``[cosmos] watcher_dbt_execution_queue``: its guide's
+"custom queue for producer and watcher tasks"), so the producer's worker and the
+sensors' workers have separate peaks. Every worker, the broker, the execution API
+server and (for WATCHER) the triggerer run in their own measured cgroup
+(harness.run.measured); the scenario's memory limit is put on each worker's cgroup,
+which is what sizes a Celery worker node.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata as md
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.run.measured import MeasuredService, ServiceSpec, measured_services
+from harness.run.services import api_server_cmd, triggerer_cmd, wait_healthy
+from harness.run.workspace import airflow_bin
+
+PRODUCER_QUEUE = "cosmos_producer"
+DEFAULT_QUEUE = "default"
+READY_TIMEOUT_S = 180.0
+"""A worker or the broker not ready after this long fails the measurement (slow machine)."""
+MISSING_REDIS = (
+    "redis-server not found on PATH: the celery executor needs it "
+    "(Debian: apt-get install redis-server)"
+)
+
+
+class ClusterError(RuntimeError):
+    """The Celery deployment could not be started: one line for the record."""
+
+
+def redis_server() -> str:
+    """Path of redis-server, or ClusterError with the line that says how to get it."""
+    found = shutil.which("redis-server")
+    if found is None:
+        raise ClusterError(MISSING_REDIS)
+    return found
+
+
+def stack_versions() -> dict[str, str | None]:
+    """Versions of Celery, the Celery provider and the broker, for the record."""
+    out: dict[str, str | None] = {}
+    for name in ("celery", "apache-airflow-providers-celery", "kombu", "redis"):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            out[name] = None
+    out["redis-server"] = None
+    with contextlib.suppress(ClusterError, OSError, subprocess.SubprocessError):
+        text = subprocess.run(
+            [redis_server(), "--version"], capture_output=True, text=True, timeout=10
+        ).stdout
+        found = re.search(r"v=(\S+)", text)
+        out["redis-server"] = found.group(1) if found else text.strip()
+    return out
+
+
+@dataclass(frozen=True)
+class Worker:
+    """One `airflow celery worker`: its name, queue and concurrency."""
+
+    name: str
+    queue: str
+    concurrency: int
+    role: str
+    """sensors/tasks (the default queue) or producer (WATCHER's producer queue)."""
+
+
+def plan_workers(count: int, concurrency: int, watcher: bool) -> list[Worker]:
+    """The workers of a run: ``count`` on the default queue, plus WATCHER's producer's."""
+    role = "sensors" if watcher else "tasks"
+    workers = [Worker(f"worker{i + 1}", DEFAULT_QUEUE, concurrency, role) for i in range(count)]
+    if watcher:
+        workers.append(Worker("producer", PRODUCER_QUEUE, concurrency, "producer"))
+    return workers
+
+
+def celery_env(env: dict[str, str], broker_port: int, slots: int) -> dict[str, str]:
+    """The environment of every process of a Celery run (scheduler, workers, servers)."""
+    url = f"redis://127.0.0.1:{broker_port}"
+    out = dict(env)
+    out.update(
+        {
+            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+            "AIRFLOW__CELERY__BROKER_URL": f"{url}/0",
+            "AIRFLOW__CELERY__RESULT_BACKEND": f"{url}/1",
+            # The scheduler must never be the bottleneck below the workers' slots.
+            "AIRFLOW__CORE__PARALLELISM": str(max(slots, int(env["AIRFLOW__CORE__PARALLELISM"]))),
+            "AIRFLOW__OPERATORS__DEFAULT_QUEUE": DEFAULT_QUEUE,
+            "AIRFLOW__COSMOS__WATCHER_DBT_EXECUTION_QUEUE": PRODUCER_QUEUE,
+        }
+    )
+    return out
+
+
+@dataclass
+class Cluster:
+    """What runs beside the scheduler; its figures are complete once it has stopped."""
+
+    workers: list[Worker]
+    services: dict[str, MeasuredService] = field(default_factory=dict)
+    log_dir: Path = Path()
+
+    def figures(self) -> dict[str, Any]:
+        """figures.workers (one per worker), their sum, and the other services apart."""
+        rows: list[dict[str, Any]] = []
+        for w in self.workers:
+            row: dict[str, Any] = {"name": w.name, "queue": w.queue, "role": w.role,
+                   "concurrency": w.concurrency}  # fmt: skip
+            row.update(self.services[w.name].figures() if w.name in self.services else {})
+            row["task_ids"] = tasks_run(self.log_dir / f"{w.name}.log")
+            row["tasks"] = len(row["task_ids"])
+            rows.append(row)
+        others = {n: s.figures() for n, s in self.services.items() if n.startswith("_")}
+        return {
+            "executor": "celery",
+            "workers": rows,
+            "workers_peak_sum_bytes": sum(r.get("peak_tree_bytes") or 0 for r in rows),
+            "workers_peak_max_bytes": max((r.get("peak_tree_bytes") or 0 for r in rows), default=0),
+            "services": {n.lstrip("_"): f for n, f in others.items()},
+            "celery_stack": stack_versions(),
+        }
+
+    def failed(self) -> str | None:
+        """Why a worker or service failed during the run (an OOM kill, an exit), if one did."""
+        for name, s in self.services.items():
+            f = s.figures()
+            if f["status"] != "ok":
+                return f"{name.lstrip('_')}: {f['status']} {f.get('reason', '')}".strip()
+        return None
+
+
+_EXECUTING = re.compile(r"Executing workload in Celery: .*?task_id='([^']+)'")
+
+
+def tasks_run(log: Path) -> list[str]:
+    """The task ids a worker ran, from its log (its own file: no other worker writes there)."""
+    try:
+        return _EXECUTING.findall(log.read_text(errors="replace"))
+    except OSError:
+        return []
+
+
+def _worker_cmd(w: Worker, pid_file: Path) -> list[str]:
+    return [
+        airflow_bin(), "celery", "worker", "--queues", w.queue,
+        "--concurrency", str(w.concurrency), "--celery-hostname", f"{w.name}@harness",
+        "--pid", str(pid_file),
+        # No log server: it would listen on every interface (port 8793).
+        "--skip-serve-logs", "--without-mingle", "--without-gossip",
+    ]  # fmt: skip
+
+
+def _wait_for(what: str, check: Any, service: MeasuredService) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if service.exited():
+            raise ClusterError(f"{what} exited before it was ready: {service.figures()}")
+        if check():
+            return
+        time.sleep(0.5)
+    raise ClusterError(f"{what} not ready after {READY_TIMEOUT_S:.0f} s")
+
+
+def _redis_ready(port: int) -> bool:
+    import redis  # the client Celery's redis transport uses
+
+    with contextlib.suppress(redis.RedisError):
+        return bool(redis.Redis(host="127.0.0.1", port=port, socket_timeout=2).ping())
+    return False
+
+
+def _worker_ready(log: Path) -> bool:
+    with contextlib.suppress(OSError):
+        return b" ready." in log.read_bytes()
+    return False
+
+
+@contextlib.contextmanager
+def celery_cluster(
+    env: dict[str, str],
+    api_port: int,
+    broker_port: int,
+    workers: list[Worker],
+    log_dir: Path,
+    work_dir: Path,
+    timeout_s: float,
+    worker_limit_bytes: int | None,
+    triggerer: bool,
+) -> Iterator[Cluster]:
+    """Broker, API server, triggerer and workers, each measured; stopped on exit."""
+    broker = [redis_server(), "--bind", "127.0.0.1", "--port", str(broker_port),
+              "--save", "", "--appendonly", "no", "--dir", str(work_dir)]  # fmt: skip
+
+    def spec(name: str, cmd: list[str], limit: int | None = None) -> ServiceSpec:
+        return ServiceSpec(name, cmd, env, log_dir / f"{name.lstrip('_')}.log", work_dir,
+                           timeout_s, limit)  # fmt: skip
+
+    specs = [spec("_broker", broker), spec("_api_server", api_server_cmd(api_port))]
+    if triggerer:
+        specs.append(spec("_triggerer", triggerer_cmd()))
+    log_dir.mkdir(parents=True, exist_ok=True)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    cluster = Cluster(workers, log_dir=log_dir)
+    with measured_services(specs) as services:
+        cluster.services.update(services)
+        _wait_for("redis-server", lambda: _redis_ready(broker_port), services["_broker"])
+        health = f"http://127.0.0.1:{api_port}/execution/health"
+        wait_healthy(health, services["_api_server"].exited, timeout_s=READY_TIMEOUT_S)
+        worker_specs = [
+            spec(w.name, _worker_cmd(w, work_dir / f"{w.name}.pid"), worker_limit_bytes)
+            for w in workers
+        ]
+        with measured_services(worker_specs) as running:
+            cluster.services.update(running)
+            for w in workers:
+                log = log_dir / f"{w.name}.log"
+                _wait_for(f"celery worker {w.name}", lambda log=log: _worker_ready(log),
+                          running[w.name])  # fmt: skip
+            yield cluster
