@@ -93,7 +93,7 @@ def test_nightly_workflow_does_the_job() -> None:
     assert triggers["schedule"][0]["cron"]
     assert set(triggers["workflow_dispatch"]["inputs"]) == {"shards", "baseline"}
     assert wf["env"]["BASELINE"] == "results/baselines/nightly"
-    assert "'4'" in wf["env"]["NIGHTLY_SHARDS"]  # K's default, one place to change it
+    assert "'10'" in wf["env"]["NIGHTLY_SHARDS"]  # K's default, one place to change it
     jobs = wf["jobs"]
     assert set(jobs) == {"plan", "shard", "merge", "pages"}
 
@@ -143,11 +143,11 @@ def test_merge_needs_the_shards_merges_compares_and_gates() -> None:
 
 def test_plan_splits_into_k_shards_within_the_budget(tmp_path: Path) -> None:
     step = _step(_workflow()["jobs"]["plan"], "Split the matrix")
-    code, out, summary = _run_step(step, {"NIGHTLY_SHARDS": "4", "SHARD_BUDGET_MIN": "150"},
+    code, out, summary = _run_step(step, {"NIGHTLY_SHARDS": "10", "SHARD_BUDGET_MIN": "150"},
                                    tmp_path)
     assert code == 0, summary
-    assert out.strip() == "shards=[1,2,3,4]"
-    assert summary.count("| 1/4 |") == 1 and "| 4/4 |" in summary
+    assert out.strip() == "shards=[1,2,3,4,5,6,7,8,9,10]"
+    assert summary.count("| 1/10 |") == 1 and "| 10/10 |" in summary
     code, _, summary = _run_step(step, {"NIGHTLY_SHARDS": "1", "SHARD_BUDGET_MIN": "150"},
                                  tmp_path)
     assert code == 1 and "raise K" in summary  # the whole matrix (5 h+) in one job is refused

@@ -92,8 +92,9 @@ def parse_scenarios(data: dict[str, Any], path: Path, text: str = "") -> Scenari
     for i, table in enumerate(matrices):
         if not isinstance(table, dict):
             raise UsageError(f"{where}: matrix[{i}]: must be a table")
-        if not set(table) - {"name"}:
-            # An empty table would silently mean every phase of every default.
+        if not set(table) - {"name"} and not defaults:
+            # An empty table with no [defaults] would silently mean every phase of every
+            # axis's default; with [defaults] the file says what it wants.
             raise UsageError(f"{where}: matrix[{i}]: empty; name its phases or an axis")
         specs.append(_matrix(table, defaults, repetitions, f"{where}: matrix[{i}]", path.parent))
     names = [s.name for s in specs]
