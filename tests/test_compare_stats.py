@@ -80,8 +80,8 @@ NIGHTS = 20
 
 
 def _nights(history: int, seed: int) -> tuple[int, dict[int, list[int]]]:
-    """Nights failing on pure noise, and per repetition count [caught, injected] of three
-    +30% memory regressions a night (nightly.toml's shape, recorded noise)."""
+    """Nights failing on pure noise, and per repetition count [caught, injected] of a +30%
+    memory regression a night at each count (nightly.toml's shape, recorded noise)."""
     rng = np.random.default_rng(seed)
     shape = nightly_shape()
     failing, power_by_n = 0, {}
@@ -90,7 +90,11 @@ def _nights(history: int, seed: int) -> tuple[int, dict[int, list[int]]]:
         base = simulated_run(rng, "base", shape)
         past = [*earlier, base] if history else []
         failing += compare_runs(base, simulated_run(rng, "new", shape), history=past).has_regression
-        picked = [shape[i] for i in rng.choice(len(shape), 3, replace=False)]
+        # one +30% regression per repetition count the nightly uses, so each is measured
+        by_reps: dict[int, list[tuple[str, str, int]]] = {}
+        for item in shape:
+            by_reps.setdefault(item[2], []).append(item)
+        picked = [group[rng.integers(len(group))] for group in by_reps.values()]
         new = simulated_run(rng, "new", shape, {sid: 1.3 for sid, _, _ in picked})
         found = {sid for sid, key in compare_runs(base, new, history=past).regressions}
         for sid, _, n in picked:

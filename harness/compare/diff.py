@@ -115,10 +115,11 @@ class ScenarioDiff:
     @property
     def regressed(self) -> list[str]:
         """Metric keys that regressed, plus "status" when the scenario now fails and
-        "missing" when NEW lacks it."""
+        "missing" when NEW lacks it. A metric whose repetitions are unstable on either
+        side (harness.compare.stability) is flagged, not decided: it does not count."""
         if self.presence == "base only":
             return [MISSING]
-        out = [k for k, m in self.metrics.items() if m.verdict == REGRESSION]
+        out = [k for k, m in self.metrics.items() if m.verdict == REGRESSION and not m.unstable]
         return (["status"] if self.now_fails else []) + out
 
 
