@@ -233,7 +233,14 @@ def setup_own(
 
 def prepare_env(setup: OwnSetup, profiles_dir: Path | None, work: Path) -> dict[str, str]:
     """Environment of `prepare` and `dbt deps`: the harness's profile, the copy's warehouse."""
-    extra = {"DBT_LOG_PATH": str(work / "logs"), "DBT_TARGET_PATH": str(work / "prepare_target")}
+    # dbt deps unpacks packages under TMPDIR (dbt-downloads-*): keep it in the run's folder.
+    tmp = work / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    extra = {
+        "DBT_LOG_PATH": str(work / "logs"),
+        "DBT_TARGET_PATH": str(work / "prepare_target"),
+        "TMPDIR": str(tmp),
+    }
     if setup.warehouse is not None:
         extra["HARNESS_DUCKDB_PATH"] = str(setup.warehouse)
     if profiles_dir is not None:

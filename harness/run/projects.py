@@ -81,7 +81,11 @@ class PreparedProject:
     def env(self, warehouse: Path, log_dir: Path | None = None) -> dict[str, str]:
         """Environment for a dbt command outside Airflow (dbt's logs in ``log_dir``)."""
         logs = log_dir or self.work / "logs"
-        return quiet_env({"HARNESS_DUCKDB_PATH": str(warehouse), "DBT_LOG_PATH": str(logs)})
+        tmp = self.work / "tmp"  # dbt's temporary files stay in the run's folder too
+        tmp.mkdir(parents=True, exist_ok=True)
+        return quiet_env(
+            {"HARNESS_DUCKDB_PATH": str(warehouse), "DBT_LOG_PATH": str(logs), "TMPDIR": str(tmp)}
+        )
 
     def dbt_args(self, target: Path) -> list[str]:
         """--project-dir/--profiles-dir/--target-path so dbt writes nothing into the project."""
