@@ -161,6 +161,8 @@ def probe_command(ctx: Context, manifest: Path, out: Path) -> list[str]:
         str(p.profiles_dir),
         "--profile",
         p.profile_name,
+        "--target",
+        p.target_name,
         "--manifest",
         str(manifest),
         "--tasks",
