@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.store.jsonl import RESULTS_FILE, read_records
+from harness.store.jsonl import RESULTS_FILE, latest, read_records
 from harness.store.record import Record
 
 MIB = 1024 * 1024
@@ -60,7 +60,7 @@ def read_answer(run_dir: Path, left_out: list[str], interrupted: bool) -> Answer
     """The measured rows of ``run_dir``'s records."""
     ans = Answer(unmeasured=list(left_out), interrupted=interrupted)
     path = run_dir / RESULTS_FILE
-    for r in read_records(path) if path.exists() else []:
+    for r in latest(read_records(path)) if path.exists() else []:
         row = _row(r)
         if r.phase == "dag_parse":
             row["parse_s"] = r.figures.get("parse_s")

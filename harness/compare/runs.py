@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UsageError
-from harness.store.jsonl import RESULTS_FILE, read_records
+from harness.store.jsonl import RESULTS_FILE, latest, read_records
 from harness.store.record import Record
 from harness.store.runinfo import read_run_info
 
@@ -53,7 +53,7 @@ def load_run(arg: str | Path, results_root: Path = RESULTS_ROOT) -> RunData:
     """Read a run folder (or run id) into a :class:`RunData`; bad input is a UsageError."""
     path = resolve_run(arg, results_root)
     try:
-        records = list(read_records(path / RESULTS_FILE))
+        records = latest(read_records(path / RESULTS_FILE))
         info = read_run_info(path)
     except (ValueError, TypeError) as exc:  # JSON errors are ValueErrors; unknown fields TypeErrors
         raise UsageError(f"{path}: unreadable results: {exc}") from None

@@ -53,6 +53,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--resume", metavar="RUN_ID", help="continue a run, skipping what is recorded"
     )
+    parser.add_argument(
+        "--rerun-failed",
+        metavar="RUN_ID",
+        help="measure a run's failed repetitions again, into the same run",
+    )
     parser.add_argument("--run-id", help="name of the run folder (default: time and file name)")
     parser.add_argument(
         "--results-dir", type=Path, default=RESULTS_ROOT, help="where run folders go"
@@ -84,14 +89,18 @@ def run(args: argparse.Namespace) -> int:
     Every argument is checked before anything runs or is written."""
     check_results_dir(args.results_dir)
     shard = parse_shard(args.shard)
-    if args.resume:
-        root = args.results_dir / args.resume
+    if args.resume and args.rerun_failed:
+        raise UsageError("--resume and --rerun-failed: give one of them")
+    resume = args.resume or args.rerun_failed
+    if resume:
+        flag = "--resume" if args.resume else "--rerun-failed"
+        root = args.results_dir / resume
         stored = root / "scenario.toml"
         if not root.is_dir() or (not stored.exists() and args.scenario_file is None):
-            raise UsageError(f"--resume: no run {args.resume!r} under {args.results_dir}")
+            raise UsageError(f"{flag}: no run {resume!r} under {args.results_dir}")
         spec = load_scenario_file(args.scenario_file or stored)
-        _check_recorded(root)
-        run_id = args.resume
+        _check_recorded(root, flag)
+        run_id = resume
     else:
         if args.scenario_file is None:
             raise UsageError("a scenario file is needed (or --resume RUN_ID)")
@@ -110,17 +119,20 @@ def run(args: argparse.Namespace) -> int:
         return _dry_run(console, units)
     if not units:
         raise UsageError("no measurement selected")
-    if args.resume:
+    if resume:
         root = root.resolve()
     else:
         root, run_id = claim_new(args.results_dir, run_id, explicit=bool(args.run_id))
         root = root.resolve()
     with supervised(root, args.results_dir):
-        return run_with_progress(console, spec, units, RunDir(root), run_id, shard)
+        return run_with_progress(
+            console, spec, units, RunDir(root), run_id, shard, rerun_failed=bool(args.rerun_failed)
+        )
 
 
-def _check_recorded(root: Path) -> None:
-    """--resume: the results so far must be readable (a torn last line is fine)."""
+def _check_recorded(root: Path, flag: str = "--resume") -> None:
+    """--resume, --rerun-failed: the results so far must be readable (a torn last line is
+    fine)."""
     results = root / RESULTS_FILE
     if not results.exists():
         return
@@ -128,7 +140,7 @@ def _check_recorded(root: Path) -> None:
         for _ in read_records(results):
             pass
     except CorruptResults as exc:
-        raise UsageError(f"--resume: {exc}; repair or remove that line") from None
+        raise UsageError(f"{flag}: {exc}; repair or remove that line") from None
 
 
 @contextlib.contextmanager
@@ -172,7 +184,10 @@ def run_with_progress(
     run_dir: RunDir,
     run_id: str,
     shard: tuple[int, int] | None,
+    *,
+    rerun_failed: bool = False,
 ) -> int:
+    """Execute ``units`` with a progress bar and the time left; the exit code."""
     total = sum(estimate_s(u.measurement) * u.measurement.repetitions for u in units)
     n_total = sum(u.measurement.repetitions for u in units)
     progress = Progress(
@@ -211,7 +226,9 @@ def run_with_progress(
     )
     try:
         with progress:
-            counts = execute(spec, units, run_dir, run_id, shard, on_start, on_done)
+            counts = execute(
+                spec, units, run_dir, run_id, shard, on_start, on_done, rerun_failed=rerun_failed
+            )
     except SetupError as exc:
         console.print(f"harness run: set-up failed: {exc}")
         return 1

@@ -26,7 +26,7 @@ from harness.run.workspace import RunDir, airflow_env, make_template_home, new_w
 from harness.scenarios.load import ScenarioFile
 from harness.scenarios.matrix import Measurement
 from harness.scenarios.model import ProjectSpec
-from harness.store.jsonl import RESULTS_FILE, ResultsWriter, read_records
+from harness.store.jsonl import FAILED, RESULTS_FILE, ResultsWriter, latest, read_records
 from harness.store.record import Record
 from harness.store.runinfo import (
     commit_info,
@@ -140,11 +140,16 @@ def execute(
     shard: tuple[int, int] | None = None,
     on_start: ProgressHook | None = None,
     on_done: Callable[[Record, float], None] | None = None,
+    *,
+    rerun_failed: bool = False,
 ) -> dict[str, int]:
-    """Measure every unit not yet recorded in the run folder; returns status counts."""
+    """Measure every unit not yet recorded in the run folder; returns status counts.
+    ``rerun_failed``: a repetition whose latest record failed counts as not recorded, and
+    its new record is appended (readers take the latest, harness.store.jsonl.latest)."""
     run_dir.root.mkdir(parents=True, exist_ok=True)
     results = run_dir.root / RESULTS_FILE
-    done = {r.key for r in read_records(results)} if results.exists() else set()
+    recorded = latest(read_records(results)) if results.exists() else []
+    done = {r.key for r in recorded if not (rerun_failed and r.status in FAILED)}
     info = read_run_info(run_dir.root) or run_info(spec, run_id, shard)
     info["state"] = "running"
     info["owner"] = os.environ.get(MARK_VAR)  # who runs it: harness.run.cleanup

@@ -81,3 +81,17 @@ def write_records(path: Path, records: Iterable[Record]) -> int:
             writer.append(record)
             n += 1
     return n
+
+
+FAILED = frozenset({"error", "oom", "timeout"})
+"""Statuses `harness run --rerun-failed` measures again."""
+
+
+def latest(records: Iterable[Record]) -> list[Record]:
+    """One record per (scenario, repetition): the last written. A repetition measured
+    again (`harness run --rerun-failed`) is appended, so the newer record wins; the
+    order is that of each key's first record."""
+    out: dict[tuple[str, int], Record] = {}
+    for r in records:
+        out[r.key] = r
+    return list(out.values())

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.store.jsonl import RESULTS_FILE, read_records, write_records
+from harness.store.jsonl import RESULTS_FILE, latest, read_records, write_records
 from harness.store.record import Record
 from harness.store.runinfo import now_iso, read_run_info, write_run_info
 
@@ -50,7 +50,7 @@ def _read_source(src: Path) -> tuple[list[Record], dict[str, Any]]:
     path = src / RESULTS_FILE
     if not path.is_file():
         raise MergeError(f"{src}: no {RESULTS_FILE}")
-    return list(read_records(path)), read_run_info(src)
+    return latest(read_records(path)), read_run_info(src)
 
 
 def _write(dest: Path, records: list[Record], info: dict[str, Any]) -> int:
