@@ -21,6 +21,7 @@ from typing import Any
 from harness.compare.diff import MACHINE_KEYS
 from harness.compare.runs import RunData, load_run
 from harness.errors import UsageError
+from harness.report.render_html import render_template
 from harness.report.steps import MIN_REL, Step, find_steps
 from harness.store.record import Record
 
@@ -223,15 +224,10 @@ def build_view(nights: list[Night], patterns: Sequence[str] = (),
 def write_history(paths: Sequence[str | Path], out: Path, patterns: Sequence[str] = (),
                   limit: int = DEFAULT_LIMIT) -> Path:
     """Write out/index.html, the history page of the runs ``paths``; returns its path."""
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
-
     if limit < 1:
         raise UsageError(f"--limit must be at least 1, got {limit}")
     nights = load_nights(paths)
-    env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
-                      autoescape=select_autoescape(["html"]), trim_blocks=True,
-                      lstrip_blocks=True)
-    html = env.get_template("history.html").render(v=build_view(nights, patterns, limit))
+    html = render_template("history.html", v=build_view(nights, patterns, limit))
     out.mkdir(parents=True, exist_ok=True)
     path = out / HISTORY_FILE
     path.write_text(html)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from markupsafe import Markup
@@ -33,8 +33,8 @@ def inline(text: str) -> Markup:
     return Markup(out)
 
 
-def render_html(report: Report) -> str:
-    """The whole report as HTML text."""
+def render_template(name: str, **context: Any) -> str:
+    """Render one of the report's self-contained HTML templates (templates/)."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     env = Environment(
@@ -45,4 +45,9 @@ def render_html(report: Report) -> str:
         keep_trailing_newline=True,
     )
     env.filters["inline"] = inline
-    return env.get_template("report.html").render(r=report)
+    return env.get_template(name).render(**context)
+
+
+def render_html(report: Report) -> str:
+    """The whole report as HTML text."""
+    return render_template("report.html", r=report)
