@@ -448,7 +448,10 @@ def test_pss_reads_keep_to_their_budget() -> None:
     assert sampler.peak_pss_sum_bytes is not None
     assert sampler.peak_pss_sum_bytes >= 300 * MIB
     assert 1 <= sampler.pss_reads < elapsed / 0.01 / 4, sampler.pss_reads
-    assert sampler.pss_cpu_s <= sampling.PSS_BUDGET * elapsed * 2 + 0.005, sampler.pss_cpu_s
+    # Each read is paid for by the wait after it, so all reads but the dearest one fit
+    # the budget over the window (a busy machine makes one read dear, not many).
+    spent = sampler.pss_cpu_s - sampler.pss_max_read_s
+    assert spent <= sampling.PSS_BUDGET * elapsed * 1.5 + 0.002, (sampler.pss_cpu_s, sampler.pss_max_read_s)
 
 
 def test_no_helper_process_while_running(backend: str) -> None:

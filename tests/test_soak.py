@@ -198,6 +198,7 @@ class _FakeProject:
     path = Path("/nonexistent/project")
     profiles_dir = Path("/nonexistent/profile")
     profile_name = "p"
+    target_name = "dev"
 
     def __init__(self, root: Path) -> None:
         self.root = root

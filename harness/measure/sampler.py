@@ -92,6 +92,7 @@ class Sampler(PollingThread):
         self.pss_interval_s = pss_interval_s
         self.pss_reads = 0
         self.pss_cpu_s = 0.0
+        self.pss_max_read_s = 0.0  # the dearest single read: the budget pays it afterwards
         self._next_pss = 0.0
         self.full_every = max(1, round(FULL_INTERVAL_S / interval_s))
         self.limit_bytes = limit_bytes
@@ -275,6 +276,7 @@ class Sampler(PollingThread):
         self.pss_reads += 1
         cost = time.thread_time() - start
         self.pss_cpu_s += cost
+        self.pss_max_read_s = max(self.pss_max_read_s, cost)
         self._next_pss = now + max(self.pss_interval_s, cost / PSS_BUDGET)
 
     # -- for the killer --------------------------------------------------------
