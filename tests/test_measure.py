@@ -451,7 +451,8 @@ def test_pss_reads_keep_to_their_budget() -> None:
     # Each read is paid for by the wait after it, so all reads but the dearest one fit
     # the budget over the window (a busy machine makes one read dear, not many).
     spent = sampler.pss_cpu_s - sampler.pss_max_read_s
-    assert spent <= sampling.PSS_BUDGET * elapsed * 1.5 + 0.002, (sampler.pss_cpu_s, sampler.pss_max_read_s)
+    budget = sampling.PSS_BUDGET * elapsed * 1.5 + 0.002
+    assert spent <= budget, (sampler.pss_cpu_s, sampler.pss_max_read_s)
 
 
 def test_no_helper_process_while_running(backend: str) -> None:
