@@ -271,6 +271,9 @@ def test_celery_worker_size_largest_sum_tasks_and_smallest(tmp_path: Path) -> No
     # The LocalExecutor bisection is in the load test's table, the Celery one is not.
     (plain,) = md_rows(md, "| size | execution mode | invocation | load mode |")
     assert plain[6] == "**800 MiB**"
+    # The summary names a Celery bisection's limit as each worker's, not the whole run's.
+    assert "LOCAL, DBT_RUNNER, concurrency 4: 800 MiB" in md
+    assert "concurrency 4, each Celery worker at worker_concurrency 2: 560 MiB" in md
 
 
 def test_the_scheduler_figure_stays_apart_from_the_workers() -> None:
