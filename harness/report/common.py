@@ -16,6 +16,13 @@ if TYPE_CHECKING:  # guide imports this module
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
+CELERY = "celery"
+"""The executor axis's value of a CeleryExecutor run (harness.registry.axes.EXECUTORS)."""
+
+
+def on_celery(config: dict[str, Any]) -> bool:
+    """Whether a configuration ran its tasks on Celery workers (the executor axis)."""
+    return config.get("executor") == CELERY
 
 
 def size_sort_key(size: int | str | None) -> tuple[int, int, str]:

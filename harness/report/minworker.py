@@ -1,12 +1,16 @@
-"""The smallest worker: the min_worker phase's bisections of the memory limit under
-which a whole DAG run still succeeds, as the report reads them."""
+"""The smallest worker: the bisections of the memory limit under which a run still
+succeeds, as the report reads them. The phases bisected are the ones the registry shows
+in the min_worker section: min_worker (a whole DAG run) and pod_size (one task)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from harness.compare.samples import ScenarioSamples
+from harness.registry import PHASES
+from harness.registry.names import MIN_WORKER
 from harness.report import figures as fig
 from harness.report.common import config_label, size_sort_key, varying_axes
 
@@ -14,6 +18,10 @@ MIN_WORKER_PRECISION = 0.05
 """The bisection's target (harness.run.min_worker.PRECISION): a limit known to within 5%."""
 MIN_WORKER_NAMED = ("execution_mode", "execution_invocation", "load_mode", "concurrency")
 """The options the smallest-worker table has a column for (besides the size)."""
+SECTION = "min_worker"
+"""The registry's name of the report section that shows bisections (Phase.report_section)."""
+BISECTED = tuple(p.name for p in PHASES.values() if p.report_section == SECTION)
+"""The phases whose records are bisections: min_worker and pod_size."""
 
 
 @dataclass(frozen=True)
@@ -48,26 +56,45 @@ class MinWorker:
     probes: tuple[Probe, ...]
     other: str = ""
     """Options that vary among the bisections besides the ones the report names."""
+    phase: str = MIN_WORKER
+    role: str | None = None
+    """The sampled task a pod_size bisection sized (root, middle, leaf, producer)."""
 
 
-def min_workers(scenarios: dict[str, ScenarioSamples]) -> list[MinWorker]:
-    """Every min_worker record, ordered by size then scenario."""
-    of = [s for s in scenarios.values() if s.phase == "min_worker"]
-    other = [a for a in varying_axes(of) if a not in MIN_WORKER_NAMED]
+def _probes(f: Any) -> tuple[Probe, ...]:
+    return tuple(
+        Probe(
+            fig.number(p.get("limit_mib")),
+            str(p.get("status")),
+            fig.number(p.get("peak_mib")),
+            fig.number(p.get("wall_s")),
+        )
+        for p in f.get("probes") or []
+        if isinstance(p, dict)
+    )
+
+
+Keep = Callable[[dict[str, Any]], bool]
+"""Which configurations (ScenarioSamples.config) a reader takes."""
+
+
+def bisections(
+    scenarios: dict[str, ScenarioSamples],
+    phase: str,
+    named: tuple[str, ...] = MIN_WORKER_NAMED,
+    keep: Keep | None = None,
+) -> list[MinWorker]:
+    """Every record of the bisected ``phase`` (one of BISECTED) whose configuration
+    ``keep`` takes, ordered by size then scenario; ``other`` names the options that vary
+    among them besides ``named``."""
+    if phase not in BISECTED:
+        raise ValueError(f"{phase} is not a bisection (known: {', '.join(BISECTED)})")
+    of = [s for s in scenarios.values() if s.phase == phase and (keep is None or keep(s.config))]
+    other = [a for a in varying_axes(of) if a not in named]
     out = []
     for s in of:
         for r in s.records:
             f = fig.of(r)
-            probes = tuple(
-                Probe(
-                    fig.number(p.get("limit_mib")),
-                    str(p.get("status")),
-                    fig.number(p.get("peak_mib")),
-                    fig.number(p.get("wall_s")),
-                )
-                for p in f.get("probes") or []
-                if isinstance(p, dict)
-            )
             converged = f.get("converged")
             out.append(
                 MinWorker(
@@ -82,8 +109,15 @@ def min_workers(scenarios: dict[str, ScenarioSamples]) -> list[MinWorker]:
                     fig.number(f.get("precision")),
                     converged if isinstance(converged, bool) else None,
                     fig.number(f.get("unlimited_peak_mib")),
-                    probes,
+                    _probes(f),
                     config_label(s.config, other) if other else "",
+                    phase,
+                    s.axes.get("task_role") or f.get("role"),
                 )
             )
     return sorted(out, key=lambda m: (size_sort_key(m.size), m.scenario_id, m.repetition))
+
+
+def min_workers(scenarios: dict[str, ScenarioSamples], keep: Keep | None = None) -> list[MinWorker]:
+    """Every min_worker record (whole DAG runs) ``keep`` takes, by size then scenario."""
+    return bisections(scenarios, MIN_WORKER, keep=keep)

@@ -24,6 +24,7 @@ from harness.report.sections_run import (
     figures_section,
     recommendations_section,
 )
+from harness.report.sections_workers import workers_section
 from harness.report.summary import summary_section
 from harness.report.view import Report, Section
 
@@ -54,6 +55,7 @@ def build_report(run: RunData, baseline: RunData | None = None) -> Report:
         recommendations_section(scenarios),
         cost_section(scenarios),
         load_section(run, scenarios),
+        workers_section(scenarios),
         figures_section(line_plots(scenarios) + pareto_plots(scenarios)),
         comparison_section(compare_runs(baseline, run)) if baseline is not None else None,
         failures_section(failures(run.path, run.records)),

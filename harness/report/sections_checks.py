@@ -20,6 +20,7 @@ from harness.report.common import (
     fmt_mib,
     fmt_pct,
     fmt_spread,
+    on_celery,
     size_label,
 )
 from harness.report.sections_load import (
@@ -190,7 +191,8 @@ def load_section(run: RunData, scenarios: dict[str, ScenarioSamples]) -> Section
     """Every load-test section of ``run``; the ones it did not measure listed."""
     locked = str((run.info.get("versions") or {}).get("astronomer-cosmos") or "locked")
     sweeps = sw.concurrency_sweeps(scenarios)
-    workers = mw.min_workers(scenarios)
+    # Celery workers' bisections size one worker node: the Celery section shows them.
+    workers = mw.min_workers(scenarios, keep=lambda config: not on_celery(config))
     soaks = sk.soaks(scenarios)
     parts = {
         "the concurrency sweep": sweep_section(

@@ -137,8 +137,9 @@ def _probe_text(p: mw.Probe) -> str:
     return f"{limit}: {p.status}{peak}{wall}"
 
 
-def _min_worker_row(m: mw.MinWorker) -> list[Any]:
-    a = m.axes
+def bisection_cells(m: mw.MinWorker) -> list[Any]:
+    """A bisection's smallest limit, its bracket, the peak without a limit, their ratio and
+    every probe: the columns every table of bisections (worker, Celery worker, pod) has."""
     found = m.min_limit_mib is not None and m.status == "ok"
     converged = (
         f" (not within {mw.MIN_WORKER_PRECISION:.0%}: the bisection's steps ran out)"
@@ -157,17 +158,33 @@ def _min_worker_row(m: mw.MinWorker) -> list[Any]:
         else (m.reason or "")
     )
     return [
+        cell(_mib(m.min_limit_mib) if found else f"not found ({m.status})", strong=True),
+        interval,
+        _mib(m.unlimited_peak_mib),
+        ratio,
+        cell([_probe_text(p) for p in m.probes]),
+    ]
+
+
+BISECTION_HEADER = (
+    "smallest limit that succeeds",
+    "bisection",
+    "peak without a limit",
+    "limit / peak",
+    "probes",
+)
+
+
+def _min_worker_row(m: mw.MinWorker) -> list[Any]:
+    a = m.axes
+    return [
         size_label(m.size),
         a.get("execution_mode", DASH),
         a.get("execution_invocation", DASH),
         a.get("load_mode", DASH),
         a.get("concurrency", DASH),
         m.other,
-        cell(_mib(m.min_limit_mib) if found else f"not found ({m.status})", strong=True),
-        interval,
-        _mib(m.unlimited_peak_mib),
-        ratio,
-        cell([_probe_text(p) for p in m.probes]),
+        *bisection_cells(m),
     ]
 
 
@@ -181,11 +198,7 @@ def min_worker_section(rows: list[mw.MinWorker]) -> Section:
             "load mode",
             "concurrency",
             "other options",
-            "smallest limit that succeeds",
-            "bisection",
-            "peak without a limit",
-            "limit / peak",
-            "probes",
+            *BISECTION_HEADER,
         ],
         id="min-worker",
     )
@@ -198,7 +211,8 @@ def min_worker_section(rows: list[mw.MinWorker]) -> Section:
         intro=[
             "The smallest memory limit (cgroup) under which the whole DAG run still succeeded, "
             "found by bisection between a limit that fails and one that succeeds, each probe a "
-            "complete run from a clean state."
+            "complete run from a clean state. Celery workers are sized under "
+            "*Celery worker size*."
         ],
         tables=[table],
     )

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from harness.compare.samples import ScenarioSamples
 from harness.registry.names import DAG_RUN, PARSE, TASK
 from harness.report import minworker as mw
-from harness.report.common import MIB, axes_key, fmt_mib, size_label, sorted_sizes, successful
+from harness.report.common import (
+    MIB,
+    axes_key,
+    fmt_mib,
+    on_celery,
+    size_label,
+    sorted_sizes,
+    successful,
+)
 from harness.report.recommend import Candidate, Recommendation, recommend, ties
 from harness.report.view import Cell, Section, Table, cell
 
@@ -119,6 +127,8 @@ def _smallest_worker(workers: list[mw.MinWorker], size: int | str | None) -> lis
             f"{a.get('execution_mode')}, {a.get('execution_invocation')}, concurrency "
             f"{a.get('concurrency')}"
         )
+        if on_celery(a):  # the limit of each Celery worker, not of the whole run
+            what += f", each Celery worker at worker_concurrency {a.get('worker_concurrency')}"
         found = m.status == "ok" and m.min_limit_mib is not None
         out.append(f"{what}: {m.min_limit_mib:.0f} MiB" if found else f"{what}: not found")
     return out
