@@ -70,7 +70,7 @@ def test_advise_on_the_fixture_with_a_small_budget(tmp_path: Path) -> None:
     shop = user_shop(tmp_path)
     before = tree_hashes(shop.parent)
     results = str(tmp_path / "results")
-    args = ["--budget", "3m", "--profile", profile, "--prepare", PREPARE]
+    args = ["--budget", "90s", "--profile", profile, "--prepare", PREPARE]
     proc = _advise(str(shop), *args, "--results-dir", results, "--run-id", "a", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     run = tmp_path / "results" / "a"

@@ -52,8 +52,8 @@ def test_smallest_worker_is_bracketed_by_a_success_and_a_failure(records: list[R
     below = [p for p in probes if p["limit_mib"] == f.max_failing_limit_mib]
     assert f.max_failing_limit_mib == 0 or all(p["status"] != "ok" for p in below)
     assert f.min_limit_mib <= f.unlimited_peak_mib * 1.1 + 1
-    # Two halvings from [0, 1.1 P]: the limit found is at most 1.1 P / 2^2 wide.
-    assert len(probes) == 2 + 2
+    # The unlimited run, the ceiling 1.1 P, and one halving of [0, 1.1 P].
+    assert len(probes) == 2 + 1
     # The measurement of that successful run stayed under its limit.
     assert r.measure is not None
     assert r.measure.peak_tree_bytes <= f.min_limit_mib * 2**20
@@ -61,7 +61,7 @@ def test_smallest_worker_is_bracketed_by_a_success_and_a_failure(records: list[R
 
 def test_debug_mode_figure_is_set_against_the_measurement(records: list[Record]) -> None:
     on = [r for r in records if r.phase == "task" and r.axes["debug_mode"]]
-    assert {r.axes["debug_poll_s"] for r in on} == {0.5, 0.05}
+    assert [r.axes["debug_poll_s"] for r in on] == [0.05]
     for r in on:
         assert r.status == "ok", r.reason
         debug = r.figures.cosmos_debug_max_memory_mb

@@ -440,3 +440,19 @@ def test_each_section_says_not_measured_without_its_records(tmp_path: Path) -> N
     ):
         assert line in md and line in page
     assert not re.search(r'id="(celery-workers|task-groups-parse|pod-size)"', page)
+
+
+
+def test_a_celery_run_is_left_out_of_the_guide_recommendations_and_plots(
+    tmp_path: Path,
+) -> None:
+    """A Celery run's own peak is the scheduler loop's alone (SCHEDULER, 900 MiB): read
+    as a whole run's memory it would be the lowest-memory pick against a 1500 MiB
+    LocalExecutor run. Only the LocalExecutor run competes."""
+    local = records("dag_run", 10, 1500.0, 60, reps=2, execution_mode="LOCAL", **DBT)
+    celery = celery_run("LOCAL", [[("w1", "default", 500.0, 10)], [("w1", "default", 510.0, 10)]])
+    md, _ = both(tmp_path, [*local, *celery])
+    start = md.index("## Recommend")
+    recommendations = md[start:md.index("\n## ", start + 1)]
+    assert "| 10 models | 1 |" in recommendations, recommendations  # one configuration
+    assert "900" not in recommendations and "celery" not in recommendations.lower()

@@ -111,7 +111,7 @@ description = "issue 14 tests"
 repetitions = 1
 timeout_s = 1500
 task_sample = 1
-bisect_steps = 2
+bisect_steps = 1
 [defaults]
 load_mode = "DBT_MANIFEST"
 enable_mock_profile = false
@@ -205,7 +205,7 @@ def test_pod_size_bisects_one_task(workers_run: Path) -> None:
     assert rec.status == "ok", rec.reason
     f = rec.figures
     assert f.task_id and f.role == "root"
-    assert len(f.probes) == 4  # unlimited, 1.1 x peak, two halvings
+    assert len(f.probes) == 3  # unlimited, 1.1 x peak, one halving
     assert 0 <= f.max_failing_limit_mib < f.min_limit_mib <= f.unlimited_peak_mib * 1.1 + 1
     ok = [p for p in f.probes if p["limit_mib"] and p["status"] == "ok"]
     assert min(p["limit_mib"] for p in ok) == f.min_limit_mib

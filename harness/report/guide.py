@@ -152,8 +152,8 @@ class Cell:
     high: float | None
     n_pairs: int
     note: str
-    """"CI" (one pair, bootstrap interval), "range" (several pairs: min..max of their
-    ratios) or "n=1" (one pair, single repetitions: no spread)."""
+    """"CI" (one pair, the t-test's 95% interval of the ratio), "range" (several pairs:
+    min..max of their ratios) or "n=1" (one pair, single repetitions: no spread)."""
 
 
 def cell(pairs: list[Pair], metric: str) -> Cell | None:

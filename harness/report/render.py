@@ -10,6 +10,7 @@ from harness.compare.diff import compare_runs
 from harness.compare.runs import RunData, load_run
 from harness.compare.samples import group_scenarios
 from harness.report import guide
+from harness.report.common import on_celery
 from harness.report.failures import failures
 from harness.report.plots import line_plots, pareto_plots
 from harness.report.render_html import render_html
@@ -40,23 +41,28 @@ def _summary(run: RunData, n_scenarios: int) -> list[str]:
         + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())),
         "Peak memory is the whole process tree's at one moment; times are wall-clock seconds.",
         f"Changes are median(with the option) / median(without); a change under "
-        f"{guide.MIN_EFFECT:.0%} counts as none. Significance: Mann-Whitney U, p<0.05 "
-        "(bootstrap 95% CI of the ratio with too few repetitions for the U test).",
+        f"{guide.MIN_EFFECT:.0%} counts as none. Significance: Student's t on the log "
+        "values, p<0.05, with its 95% interval of the ratio; one repetition against one "
+        "is 'too few repetitions', not a verdict.",
     ]
 
 
 def build_report(run: RunData, baseline: RunData | None = None) -> Report:
     """Compute every section of the report of ``run`` (against ``baseline`` if given)."""
     scenarios = group_scenarios(run.records)
-    rows = guide.evaluate(scenarios)
+    # A Celery run's own peak is the scheduler loop's alone (its tasks ran in the
+    # workers' cgroups): the guide, the recommendations and the plots, which compare
+    # whole LocalExecutor runs, leave it to the workers section.
+    local = {k: s for k, s in scenarios.items() if not on_celery(s.config)}
+    rows = guide.evaluate(local)
     sections: list[Section | None] = [
         summary_section(scenarios),
         guide_section(rows),
-        recommendations_section(scenarios),
-        cost_section(scenarios),
+        recommendations_section(local),
+        cost_section(local),
         load_section(run, scenarios),
         workers_section(scenarios),
-        figures_section(line_plots(scenarios) + pareto_plots(scenarios)),
+        figures_section(line_plots(local) + pareto_plots(local)),
         comparison_section(compare_runs(baseline, run)) if baseline is not None else None,
         failures_section(failures(run.path, run.records)),
         environment_section(run),

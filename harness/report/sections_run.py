@@ -27,8 +27,8 @@ RECOMMEND_NOTE = (
     "Only configurations whose every repetition succeeded are considered; a configuration fits "
     'a worker when the smallest worker its min_worker bisection found ("ran in") is within '
     "it, or, where none was run, when every repetition's peak stayed within it. A pick is in "
-    "bold when it is significantly better than every other (Mann-Whitney U or the bootstrap "
-    "interval, harness.compare) by more than 5%; otherwise the configurations it cannot be "
+    "bold when it is significantly better than every other (Student's t on the log values, "
+    "harness.compare) by more than 5%; otherwise the configurations it cannot be "
     "told from are listed: choose either."
 )
 
