@@ -355,6 +355,15 @@ def _end(proc: subprocess.Popen[bytes], sampler: Sampler) -> None:
     sampler.stop()
 
 
+def _forked_and_execd(pid: int, children: int) -> bool:
+    """``pid`` has ``children`` descendants, one of them already running `sleep`."""
+    try:
+        found = psutil.Process(pid).children(recursive=True)
+        return len(found) >= children and any(p.name() == "sleep" for p in found)
+    except psutil.Error:
+        return False
+
+
 @pytest.mark.parametrize("full", [False, True], ids=["poll", "full-poll"])
 @pytest.mark.parametrize("nested", [False, True], ids=["child", "child-with-its-own-child"])
 def test_sampler_finds_processes_made_after_a_quiet_spell(nested: bool, full: bool) -> None:
@@ -375,7 +384,8 @@ def test_sampler_finds_processes_made_after_a_quiet_spell(nested: bool, full: bo
         proc.stdin.flush()
         want = 3 if nested else 2
         deadline = time.monotonic() + 5
-        while len(psutil.Process(proc.pid).children(recursive=True)) < want - 1:
+        # every fork done and `sleep` exec'd (a busy machine leaves the fork an `sh` a while)
+        while not _forked_and_execd(proc.pid, want - 1):
             assert time.monotonic() < deadline
             time.sleep(0.05)
         for _ in range(want):  # each poll finds one more level

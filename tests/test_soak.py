@@ -167,7 +167,7 @@ def test_short_soak_on_the_real_stack(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "harness", "run", str(scenario),
          "--results-dir", str(tmp_path / "results"), "--run-id", "x"],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
+        cwd=tmp_path, capture_output=True, text=True, timeout=900,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     records = {r.axes["execution_invocation"]: r
@@ -190,7 +190,8 @@ def test_short_soak_on_the_real_stack(tmp_path: Path) -> None:
     assert records["SUBPROCESS"].measure is not None
     assert records["SUBPROCESS"].measure.processes_seen > 5
     # dbt wrote nothing into the generated project (target/ and logs/ stay in the run).
-    project = ROOT / "synthetic_projects" / "layered-10-s0"
+    project = tmp_path / "synthetic_projects" / "layered-10-s0"  # the run's own, not the repo's
+    assert (project / "dbt_project.yml").exists()
     assert not (project / "target").exists() and not (project / "logs").exists()
 
 
