@@ -23,6 +23,7 @@ from harness.report.sections_run import (
     environment_section,
     failures_section,
     figures_section,
+    parse_limits_section,
     recommendations_section,
 )
 from harness.report.sections_workers import workers_section
@@ -60,6 +61,7 @@ def build_report(run: RunData, baseline: RunData | None = None) -> Report:
         guide_section(rows),
         recommendations_section(local),
         cost_section(local),
+        parse_limits_section(local),
         load_section(run, scenarios),
         workers_section(scenarios),
         figures_section(line_plots(local) + pareto_plots(local)),

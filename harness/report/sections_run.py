@@ -1,5 +1,6 @@
 """The report's sections on the run as a whole: recommendations, Cosmos's cost over
-plain `dbt build`, figures, the comparison with a baseline and the environment."""
+plain `dbt build`, the parse against Airflow's limits, figures, the comparison with a
+baseline and the environment."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from harness.compare.runs import RunData
 from harness.compare.samples import METRICS, ScenarioSamples
 from harness.report.common import fmt_mib, fmt_s, size_label
 from harness.report.failures import Failure
+from harness.report.parselimits import ParseMargin, parse_margins
 from harness.report.plots import Plot
 from harness.report.recommend import (
     WORKER_GIB,
@@ -137,6 +139,45 @@ def cost_section(scenarios: dict[str, ScenarioSamples]) -> Section:
         "(lowest-highest over the configurations of the mode)."
     )
     return section
+
+
+SHOWN_CLOSEST = 5
+"""Rows of the parse-limits table when no parse was flagged: the closest ones."""
+
+
+def _limits_text(m: ParseMargin) -> list[str]:
+    return [f"{name} {m.limits.get(name, 0):.0f} s: {left:.1f} s left"
+            for name, left in sorted(m.margins.items(), key=lambda kv: kv[1])]  # fmt: skip
+
+
+def parse_limits_section(scenarios: dict[str, ScenarioSamples]) -> Section:
+    """Each parse against Airflow's dagbag_import_timeout and dag_file_processor_timeout:
+    the configurations that passed or neared one, else the closest ones."""
+    margins = parse_margins(scenarios)
+    title, sid = "Parse time against Airflow's limits", "parse-limits"
+    if not margins:
+        return Section(title, id=sid, intro=["Not measured: no parse recorded its margins."])
+    flagged = [m for m in margins if m.flags]
+    rows = flagged or margins[:SHOWN_CLOSEST]
+    table = Table(["size", "configuration", "Airflow's parse", "margin under each limit",
+                   "flag"], id="parse-limits")  # fmt: skip
+    for m in rows:
+        parse = fmt_s(m.airflow_parse_s) if m.airflow_parse_s is not None else DASH
+        flags = [f"{f} ({m.flags.count(f)} of {m.repetitions})" for f in ("passed", "near")
+                 if f in m.flags]  # fmt: skip
+        table.add(size_label(m.size), m.label, parse, cell(_limits_text(m)),
+                  ", ".join(flags) or DASH)  # fmt: skip
+    if flagged:
+        intro = (f"{len(flagged)} of {len(margins)} parse configurations passed or came "
+                 "within 20% of a limit: a DAG processor with Airflow's defaults fails "
+                 "(passed) or nearly fails (near) to import them.")  # fmt: skip
+    else:
+        intro = (f"Every one of {len(margins)} parse configurations stayed under 80% of "
+                 f"Airflow's limits; the {len(rows)} closest:")  # fmt: skip
+    notes = ["Airflow's parse is the file's import as Airflow reports it, the time both limits "
+             "bound (the DAG processor forks with Airflow already imported); the margin is the "
+             "least over the repetitions."]  # fmt: skip
+    return Section(title, id=sid, intro=[intro], tables=[table], notes=notes)
 
 
 def figures_section(plots: list[Plot]) -> Section:

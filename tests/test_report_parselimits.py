@@ -1,0 +1,63 @@
+"""The report's parse-limits section: each parse's least margin under Airflow's
+dagbag_import_timeout and dag_file_processor_timeout, the flagged ones first.
+
+Built on records of the real record class with the figures harness.run.recipes.parse_probe
+writes (timeout_margins, the function the phase uses) and durations set here; the printed
+margins are checked against limit minus duration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_report import records
+from test_report_load import with_figures
+from test_report_workers import both, html_table
+
+from harness.run.recipes.parse_probe import timeout_margins
+
+LIMITS = {"dagbag_import_timeout": 30.0, "dag_file_processor_timeout": 50.0}
+
+
+def parses(load_mode: str, models: int, airflow_parse_s: list[float]) -> list:  # type: ignore[type-arg]
+    """Repetitions of one parse whose Airflow parse took ``airflow_parse_s`` each."""
+    recs = records("dag_parse", models, 200.0, 10.0, reps=len(airflow_parse_s),
+                   load_mode=load_mode)  # fmt: skip
+    out = []
+    for r, spent in zip(recs, airflow_parse_s, strict=True):
+        report = {"airflow_parse_s": spent, "limits": LIMITS}
+        out += with_figures([r], **report, **timeout_margins(report))
+    return out
+
+
+def test_passed_and_near_parses_are_flagged_with_their_least_margin(tmp_path: Path) -> None:
+    recs = [*parses("DBT_LS", 1000, [31.5, 28.0]),  # passed once
+            *parses("DBT_LS", 100, [25.0, 24.0]),  # near: 25 >= 0.8 x 30
+            *parses("DBT_MANIFEST", 1000, [3.0, 3.2])]  # fmt: skip
+    md, page = both(tmp_path, recs)
+    start = md.index("## Parse time against Airflow's limits")
+    section = md[start:md.index("\n## ", start + 1)]
+    assert "2 of 3 parse configurations passed or came within 20% of a limit" in section
+    rows = html_table(page, "parse-limits")
+    assert [r[0] for r in rows] == [["1000 models"], ["100 models"]]
+    passed, near = rows
+    # the least margin over the repetitions: 30 - 31.5 and 50 - 31.5
+    assert passed[3] == ["dagbag_import_timeout 30 s: -1.5 s left",
+                         "dag_file_processor_timeout 50 s: 18.5 s left"]  # fmt: skip
+    assert passed[4] == ["passed (1 of 2), near (1 of 2)"] and near[4] == ["near (2 of 2)"]  # 24 s is 80%
+    assert near[3][0] == "dagbag_import_timeout 30 s: 5.0 s left"
+    assert "DBT_MANIFEST" not in section
+
+
+def test_without_a_flag_the_closest_parses_are_shown(tmp_path: Path) -> None:
+    recs = [*parses("DBT_LS", 100, [12.0, 14.0]), *parses("DBT_MANIFEST", 100, [2.0, 2.5])]
+    md, page = both(tmp_path, recs)
+    assert "Every one of 2 parse configurations stayed under 80% of Airflow's limits" in md
+    rows = html_table(page, "parse-limits")
+    assert [r[3][0] for r in rows] == ["dagbag_import_timeout 30 s: 16.0 s left",
+                                       "dagbag_import_timeout 30 s: 27.5 s left"]  # fmt: skip
+    assert [r[4] for r in rows] == [["-"], ["-"]]
+
+
+def test_a_run_without_parse_margins_says_not_measured(tmp_path: Path) -> None:
+    md, _ = both(tmp_path, records("import", None, 100.0, 3.0, reps=2))
+    assert "Not measured: no parse recorded its margins." in md
