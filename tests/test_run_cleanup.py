@@ -305,3 +305,37 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
     keys = [r.key for r in read_records(run / "results.jsonl")]
     assert sorted(keys) == sorted({(k[0], rep) for k in keys for rep in (0, 1)})
     assert len(keys) == 2 and len(set(keys)) == 2
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_background_run_as_ctrl_c_does(tmp_path: Path) -> None:
+    """A run started as a shell's background job (SIGINT ignored) and stopped with
+    SIGTERM, as `kill`, a CI timeout or a container stop do: it ends the measurement in
+    progress, keeps what was measured, says how to resume, exits 130, leaves nothing."""
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(FAULT_TOML.replace("repetitions = 2", "repetitions = 6"))
+    results = tmp_path / "results"
+
+    def background_job() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    harness = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", str(scenario), "--results-dir", str(results),
+         "--run-id", "t"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=background_job,
+    )  # fmt: skip
+    time.sleep(0.3)
+    mark = mark_of(harness.pid)
+    jsonl = results / "t" / "results.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (jsonl.exists() and jsonl.read_text().strip()):
+        time.sleep(0.2)
+    harness.send_signal(signal.SIGTERM)
+    _, err = harness.communicate(timeout=120)
+    assert harness.returncode == 130, err[-2000:]
+    assert "--resume t" in err
+    assert _left_by(harness.pid, mark) == []
+    assert read_run_info(results / "t")["state"] != "running"
+    recorded = list(read_records(jsonl))
+    assert 1 <= len(recorded) < 6 and all(r.status == "ok" for r in recorded)

@@ -10,9 +10,11 @@ import argparse
 import contextlib
 import os
 import re
+import signal
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -149,16 +151,32 @@ def supervised(root: Path, results_dir: Path) -> Iterator[None]:
     this harness for the run (harness.run.supervise)."""
     lock = lock_run(root)
     previous = os.environ.get(MARK_VAR)
+    handlers = _stop_on_signals()
     try:
         end_orphans(results_dir)
         with reaper(install_mark()):
             yield
     finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
         if previous is None:
             os.environ.pop(MARK_VAR, None)
         else:
             os.environ[MARK_VAR] = previous
         lock.close()
+
+
+def _stop_on_signals() -> dict[int, Any]:
+    """SIGTERM (a CI timeout, `kill`, a container stop) ends the run as Ctrl-C does: the
+    measurement in progress is ended, the results so far kept, resumable. SIGINT too when
+    it was ignored: a shell starts background jobs with SIGINT ignored, and such a run
+    could otherwise only be killed. Returns the handlers to put back."""
+    previous: dict[int, Any] = {signal.SIGTERM: signal.getsignal(signal.SIGTERM)}
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        previous[signal.SIGINT] = signal.SIG_IGN
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    return previous
 
 
 def _dry_run(console: Console, units: list[Unit]) -> int:
