@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import tomllib
 from pathlib import Path
@@ -39,3 +41,13 @@ def test_calibration_is_per_phase_and_from_records() -> None:
     (r,) = records
     r.figures.harness_s = 8.0  # the import phase is priced at 4 s
     assert calibrate(records) == {"import": 2.0}
+    # ... and a record measured on a busy machine does not count (one that says so:
+    # the 2026-12-01 bench records the load of each measurement)
+    later = BASELINES / "bench-20261201" / "results.jsonl"
+    loaded = next(r for r in read_records(later) if r.phase == "import" and r.measure)
+    assert loaded.measure is not None and loaded.measure.load is not None
+    busy = copy.deepcopy(loaded)
+    busy.figures.harness_s = 80.0
+    busy = dataclasses.replace(busy, measure=dataclasses.replace(
+        loaded.measure, load=dataclasses.replace(loaded.measure.load, busy=True)))  # fmt: skip
+    assert calibrate([*records, busy]) == {"import": 2.0}

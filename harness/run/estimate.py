@@ -23,6 +23,7 @@ from harness.registry import AXES, PHASES
 from harness.scenarios.matrix import Measurement
 from harness.store.jsonl import RESULTS_FILE, read_records
 from harness.store.record import Record
+from harness.store.runinfo import read_run_info
 
 DEFAULT_MODELS = 100
 """Size assumed for a user's own project whose models cannot be counted."""
@@ -62,12 +63,16 @@ def actual_s(record: Record) -> float | None:
 
 def calibrate(records: Iterable[Record]) -> dict[str, float]:
     """Phase -> recorded seconds / priced seconds, over the records that ran (an
-    invalid combination costs nothing and is left out)."""
+    invalid combination costs nothing and is left out) on a quiet machine (a record
+    measured while other work took a core says so, ``measure.load.busy``: its time is
+    not what the estimate is for)."""
     actual: dict[str, float] = {}
     priced: dict[str, float] = {}
     for r in records:
         seconds = actual_s(r)
         if r.status == "invalid" or seconds is None or r.phase not in PHASES:
+            continue
+        if r.measure is not None and r.measure.load is not None and r.measure.load.busy:
             continue
         actual[r.phase] = actual.get(r.phase, 0.0) + seconds
         priced[r.phase] = priced.get(r.phase, 0.0) + priced_s(r.phase, r.axes, r.axes.get("models"))
@@ -75,10 +80,13 @@ def calibrate(records: Iterable[Record]) -> dict[str, float]:
 
 
 def baseline_records(root: Path = BASELINES) -> list[Record]:
-    """Every record of the committed runs under ``root``."""
+    """Every record of the committed runs under ``root`` that finished: a run stopped
+    part-way holds the part it reached (bench-20261201: the small sizes and a few large
+    parses), which would price every phase by that part alone."""
     out: list[Record] = []
     for path in sorted(root.glob(f"*/{RESULTS_FILE}")):
-        out.extend(read_records(path))
+        if read_run_info(path.parent).get("state", "finished") == "finished":
+            out.extend(read_records(path))
     return out
 
 
