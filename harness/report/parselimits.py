@@ -12,6 +12,7 @@ from harness.compare.samples import ScenarioSamples
 from harness.registry.names import PARSE
 from harness.report import figures as fig
 from harness.report.common import config_label, size_sort_key, varying_axes
+from harness.store.record import Record
 
 
 @dataclass(frozen=True)
@@ -36,26 +37,35 @@ class ParseMargin:
         return min(self.margins.values()) if self.margins else float("inf")
 
 
+def limit_margins(
+    records: list[Record],
+) -> tuple[dict[str, float], dict[str, float], tuple[str, ...]]:
+    """The parse records' least margin under each limit, the limits in force and the
+    flags of the repetitions flagged. A parse that passed a limit failed: its limit,
+    margin and flag still count, so every record is read, not only the successful."""
+    margins: dict[str, float] = {}
+    limits: dict[str, float] = {}
+    for r in records:
+        for name, left in (fig.get(r, "timeout_margin") or {}).items():
+            if fig.number(left) is not None:
+                margins[name] = min(margins.get(name, float(left)), float(left))
+        for name, limit in (fig.get(r, "limits") or {}).items():
+            if fig.number(limit) is not None:
+                limits[name] = float(limit)
+    flags = tuple(str(f) for r in records if (f := fig.get(r, "timeout_flag")))
+    return margins, limits, flags
+
+
 def parse_margins(scenarios: dict[str, ScenarioSamples]) -> list[ParseMargin]:
     """Every parse scenario with a recorded margin, the closest to a limit first."""
     of = [s for s in scenarios.values() if s.phase == PARSE]
     axes = varying_axes(of)
     out = []
     for s in of:
-        # A parse that passed the limit failed: its limit, margin and flag still count.
-        margins: dict[str, float] = {}
-        limits: dict[str, float] = {}
-        for r in s.records:
-            for name, left in (fig.get(r, "timeout_margin") or {}).items():
-                if fig.number(left) is not None:
-                    margins[name] = min(margins.get(name, float(left)), float(left))
-            for name, limit in (fig.get(r, "limits") or {}).items():
-                if fig.number(limit) is not None:
-                    limits[name] = float(limit)
+        margins, limits, flags = limit_margins(s.records)
         if not margins:
             continue
         parse = fig.numbers(fig.get(r, "airflow_parse_s") for r in s.records)
-        flags = tuple(str(f) for r in s.records if (f := fig.get(r, "timeout_flag")))
         out.append(ParseMargin(s.size, config_label(s.config, axes), s.scenario_id,
                                max(parse) if parse else None, margins, limits, flags,
                                len(s.records)))  # fmt: skip

@@ -21,6 +21,7 @@ from harness.registry.names import PARSE
 from harness.report import figures as fig
 from harness.report.common import ConfigKey, axes_key, config_label, size_sort_key, varying_axes
 from harness.report.minworker import BISECTED
+from harness.report.parselimits import limit_margins
 from harness.report.sweep import spread_of
 from harness.store.record import Record
 
@@ -81,17 +82,15 @@ def _with_parse(point: GroupPoint, records: list[Record]) -> GroupPoint:
     """``point`` with the parse's own figures: Airflow's duration, its limit, the margin."""
     ok = [r for r in records if r.status == "ok"]
     durations = [fig.get(r, "airflow_parse_s", fig.get(r, "parse_s")) for r in ok]
-    # A parse that passed the limit failed: its limit, margin and flag still count.
-    limits = fig.numbers((fig.get(r, "limits") or {}).get(IMPORT_TIMEOUT) for r in records)
-    margins = fig.numbers((fig.get(r, "timeout_margin") or {}).get(IMPORT_TIMEOUT) for r in records)
+    margins, limits, flags = limit_margins(records)
     tasks = fig.numbers(fig.get(r, "tasks") for r in ok)
     return dataclasses.replace(
         point,
         airflow_parse=spread_of(fig.numbers(durations)),
         tasks=int(max(tasks)) if tasks else None,
-        limit_s=limits[0] if limits else None,
-        margin_s=min(margins) if margins else None,
-        flags=tuple(str(f) for r in records if (f := fig.get(r, "timeout_flag"))),
+        limit_s=limits.get(IMPORT_TIMEOUT),
+        margin_s=margins.get(IMPORT_TIMEOUT),
+        flags=flags,
     )
 
 
