@@ -245,6 +245,21 @@ def test_smoke_run_json_says_how_and_where(smoke_run: Path) -> None:
     assert info["versions"]["astronomer-cosmos"].startswith("1.15")
     assert info["machine"]["cores_logical"] >= 1
     assert "[[matrix]]" in info["scenario_text"]
+    assert info["estimate_s"] > 0  # the dry-run's figure when the run began
+
+
+@pytest.mark.slow
+def test_smoke_records_each_shared_artefact_once_with_its_seconds(smoke_run: Path) -> None:
+    """The manifest (DBT_MANIFEST) and the built warehouse (tasks) are made once, by
+    the first measurement that needs them, and that record says how long they took."""
+    records = list(read_records(smoke_run / "results" / "smoke" / "results.jsonl"))
+    made = [(r, name, s) for r in records for name, s in (r.figures.setup_s or {}).items()]
+    names = [name for _, name, _ in made]
+    assert {"manifest", "built"} <= set(names)
+    assert len(names) == len(set(names))
+    for r, _, seconds in made:
+        assert r.figures.harness_s is not None
+        assert 0 < seconds < r.figures.harness_s
 
 
 @pytest.mark.slow

@@ -8,7 +8,21 @@ import json
 import tomllib
 from pathlib import Path
 
-from harness.run.estimate import BASELINES, actual_s, calibrate, calibration, estimate_s
+import pytest
+
+from harness.registry.pricing import artefact_s
+from harness.run.estimate import (
+    BASELINES,
+    actual_s,
+    baseline_records,
+    calibrate,
+    calibration,
+    estimate_s,
+    priced_s,
+    ratio,
+    run_estimate_s,
+    setup_estimate_s,
+)
 from harness.run.runner import units_of
 from harness.scenarios.load import parse_scenarios
 from harness.scenarios.matrix import expand
@@ -32,15 +46,17 @@ def test_calibrated_estimate_of_the_bench_within_25_percent() -> None:
     assert abs(estimated - recorded) / recorded < 0.25, (estimated, recorded)
 
 
-def test_calibration_is_per_phase_and_from_records() -> None:
+def test_calibration_is_per_phase_and_size_and_from_records() -> None:
     ratios = calibration()
-    assert {"import", "dag_parse", "dag_run", "dbt_baseline"} <= set(ratios)
+    assert {"import", "dag_parse", "dag_run", "dbt_baseline"} <= {w for w, _ in ratios}
+    assert {size for w, size in ratios if w == "dag_parse"} >= {10, 100, 1000}
     assert calibrate([]) == {}
-    # A phase recorded at twice its price is calibrated to 2.
+    # A phase recorded at twice its price is calibrated to 2 (an import has no
+    # project: it is filed under the default size).
     records = [r for r in read_records(BENCH / "results.jsonl") if r.phase == "import"][:1]
     (r,) = records
     r.figures.harness_s = 8.0  # the import phase is priced at 4 s
-    assert calibrate(records) == {"import": 2.0}
+    assert calibrate(records) == {("import", 100): 2.0}
     # ... and a record measured on a busy machine does not count (one that says so:
     # the 2026-12-01 bench records the load of each measurement)
     later = BASELINES / "bench-20261201" / "results.jsonl"
@@ -50,4 +66,63 @@ def test_calibration_is_per_phase_and_from_records() -> None:
     busy.figures.harness_s = 80.0
     busy = dataclasses.replace(busy, measure=dataclasses.replace(
         loaded.measure, load=dataclasses.replace(loaded.measure.load, busy=True)))  # fmt: skip
-    assert calibrate([*records, busy]) == {"import": 2.0}
+    assert calibrate([*records, busy]) == {("import", 100): 2.0}
+
+
+def test_set_up_is_priced_apart_from_the_measurement_that_made_it() -> None:
+    """A parse that made the project's manifest first: its harness_s less the
+    manifest's seconds is the parse; the manifest calibrates the set-up's price."""
+    rec = next(
+        r for r in read_records(BENCH / "results.jsonl")
+        if r.phase == "dag_parse" and r.axes.get("models") == 1000
+    )  # fmt: skip
+    price = priced_s("dag_parse", rec.axes, 1000)
+    rec.figures.harness_s = 3 * price + artefact_s("manifest", 1000)
+    rec.figures.setup_s = {"manifest": artefact_s("manifest", 1000) / 2}
+    assert actual_s(rec) == pytest.approx(3 * price + artefact_s("manifest", 1000) / 2)
+    cal = calibrate([rec])
+    assert cal[("setup:manifest", 1000)] == pytest.approx(0.5)
+    assert cal[("dag_parse", 1000)] == pytest.approx(3 + artefact_s("manifest", 1000) / 2 / price)
+
+
+def test_a_size_not_recorded_takes_the_nearest_recorded_one() -> None:
+    cal = {("task", 10): 2.0, ("task", 1000): 4.0, ("dag_parse", 100): 3.0}
+    assert ratio(cal, "task", 30) == 2.0  # 30 is nearer 10 than 1000 on a log scale
+    assert ratio(cal, "task", 5000) == 4.0
+    assert ratio(cal, "task", 100) == 4.0  # a tie goes to the larger size
+    assert ratio(cal, "dbt_baseline", 100) == 1.0  # never recorded: the prior
+
+
+def test_each_projects_artefacts_are_priced_once() -> None:
+    text = """
+[[matrix]]
+phases = ["dag_parse", "task"]
+models = [10, 1000]
+load_mode = ["DBT_MANIFEST", "DBT_LS_FILE", "DBT_LS"]
+"""
+    spec = parse_scenarios(tomllib.loads(text), Path("x.toml"), text)
+    ms = expand(spec)
+    cal = calibration()
+    want = sum(
+        artefact_s(name, n) * ratio(cal, f"setup:{name}", n)
+        for name in ("manifest", "ls", "built")
+        for n in (10, 1000)
+    )
+    assert setup_estimate_s(ms) == pytest.approx(want)
+    parses_only = [m for m in ms if m.phase == "dag_parse" and m.scenario.project.models == 10]
+    assert setup_estimate_s(parses_only) == pytest.approx(
+        sum(artefact_s(a, 10) * ratio(cal, f"setup:{a}", 10) for a in ("manifest", "ls"))
+    )
+    assert run_estimate_s(ms) == pytest.approx(
+        sum(estimate_s(m) * m.repetitions for m in ms) + want
+    )
+
+
+def test_baseline_records_read_stopped_runs_too(tmp_path: Path) -> None:
+    src = BASELINES / "bench-20261201"
+    run = tmp_path / "stopped"
+    run.mkdir()
+    (run / "results.jsonl").write_text((src / "results.jsonl").read_text())
+    (run / "run.json").write_text((src / "run.json").read_text())
+    assert json.loads((run / "run.json").read_text())["state"] == "killed"
+    assert len(baseline_records(tmp_path)) == len(list(read_records(src / "results.jsonl")))

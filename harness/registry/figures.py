@@ -44,6 +44,10 @@ class Figures:
     """The measurement's log file, relative to the run folder."""
     harness_s: float | None = None
     """Seconds the harness spent on the repetition, set-up and read-back included."""
+    setup_s: dict[str, float] | None = None
+    """Seconds of the project's shared artefacts made during this repetition (manifest:
+    `dbt parse`, ls: `dbt ls` to a file, built: `dbt build`), part of harness_s: a run
+    makes each once, for the first measurement that needs it."""
     cosmos_env: dict[str, Any] | None = None
     """The side environment with another Cosmos release that measured it (altenv)."""
     extra: dict[str, Any] = field(default_factory=dict)

@@ -57,6 +57,9 @@ class Phase:
     """Drawn in the report's memory/time-against-models plots."""
     pareto: bool = False
     """A point of the report's memory-against-time Pareto plot."""
+    artefacts: Callable[[Mapping[str, Any]], frozenset[str]] = pricing.no_artefacts
+    """The project's shared artefacts a repetition reads (made once per run, priced by
+    the estimate apart from the measurements)."""
 
     @property
     def axes(self) -> tuple[str, ...]:
@@ -72,25 +75,31 @@ PHASES: dict[str, Phase] = {
               "guide", needs_project=False),
         Phase(n.PARSE, "the DAG processor's cost: a fresh process parses the DAG file",
               "harness.run.recipes.parse:run_dag_parse", pricing.parse_s, fg.ParseFigures,
-              "guide", cosmos_judged=True, size_plot=True, pareto=True),
+              "guide", cosmos_judged=True, size_plot=True, pareto=True,
+              artefacts=pricing.dag_artefacts),
         Phase(n.TASK, "one model task as a worker runs it (`airflow tasks test`)",
               "harness.run.recipes.task:run_task", pricing.task_s, fg.TaskFigures, "guide",
-              cosmos_judged=True, roles=model_task_roles, size_plot=True, pareto=True),
+              cosmos_judged=True, roles=model_task_roles, size_plot=True, pareto=True,
+              artefacts=pricing.task_artefacts),
         Phase(n.DAG_RUN, "the whole DAG through the real LocalExecutor",
               "harness.run.recipes.dag_run:run_dag_run", pricing.dag_run_s,
-              fg.DagRunFigures, "concurrency", cosmos_judged=True, size_plot=True, pareto=True),
+              fg.DagRunFigures, "concurrency", cosmos_judged=True, size_plot=True, pareto=True,
+              artefacts=pricing.dag_artefacts),
         Phase(n.BASELINE, "plain `dbt build` of the same project, without Airflow",
               "harness.run.recipes.baseline:run_dbt_baseline", pricing.baseline_s,
               fg.BaselineFigures, "guide", size_plot=True),
         Phase(n.SOAK, "model tasks one after another in one long-lived process",
-              "harness.run.recipes.soak:run_soak", pricing.soak_s, fg.SoakFigures, "soak"),
+              "harness.run.recipes.soak:run_soak", pricing.soak_s, fg.SoakFigures, "soak",
+              artefacts=pricing.soak_artefacts),
         Phase(n.MIN_WORKER, "bisection of the smallest worker limit a whole DAG run needs",
               "harness.run.recipes.min_worker:run_min_worker", pricing.min_worker_s,
-              fg.MinWorkerFigures, "min_worker", cosmos_judged=True),
+              fg.MinWorkerFigures, "min_worker", cosmos_judged=True,
+              artefacts=pricing.dag_artefacts),
         Phase(ax.POD_SIZE, "bisection of the smallest memory limit one task process needs, DAG "
               "re-import included (a KubernetesExecutor pod)",
               "harness.run.recipes.min_worker:run_pod_size", pricing.pod_size_s,
-              fg.PodSizeFigures, "min_worker", cosmos_judged=True, roles=model_task_roles),
+              fg.PodSizeFigures, "min_worker", cosmos_judged=True, roles=model_task_roles,
+              artefacts=pricing.task_artefacts),
     )
 }  # fmt: skip
 

@@ -29,7 +29,7 @@ from rich.table import Table
 
 from harness.errors import UsageError
 from harness.run.cleanup import MARK_VAR, end_orphans, install_mark
-from harness.run.estimate import estimate_s
+from harness.run.estimate import estimate_s, setup_estimate_s
 from harness.run.runid import check_results_dir, claim_new, lock_run
 from harness.run.runner import Unit, execute, iter_shard, units_of
 from harness.run.supervise import reaper
@@ -190,6 +190,11 @@ def _dry_run(console: Console, units: list[Unit]) -> int:
         est = estimate_s(u.measurement) * u.measurement.repetitions
         total += est
         table.add_row(str(i), u.scenario_id, str(u.measurement.repetitions), _fmt_s(est))
+    setup = setup_estimate_s(u.measurement for u in units)
+    if setup:
+        what = "set-up: each project's dbt parse, dbt ls and dbt build, once"
+        table.add_row("", what, "", _fmt_s(setup))
+        total += setup
     Console().print(table)
     console.print(f"estimated time: {_fmt_s(total)} on a 2-core machine")
     return 0

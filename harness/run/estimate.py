@@ -2,17 +2,22 @@
 time left.
 
 Each phase's price is declared in the registry (harness.registry.pricing): a prior
-from rough figures. It is calibrated from recorded runs: per phase, the seconds the
-committed runs (results/baselines/*/results.jsonl) actually spent, against what the
-prior prices the same measurements at. A record's actual seconds are its
-figures.harness_s (the whole repetition, set-up and read-back included, so the
-measured command's wall_s is part of it), or its measure.wall_s where a record has
-no harness_s.
+from rough figures. It is calibrated from recorded runs (results/baselines/*): per
+phase and project size, the seconds the recorded repetitions actually spent against
+what the prior prices them at; a size not recorded takes the ratio of the nearest
+recorded size (on a log scale), a phase never recorded its prior. A record's actual
+seconds are its figures.harness_s (the whole repetition, set-up and read-back
+included; measure.wall_s where a record has none), less the project's shared
+artefacts (`dbt parse`, `dbt ls`, `dbt build`) it happened to make first
+(figures.setup_s). Those are priced apart, once per project and run, and calibrated
+from setup_s the same way. Records made before setup_s was kept (before 2026-12-02)
+carry their share of set-up inside harness_s.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -20,10 +25,10 @@ from typing import Any
 import yaml
 
 from harness.registry import AXES, PHASES
+from harness.registry.pricing import artefact_s
 from harness.scenarios.matrix import Measurement
 from harness.store.jsonl import RESULTS_FILE, read_records
 from harness.store.record import Record
-from harness.store.runinfo import read_run_info
 
 DEFAULT_MODELS = 100
 """Size assumed for a user's own project whose models cannot be counted."""
@@ -46,58 +51,115 @@ BASELINES = Path(__file__).resolve().parents[2] / "results" / "baselines"
 """The committed runs the estimate is calibrated from."""
 
 
-def priced_s(phase: str, axes: dict[str, Any], models: int | None) -> float:
-    """The registry's prior price of one repetition (axes left out take their default)."""
+def _values(axes: dict[str, Any]) -> dict[str, Any]:
+    """Every axis's value: the given ones, and the default of those left out."""
     values = {name: axis.default for name, axis in AXES.items()}
     values.update({k: v for k, v in axes.items() if k in AXES and v is not None})
-    return PHASES[phase].price(values, models or DEFAULT_MODELS)
+    return values
+
+
+def priced_s(phase: str, axes: dict[str, Any], models: int | None) -> float:
+    """The registry's prior price of one repetition (axes left out take their default)."""
+    return PHASES[phase].price(_values(axes), models or DEFAULT_MODELS)
+
+
+Key = tuple[str, int]
+"""(phase, or "setup:<artefact>"; project size) of the calibration."""
 
 
 def actual_s(record: Record) -> float | None:
-    """Seconds a recorded repetition took (see the module docstring)."""
+    """Seconds a recorded repetition took, less the shared artefacts it made first."""
     harness_s = record.figures.harness_s
-    if harness_s is not None:
-        return float(harness_s)
-    return record.measure.wall_s if record.measure is not None else None
+    if harness_s is None:
+        return record.measure.wall_s if record.measure is not None else None
+    return float(harness_s) - sum((record.figures.setup_s or {}).values())
 
 
-def calibrate(records: Iterable[Record]) -> dict[str, float]:
-    """Phase -> recorded seconds / priced seconds, over the records that ran (an
-    invalid combination costs nothing and is left out) on a quiet machine (a record
-    measured while other work took a core says so, ``measure.load.busy``: its time is
-    not what the estimate is for)."""
-    actual: dict[str, float] = {}
-    priced: dict[str, float] = {}
+def _size(axes: dict[str, Any]) -> int:
+    models = axes.get("models")
+    return int(models) if models else DEFAULT_MODELS
+
+
+def calibrate(records: Iterable[Record]) -> dict[Key, float]:
+    """(phase, size) -> recorded seconds / priced seconds, and ("setup:<artefact>",
+    size) likewise for the artefacts, over the records that ran (an invalid
+    combination costs nothing) on a quiet machine (a record measured while other work
+    took a core says so, ``measure.load.busy``: its time is not what the estimate is
+    for)."""
+    actual: dict[Key, float] = {}
+    priced: dict[Key, float] = {}
+
+    def add(key: Key, seconds: float, price: float) -> None:
+        actual[key] = actual.get(key, 0.0) + seconds
+        priced[key] = priced.get(key, 0.0) + price
+
     for r in records:
         seconds = actual_s(r)
         if r.status == "invalid" or seconds is None or r.phase not in PHASES:
             continue
         if r.measure is not None and r.measure.load is not None and r.measure.load.busy:
             continue
-        actual[r.phase] = actual.get(r.phase, 0.0) + seconds
-        priced[r.phase] = priced.get(r.phase, 0.0) + priced_s(r.phase, r.axes, r.axes.get("models"))
-    return {p: actual[p] / priced[p] for p in actual if priced[p] > 0}
+        size = _size(r.axes)
+        add((r.phase, size), seconds, priced_s(r.phase, r.axes, size))
+        for name, made_s in (r.figures.setup_s or {}).items():
+            add((f"setup:{name}", size), made_s, artefact_s(name, size))
+    return {k: actual[k] / priced[k] for k in actual if priced[k] > 0}
+
+
+def ratio(cal: dict[Key, float], what: str, models: int) -> float:
+    """The calibration of ``what`` at the recorded size nearest ``models`` (log scale);
+    1.0 where ``what`` was never recorded."""
+    sizes = [size for (w, size) in cal if w == what]
+    if not sizes:
+        return 1.0
+    nearest = min(sizes, key=lambda size: (round(abs(math.log(size / models)), 9), -size))
+    return cal[(what, nearest)]
 
 
 def baseline_records(root: Path = BASELINES) -> list[Record]:
-    """Every record of the committed runs under ``root`` that finished: a run stopped
-    part-way holds the part it reached (bench-20261201: the small sizes and a few large
-    parses), which would price every phase by that part alone."""
+    """Every record of the committed runs under ``root``, a run stopped part-way
+    included: the calibration is per size, so the part it reached prices its own sizes."""
     out: list[Record] = []
     for path in sorted(root.glob(f"*/{RESULTS_FILE}")):
-        if read_run_info(path.parent).get("state", "finished") == "finished":
-            out.extend(read_records(path))
+        out.extend(read_records(path))
     return out
 
 
 @functools.cache
-def calibration() -> dict[str, float]:
+def calibration() -> dict[Key, float]:
     """The committed runs' calibration, read once per process."""
     return calibrate(baseline_records())
 
 
-def estimate_s(m: Measurement) -> float:
-    """Expected wall seconds of one repetition of ``m`` (with its set-up)."""
+def _models(m: Measurement) -> int:
     p = m.scenario.project
-    models = p.models or (count_models(p.path) if p.path else DEFAULT_MODELS)
-    return priced_s(m.phase, m.scenario.axes, models) * calibration().get(m.phase, 1.0)
+    return p.models or (count_models(p.path) if p.path else DEFAULT_MODELS)
+
+
+def estimate_s(m: Measurement) -> float:
+    """Expected wall seconds of one repetition of ``m`` (without the shared artefacts)."""
+    models = _models(m)
+    return priced_s(m.phase, m.scenario.axes, models) * ratio(calibration(), m.phase, models)
+
+
+def setup_estimate_s(measurements: Iterable[Measurement]) -> float:
+    """Expected seconds of the shared artefacts these measurements need: each
+    project's `dbt parse`, `dbt ls` and `dbt build` once."""
+    needed: dict[tuple[str, str], int] = {}
+    for m in measurements:
+        if not PHASES[m.phase].needs_project:
+            continue
+        for name in PHASES[m.phase].artefacts(_values(m.scenario.axes)):
+            needed[(m.scenario.project.label, name)] = _models(m)
+    cal = calibration()
+    return sum(
+        artefact_s(name, models) * ratio(cal, f"setup:{name}", models)
+        for (_, name), models in needed.items()
+    )
+
+
+def run_estimate_s(measurements: list[Measurement]) -> float:
+    """The whole run: every repetition, and the set-up once."""
+    return sum(estimate_s(m) * m.repetitions for m in measurements) + setup_estimate_s(
+        measurements
+    )

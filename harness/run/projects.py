@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +59,17 @@ class PreparedProject:
     own: OwnSetup | None = None
     """A user's project: the harness's prepared copy of it."""
     _made: dict[str, Path] = field(default_factory=dict)
+    setup_s: dict[str, float] = field(default_factory=dict)
+    """Seconds each artefact took to make (manifest, ls, built): the estimate prices a
+    run's set-up from these (harness.run.estimate), apart from its measurements."""
+
+    def _once(self, name: str, make: Callable[[], Path]) -> Path:
+        """The artefact ``name``, made by ``make`` the first time, its seconds kept."""
+        if name not in self._made:
+            t0 = time.monotonic()
+            self._made[name] = make()
+            self.setup_s[name] = round(time.monotonic() - t0, 3)
+        return self._made[name]
 
     @property
     def target_name(self) -> str:
@@ -112,43 +125,39 @@ class PreparedProject:
 
     def manifest(self) -> Path:
         """target/manifest.json from `dbt parse` (LoadMode.DBT_MANIFEST)."""
-        if "manifest" not in self._made:
+
+        def make() -> Path:
             target = self.work / "manifest"
             shutil.rmtree(target, ignore_errors=True)
             self._dbt("parse", ["parse", *self.dbt_args(target)], self.work / "parse.duckdb")
             # The manifest, alone: a partial_parse.msgpack beside it must not warm anything.
             (target / "partial_parse.msgpack").unlink(missing_ok=True)
-            self._made["manifest"] = target / "manifest.json"
-        return self._made["manifest"]
+            return target / "manifest.json"
+
+        return self._once("manifest", make)
 
     def dbt_ls_file(self) -> Path:
         """`dbt ls --output json` written to a file (LoadMode.DBT_LS_FILE)."""
-        if "ls" not in self._made:
+
+        def make() -> Path:
             out = self.work / "dbt_ls.json"
             keys = ["--output-keys", *LS_OUTPUT_KEYS]
-            self._dbt(
-                "ls",
-                [
-                    "ls",
-                    "--output",
-                    "json",
-                    *keys,
-                    "--quiet",
-                    *self.dbt_args(self.work / "ls_target"),
-                ],
-                self.work / "parse.duckdb",
-                stdout=out,
-            )
-            self._made["ls"] = out
-        return self._made["ls"]
+            args = ["ls", "--output", "json", *keys, "--quiet"]
+            args += self.dbt_args(self.work / "ls_target")
+            self._dbt("ls", args, self.work / "parse.duckdb", stdout=out)
+            return out
+
+        return self._once("ls", make)
 
     def built_warehouse(self) -> Path:
         """A DuckDB file after a full `dbt build`: what a single task needs upstream."""
-        if "built" not in self._made:
+
+        def make() -> Path:
             db = self.fresh_warehouse(self.work / "built.duckdb")
             self._dbt("build", ["build", *self.dbt_args(self.work / "build_target")], db)
-            self._made["built"] = db
-        return self._made["built"]
+            return db
+
+        return self._once("built", make)
 
 
 def _read_project_yml(path: Path) -> tuple[str, str]:

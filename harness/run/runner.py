@@ -20,7 +20,7 @@ from harness.measure import choose_backend
 from harness.registry import AXES, PHASES
 from harness.run.cleanup import MARK_VAR
 from harness.run.context import Context, Outcome
-from harness.run.estimate import estimate_s
+from harness.run.estimate import estimate_s, run_estimate_s
 from harness.run.projects import PreparedProject, ProjectError, prepare_project
 from harness.run.workspace import RunDir, airflow_env, make_template_home, new_workspace
 from harness.scenarios.load import ScenarioFile
@@ -153,6 +153,9 @@ def execute(
     info = read_run_info(run_dir.root) or run_info(spec, run_id, shard)
     info["state"] = "running"
     info["owner"] = os.environ.get(MARK_VAR)  # who runs it: harness.run.cleanup
+    # The dry-run's figure when the run began, to hold against what it took (a resume
+    # keeps the first).
+    info.setdefault("estimate_s", round(run_estimate_s([u.measurement for u in units])))
     info.setdefault("resumed_at", [])
     if done:
         info["resumed_at"].append(now_iso())
@@ -299,6 +302,7 @@ def _measure_unit(
         task_sample=spec.task_sample,
         bisect_steps=spec.bisect_steps,
     )
+    made_before = set(project.setup_s) if project else set()
     t0 = time.monotonic()
     cosmos_env: dict[str, object] = {}
     try:
@@ -316,13 +320,15 @@ def _measure_unit(
         outcome = Outcome("error", None, f"{type(exc).__name__}: {exc}")
     finally:
         shutil.rmtree(ws.root, ignore_errors=True)
+    figures = outcome.figures
     if cosmos_env:
         # Which environment measured it, and how it was made importable (altenv).
-        outcome.figures["cosmos_env"] = {
-            k: cosmos_env.get(k) for k in ("version", "mode", "adaptations")
-        }
-    outcome.figures["log"] = str(log.relative_to(run_dir.root))
-    outcome.figures["harness_s"] = round(time.monotonic() - t0, 3)
+        figures["cosmos_env"] = {k: cosmos_env.get(k) for k in ("version", "mode", "adaptations")}
+    figures["log"] = str(log.relative_to(run_dir.root))
+    figures["harness_s"] = round(time.monotonic() - t0, 3)
+    made = {k: v for k, v in (project.setup_s if project else {}).items() if k not in made_before}
+    if made:
+        figures["setup_s"] = made
     return outcome
 
 
