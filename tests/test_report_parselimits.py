@@ -7,6 +7,7 @@ margins are checked against limit minus duration."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from test_report import records
@@ -62,3 +63,19 @@ def test_without_a_flag_the_closest_parses_are_shown(tmp_path: Path) -> None:
 def test_a_run_without_parse_margins_says_not_measured(tmp_path: Path) -> None:
     md, _ = both(tmp_path, records("import", None, 100.0, 3.0, reps=2))
     assert "Not measured: no parse recorded its margins." in md
+
+
+def test_environment_says_what_the_repetitions_took_against_the_estimate() -> None:
+    """harness_s summed over the repetitions (an invalid one costs nothing), against
+    run.json's estimate_s; a run without one says so."""
+    from harness.compare.runs import RunData
+    from harness.report.sections_run import time_taken
+
+    recs = parses("DBT_LS", 100, [20.0, 21.0, 22.0])
+    for r, spent in zip(recs, (600.0, 900.0, 300.0), strict=True):
+        r.figures.harness_s = spent
+    recs[2] = dataclasses.replace(recs[2], status="invalid")
+    line = time_taken(RunData(Path("r"), {"estimate_s": 1200}, recs))
+    assert line == ("the repetitions took 25 min; the estimate when the run began was "
+                    "20 min (took / estimate 1.25)")  # fmt: skip
+    assert "no estimate recorded" in time_taken(RunData(Path("r"), {}, recs))

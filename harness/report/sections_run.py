@@ -220,6 +220,21 @@ def comparison_section(cmp: Comparison) -> Section:
     )
 
 
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min"
+
+
+def time_taken(run: RunData) -> str:
+    """What the repetitions took (their harness_s: set-up included, the run's start-up
+    and report not) against the dry-run estimate the run began with."""
+    took = sum(r.figures.harness_s or 0.0 for r in run.records if r.status != "invalid")
+    estimate = run.info.get("estimate_s")
+    if not estimate:
+        return f"the repetitions took {_minutes(took)} (no estimate recorded)"
+    return (f"the repetitions took {_minutes(took)}; the estimate when the run began was "
+            f"{_minutes(estimate)} (took / estimate {took / estimate:.2f})")  # fmt: skip
+
+
 def environment_section(run: RunData) -> Section:
     """Where and on what the run was measured."""
     info: dict[str, Any] = run.info
@@ -230,6 +245,7 @@ def environment_section(run: RunData) -> Section:
     env.add("state", str(info.get("state", "unknown")))
     env.add("started / finished", f"{info.get('started_at', '?')} / {info.get('finished_at', '?')}")
     env.add("scenario file", str(info.get("scenario_file", "?")))
+    env.add("time", time_taken(run))
     env.add("memory backend", str(info.get("backend", "?")))
     env.add(
         "machine",
