@@ -18,7 +18,8 @@ SIMS = 2000  # per configuration: a 5% rate is measured to +-1% (2 standard erro
 
 
 def test_recorded_noise_is_what_the_readme_quotes() -> None:
-    # pooled log-sd of the recorded repetitions (bench and concurrency baselines)
+    """The pooled log-sd of the recorded repetitions (bench and concurrency baselines):
+    2.6% for memory, 8.9% for time (no rate asserted: the noise the others draw from)."""
     assert residuals("memory").std() == pytest.approx(0.026, abs=0.001)
     assert residuals("time").std() == pytest.approx(0.089, abs=0.001)
 
@@ -41,19 +42,24 @@ def _fpr(noise: object, nb: int, nn: int, history: int, seed: int) -> float:
 def test_false_positive_rate_at_most_5_percent_on_log_normal_noise(
     nb: int, nn: int, history: int
 ) -> None:
-    # the test's own model: exactly 5%; asserted at most 6% (the simulation's error)
+    """False-positive rate per comparison on log-normal noise (the t-test's own model:
+    exactly 5%), asserted at most 6% over 2000 draws (the simulation's error)."""
     assert _fpr(None, nb, nn, history, seed=nb * 100 + nn * 10 + history) <= 0.06
 
 
 @pytest.mark.parametrize(("nb", "nn"), [(2, 2), (3, 3), (5, 5), (2, 3)])
 def test_false_positive_rate_at_most_5_percent_on_recorded_noise(nb: int, nn: int) -> None:
-    # the recorded mixture (heavy tails): the pooled variance makes it conservative
+    """False-positive rate per comparison on the recorded heavy-tailed mixture, balanced
+    counts and 2v3, no history: at most 5% over 2000 draws (the pooled variance makes it
+    conservative; measured 1-3%)."""
     rng = np.random.default_rng(nb * 7 + nn)
     pool = np.concatenate([residuals("memory"), residuals("time")])
     assert _fpr(lambda k: rng.choice(pool, k), nb, nn, 0, seed=1) <= 0.05
 
 
 def test_one_against_one_without_a_known_spread_is_too_few_repetitions() -> None:
+    """1 against 1 with no earlier nights is not tested (no rate to state); with four
+    quiet earlier nights a +30% change of one value is significant."""
     c = compare_samples([100.0], [200.0])
     assert c.significant is None and c.test == "none" and c.ratio == 2.0
     assert verdict(c, 0.10) == UNTESTED_WORSE
@@ -64,6 +70,8 @@ def test_one_against_one_without_a_known_spread_is_too_few_repetitions() -> None
 
 
 def test_power_formula_matches_simulation() -> None:
+    """``power`` (noncentral t) against 2000 simulated 3v3 comparisons of a +20% change
+    with 10% log-normal noise: within 3 points (the formula says 40%)."""
     rng = np.random.default_rng(3)
     hits = sum(
         bool(
@@ -104,29 +112,38 @@ def _nights(history: int, seed: int) -> tuple[int, dict[int, list[int]]]:
     return failing, power_by_n
 
 
+# Measured 2026-12-01 (seed 11 + history, 20 nights, the code of this commit): noise nights
+# failing 0 of 20 with no history, 6 with 2 earlier nights, 4 with 4, 6 with 8. Why the
+# history cases cannot pass on this noise model: see the test after this one.
+_HISTORY_GAP = (
+    "known gap: with earlier nights, single repetitions are judged, and the recorded noise"
+    " holds a +38% memory outlier that one value cannot tell from a +30% regression;"
+    " 6, 4 and 6 of 20 noise nights fail with 2, 4 and 8 earlier nights (seeded)"
+)
+
+
 @pytest.mark.parametrize(
     "history",
     [
         0,
-        pytest.param(
-            4,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="known gap: with 4 earlier nights 3 of 20 noise nights fail (seeded)",
-            ),
-        ),
+        *(pytest.param(h, marks=pytest.mark.xfail(strict=True, reason=_HISTORY_GAP))
+          for h in (2, 4, 8)),
     ],
 )
 def test_nightly_on_noise_fails_at_most_one_night_in_20_and_catches_30_percent(
     history: int,
 ) -> None:
+    """A nightly of nightly.toml's shape on the recorded noise, ``history`` earlier nights
+    passed: at most 1 of 20 noise nights fails (a gate false-positive rate of 5% a night),
+    and a +30% memory regression is caught at least 90% of the nights at 5 repetitions,
+    85% at 3, 85% at 2 with history and 60% without, 70% at 1 with history; without
+    history a single repetition is never judged (0%)."""
     failing, by_n = _nights(history, seed=11 + history)
-    # ~500 comparisons a night: at most 5% of the nights may fail on noise
-    assert failing <= 0.05 * NIGHTS
     caught = {n: c / t for n, (c, t) in by_n.items()}
     print(f"history {history}: {failing}/{NIGHTS} noise nights fail; caught by reps {caught}")
-    # measured (README): no history 3 reps 93%, 2 reps 79%, 1 rep 0% (too few);
-    # 4 earlier nights: see the README. Asserted with room for the 20 nights' chance.
+    assert failing <= 0.05 * NIGHTS
+    # measured (README): no history 5 reps 95%, 3 reps 85%, 2 reps 90%, 1 rep 0% (too
+    # few). Asserted with room for the 20 nights' chance.
     assert caught[3] >= 0.85 and caught[5] >= 0.9, caught
     assert caught[2] >= (0.85 if history else 0.6), caught
     if history:  # single repetitions: the earlier nights' spread makes them judgeable
@@ -135,7 +152,26 @@ def test_nightly_on_noise_fails_at_most_one_night_in_20_and_catches_30_percent(
         assert caught[1] == 0.0, caught
 
 
+def test_one_repetition_cannot_tell_the_recorded_outlier_from_a_30_percent_regression() -> None:
+    """Why the history cases above fail (an assertion on the data, not on the test): the
+    recorded memory noise holds one value (VIRTUALENV's 613 of its 389/613 MiB pair) more
+    than 30% above its level. The simulation draws it for any repetition, so each night
+    one of nightly.toml's single-repetition scenarios draws it in NEW with a chance above
+    5% (16.5%); a value 38% up is a regression to any test that catches 70% of +30% shifts
+    at one repetition. Both promises at once need fewer single-repetition scenarios, or
+    outliers bound to their scenario (which earlier nights would then show)."""
+    memory = residuals("memory")
+    above = int((memory > np.log(1.3)).sum())
+    pair = np.log(612.7 / 389.0) / np.sqrt(2)  # the pair's residual, scaled as residuals()
+    assert above == 1 and memory.max() == pytest.approx(pair, abs=0.002)
+    singles = sum(1 for _, _, n in nightly_shape() if n == 1)
+    night_has_it = 1.0 - (1.0 - above / memory.size) ** singles
+    assert singles == 68 and night_has_it == pytest.approx(0.165, abs=0.005)
+    assert night_has_it > 0.05
+
+
 def test_pyperf_style_stability() -> None:
+    """pyperf's limits on recorded and made-up repetitions (no rate: a flag, not a test)."""
     # VIRTUALENV with partial parse on peaked at 389 and 613 MiB in its two runs
     s = check([389.0, 613.0])
     assert s.unstable and s.cv == pytest.approx(0.316, abs=0.001)
