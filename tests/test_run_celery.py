@@ -250,3 +250,31 @@ def test_workers_toml_expands() -> None:
     assert any("task_groups=36" in i for i in ids)
     assert any(i.startswith("pod_size/") for i in ids)
     assert any("layered-100-" in i for i in ids)
+
+
+def test_a_dead_worker_ends_the_scheduler_loop_at_once(tmp_path: Path) -> None:
+    """A Celery worker OOM-killed under min_worker's limit leaves its tasks queued: the
+    scheduler loop (`airflow dags test`) would wait until the timeout. The watchdog
+    ends it as soon as the cluster says a service has exited, and says which."""
+    from harness.run.airflow_db import DAG_ID
+    from harness.run.watchdog import ShutdownWatchdog
+
+    # A stand-in for the scheduler loop, found by its command line as the real one is.
+    loop = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(120)", "dags", "test", DAG_ID]
+    )
+    dead: list[str] = []
+    watchdog = ShutdownWatchdog(
+        tmp_path / "airflow.db", 30.0, broken=lambda: next(iter(dead), None)
+    )
+    watchdog.start()
+    try:
+        time.sleep(3)
+        assert loop.poll() is None  # every service alive: the loop runs on
+        dead.append("worker1")
+        loop.wait(timeout=20)
+        watchdog.join(timeout=5)
+        assert watchdog.broke == "worker1"
+    finally:
+        loop.kill()
+        watchdog.stop.set()

@@ -134,6 +134,11 @@ class Cluster:
             "celery_stack": stack_versions(),
         }
 
+    def exited(self) -> str | None:
+        """The first service (a worker, the broker, a server) that has ended while the
+        run still needs it, if one has."""
+        return next((n.lstrip("_") for n, s in self.services.items() if s.exited()), None)
+
     def failed(self) -> str | None:
         """Why a worker or service failed during the run (an OOM kill, an exit), if one did."""
         for name, s in self.services.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -21,11 +22,19 @@ class ShutdownWatchdog(threading.Thread):
     on a worker (the CLI logs "Shutting down LocalExecutor; waiting for running
     tasks to finish" and nothing more). The run's work is done, so the harness
     ends the tree after a grace period and says so in the record.
+
+    ``broken`` (a Celery run's Cluster.exited) names a service the run needs that has
+    ended, e.g. a worker OOM-killed under min_worker's limit: its queued tasks would
+    wait for a worker until the timeout, so the scheduler loop is ended at once.
     """
 
-    def __init__(self, db: Path, grace_s: float) -> None:
+    def __init__(
+        self, db: Path, grace_s: float, broken: Callable[[], str | None] | None = None
+    ) -> None:
         super().__init__(daemon=True)
-        self.db, self.grace_s = db, grace_s
+        self.db, self.grace_s, self.broken = db, grace_s, broken
+        self.broke: str | None = None
+        """The service whose end stopped the run, if one did."""
         # Only a run started after this one counts (min_worker reuses the database).
         self.after_id = newest_dag_run_id(db)
         self.stop = threading.Event()
@@ -36,6 +45,10 @@ class ShutdownWatchdog(threading.Thread):
     def run(self) -> None:
         while not self.stop.wait(2.0):
             self.listening |= listening_addresses()
+            if self.broken is not None and (broke := self.broken()) is not None:
+                self.broke = broke
+                _end_dags_test()
+                return
             if dag_run_state(self.db, self.after_id) in ("success", "failed"):
                 if self.stop.wait(self.grace_s):
                     return

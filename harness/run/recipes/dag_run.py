@@ -74,6 +74,7 @@ def _dag_run_once(ctx: Context) -> Outcome:
         scheduler = ctx
     try:
         with cluster_cm as cluster:
+            watchdog.broken = cluster.exited if cluster is not None else None
             watchdog.start()
             started = time.time()
             try:
@@ -97,8 +98,10 @@ def _dag_run_once(ctx: Context) -> Outcome:
         result = dataclasses.replace(result, status="ok" if figures["dag_run_state"] else "error")
         figures.update(watchdog_figures(ctx.ws.db, DAG_ID, started, result.wall_s))
     status, reason = status_of(result, ctx.log)
-    if cluster is not None and (broke := cluster.failed()) is not None:
+    if cluster is not None and (broke := cluster.failed() or watchdog.broke) is not None:
         status, reason = ("oom" if " oom" in broke else "error"), broke
+        if watchdog.broke:
+            reason += "; the scheduler loop was ended: the run cannot finish without it"
     if status == "ok" and figures["dag_run_state"] != "success":
         bad = sorted(t for t, v in figures["tasks"].items() if v["state"] != "success")
         status, reason = (
