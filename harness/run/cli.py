@@ -212,6 +212,8 @@ def run_with_progress(
 ) -> int:
     """Execute ``units`` with a progress bar and the time left; the exit code."""
     total = sum(estimate_s(u.measurement) * u.measurement.repetitions for u in units)
+    # The bar advances by measurements; the shared artefacts are named in the first line.
+    setup = setup_estimate_s(u.measurement for u in units)
     n_total = sum(u.measurement.repetitions for u in units)
     progress = Progress(
         TextColumn("[bold]{task.fields[n]}/{task.fields[of]}"),
@@ -245,7 +247,8 @@ def run_with_progress(
             progress.console.print(f"         {record.reason[:300]}", markup=False)
 
     console.print(
-        f"run {run_id}: {n_total} measurements, about {_fmt_s(total)}; results in {run_dir.root}"
+        f"run {run_id}: {n_total} measurements, about {_fmt_s(total + setup)} (set-up "
+        f"{_fmt_s(setup)}); results in {run_dir.root}"
     )
     try:
         with progress:
