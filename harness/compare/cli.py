@@ -3,7 +3,8 @@ task-slot-seconds) the ratio NEW/BASE and whether it is significant over the
 repetitions. Exit 1 when a metric is worse by more than its threshold and the
 difference is significant, when a scenario of BASE is missing from NEW or now fails,
 or when NEW (or a shard merged into it) is empty or did not finish; 0 otherwise,
-2 on bad input.
+2 on bad input. With --history, a single repetition's regression counts only when the
+previous night shows it too; otherwise it is listed as suspected (exit 0 for it).
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="RUN",
         help="earlier runs of the same scenarios (e.g. earlier nights): their spread is"
-        " pooled into each test, so that single repetitions can be judged",
+        " pooled into each test, so that single repetitions can be judged; a single"
+        " repetition's regression fails only when the newest of them (by started_at, BASE"
+        " aside) shows it too, else it is listed as suspected",
     )
 
 

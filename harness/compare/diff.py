@@ -8,7 +8,9 @@ of BASE missing from NEW (the gate of a nightly: nothing may silently go
 unmeasured). A scenario only NEW has is listed. Runs measured with different
 memory backends or on different machines (or shards of one run on different ones)
 are flagged, as pyperf does; figures that spread past pyperf's limits are flagged
-unstable (harness.compare.stability).
+unstable (harness.compare.stability). With earlier nights given, a regression of a
+single repetition (one value on either side) counts only when the previous night
+confirms it; otherwise it is "suspected" (harness.compare.nights says why).
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.compare.gate import run_failures, run_notes
+from harness.compare.nights import Nights
 from harness.compare.runs import RunData
 from harness.compare.samples import METRICS, ScenarioSamples, group_scenarios
 from harness.compare.stability import Stability, check
-from harness.compare.stats import ALPHA, Change, KnownSpread, adjust, compare_samples
+from harness.compare.stats import ALPHA, Change, adjust, compare_samples
 
 REGRESSION = "regression"
 IMPROVEMENT = "improvement"
@@ -30,12 +33,10 @@ NOT_SIGNIFICANT = "not significant"
 WITHIN = "within threshold"
 UNTESTED_WORSE = "worse, too few repetitions"
 UNTESTED_BETTER = "better, too few repetitions"
+SUSPECTED = "worse, to confirm"
+"""A single repetition's regression that the previous night did not confirm."""
 MISSING = "missing"
 """The key of ``ScenarioDiff.regressed`` for a scenario of BASE that NEW lacks."""
-
-History = dict[tuple[str, str], KnownSpread]
-"""(scenario id, metric key) -> the spread earlier runs measured (``known_spreads``);
-(phase, metric key) -> the floor: the noise of that phase's metric over the runs."""
 
 # machine_info keys (run.json) that make two machines different for our figures. The host
 # name is left out: CI runners get a new one every night on the same hardware.
@@ -70,6 +71,17 @@ def verdict(change: Change, threshold: float) -> str:
     return REGRESSION if worse else IMPROVEMENT
 
 
+def judge(
+    change: Change, threshold: float, to_confirm: bool = False, previous: Change | None = None
+) -> str:
+    """``verdict``, except that a regression ``to_confirm`` (a single repetition judged
+    with earlier nights) is SUSPECTED unless the ``previous`` night's change against the
+    same BASE is a regression too (harness.compare.nights)."""
+    found = verdict(change, threshold)
+    confirmed = previous is not None and verdict(previous, threshold) == REGRESSION
+    return SUSPECTED if found == REGRESSION and to_confirm and not confirmed else found
+
+
 @dataclass(frozen=True)
 class MetricDiff:
     """One metric of one scenario in both runs."""
@@ -80,6 +92,11 @@ class MetricDiff:
     verdict: str
     base_stability: Stability | None = None
     new_stability: Stability | None = None
+    to_confirm: bool = False
+    """A single repetition judged with earlier nights: a regression needs confirming."""
+    previous: Change | None = None
+    """When ``to_confirm``: the previous night against the same BASE by the same test
+    (Benjamini-Hochberg over that night's tests), None when that night lacks the figure."""
 
     @property
     def unstable(self) -> bool:
@@ -122,6 +139,11 @@ class ScenarioDiff:
         out = [k for k, m in self.metrics.items() if m.verdict == REGRESSION and not m.unstable]
         return (["status"] if self.now_fails else []) + out
 
+    @property
+    def suspected(self) -> list[str]:
+        """Metric keys whose single repetition regressed, not confirmed by the previous night."""
+        return [k for k, m in self.metrics.items() if m.verdict == SUSPECTED and not m.unstable]
+
 
 @dataclass
 class Comparison:
@@ -140,11 +162,18 @@ class Comparison:
     """Why NEW fails the gate as a whole: empty, not finished, a shard empty or unfinished."""
     history_runs: int = 0
     """How many earlier runs gave the known spreads the tests used."""
+    previous_id: str | None = None
+    """The earlier night that confirms single repetitions' regressions (with history)."""
 
     @property
     def regressions(self) -> list[tuple[str, str]]:
         """(scenario id, metric key, "status" or "missing") of every regression."""
         return [(s.scenario_id, k) for s in self.scenarios for k in s.regressed]
+
+    @property
+    def suspected(self) -> list[tuple[str, str]]:
+        """(scenario id, metric key) of every regression still to confirm (exit code 0)."""
+        return [(s.scenario_id, k) for s in self.scenarios for k in s.suspected]
 
     @property
     def has_regression(self) -> bool:
@@ -169,19 +198,25 @@ def _status_text(counts: Counter[str]) -> str:
 
 
 def _pair(
-    base: ScenarioSamples, new: ScenarioSamples, th: Thresholds, alpha: float, history: History
+    base: ScenarioSamples, new: ScenarioSamples, th: Thresholds, alpha: float, nights: Nights
 ) -> ScenarioDiff:
     """Per-comparison tests (not yet adjusted over the run; ``compare_runs`` does that)."""
-    d = ScenarioDiff(base.scenario_id, base.phase, "both", base.statuses, new.statuses)
+    sid = base.scenario_id
+    d = ScenarioDiff(sid, base.phase, "both", base.statuses, new.statuses)
     for metric in METRICS:
         b, n = base.values.get(metric.key), new.values.get(metric.key)
         if b and n:
-            known = history.get((base.scenario_id, metric.key))
-            floor = history.get((base.phase, metric.key))
+            single = nights.previous is not None and min(len(b), len(n)) == 1
+            spreads = nights.single if single else nights.known
+            known, floor = spreads.get((sid, metric.key)), spreads.get((base.phase, metric.key))
             change = compare_samples(b, n, alpha, known, floor)
+            earlier = (nights.previous or {}).get(sid)
+            p = earlier.values.get(metric.key) if single and earlier else None
+            previous = compare_samples(b, p, alpha, known, floor) if p else None
             t = th.of(metric.key)
             d.metrics[metric.key] = MetricDiff(
-                metric.key, change, t, verdict(change, t), check(b), check(n)
+                metric.key, change, t, judge(change, t, single, previous), check(b), check(n),
+                single, previous,
             )
     if base.n_ok and not new.n_ok:
         d.now_fails = True
@@ -252,33 +287,19 @@ def version_changes(base: RunData, new: RunData) -> list[tuple[str, Any, Any]]:
     return [(k, bv.get(k), nv.get(k)) for k in sorted(set(bv) | set(nv)) if bv.get(k) != nv.get(k)]
 
 
-def known_spreads(history: list[RunData], runs: list[RunData] | None = None) -> History:
-    """The spread of each scenario's metrics over earlier runs (e.g. earlier nights), and
-    each phase's noise floor per metric over the repetitions of ``runs`` and ``history``."""
-    values: dict[tuple[str, str], list[list[float]]] = {}
-    phases: dict[tuple[str, str], list[list[float]]] = {}
-    phase_of: dict[str, str] = {}
-    for i, run in enumerate([*history, *(runs or [])]):
-        for sid, s in group_scenarios(run.records).items():
-            phase_of[sid] = s.phase
-            for key, vals in s.values.items():
-                phases.setdefault((s.phase, key), []).append(vals)
-                if i < len(history):
-                    values.setdefault((sid, key), []).append(vals)
-    for (sid, key), nights in values.items():  # night-to-night spread counts in the floor
-        phases[(phase_of[sid], key)].append([v for night in nights for v in night])
-    out = {k: KnownSpread.of(v) for k, v in values.items()}
-    out |= {k: KnownSpread.pooled(v) for k, v in phases.items()}
-    return {k: v for k, v in out.items() if v is not None}
-
-
 def _adjust_over_run(diffs: list[ScenarioDiff], alpha: float) -> None:
-    """Benjamini-Hochberg over every tested metric of every scenario, verdicts redone."""
+    """Benjamini-Hochberg over every tested metric of every scenario, and over the
+    previous night's tests (a family of their own, as that night's gate would have
+    adjusted them), verdicts redone."""
     items = [(d, k) for d in diffs for k in d.metrics]
     adjusted = adjust([d.metrics[k].change for d, k in items], alpha)
+    confirming = {(id(d), k): p for d, k in items if (p := d.metrics[k].previous) is not None}
+    earlier = dict(zip(confirming, adjust(list(confirming.values()), alpha), strict=True))
     for (d, k), change in zip(items, adjusted, strict=True):
         m = d.metrics[k]
-        d.metrics[k] = dataclasses.replace(m, change=change, verdict=verdict(change, m.threshold))
+        prev = earlier.get((id(d), k))
+        found = judge(change, m.threshold, m.to_confirm, prev)
+        d.metrics[k] = dataclasses.replace(m, change=change, verdict=found, previous=prev)
 
 
 def compare_runs(
@@ -291,14 +312,16 @@ def compare_runs(
     """Pair every scenario of the two runs (BASE's order first, then NEW-only ones).
 
     ``history``: earlier runs of the same scenarios (BASE may be among them; NEW must not
-    be); their spread is pooled into each test, so single repetitions can be judged."""
+    be); their spread is pooled into each test, so single repetitions can be judged, and
+    the newest of them (by started_at) other than BASE must confirm a single repetition's
+    regression (harness.compare.nights)."""
     th = thresholds or Thresholds()
-    known = known_spreads(history or [], [base, new])
+    nights = Nights.of(history or [], base, new)
     bs, ns = group_scenarios(base.records), group_scenarios(new.records)
     diffs: list[ScenarioDiff] = []
     for sid, b in bs.items():
         if sid in ns:
-            diffs.append(_pair(b, ns[sid], th, alpha, known))
+            diffs.append(_pair(b, ns[sid], th, alpha, nights))
         else:
             diffs.append(ScenarioDiff(sid, b.phase, "base only", base_status=b.statuses))
     for sid, n in ns.items():
@@ -314,5 +337,6 @@ def compare_runs(
         version_changes(base, new),
         alpha,
         run_failures(new),
-        len(history or []),
+        nights.count,
+        nights.previous_id,
     )

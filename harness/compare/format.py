@@ -9,6 +9,7 @@ from harness.compare.diff import (
     IMPROVEMENT,
     NOT_SIGNIFICANT,
     REGRESSION,
+    SUSPECTED,
     UNTESTED_BETTER,
     UNTESTED_WORSE,
     WITHIN,
@@ -26,7 +27,15 @@ _SHORT = {
     WITHIN: "same",
     UNTESTED_WORSE: "worse? too few repetitions",
     UNTESTED_BETTER: "better? too few repetitions",
+    SUSPECTED: "SUSPECTED, to confirm tomorrow",
 }
+SUSPECTED_TITLE = "suspected, to confirm tomorrow"
+SUSPECTED_WHY = (
+    "a single repetition worse past its threshold and significant, which the previous"
+    " night did not show against the same BASE: it fails the gate if it stays"
+)
+UNCHANGED = 4
+"""``rank`` of a scenario with nothing to say (listed only with --all)."""
 
 
 def fmt_seconds(value: float) -> str:
@@ -67,9 +76,20 @@ def metric_cell(m: MetricDiff, unit: str) -> str:
             evidence.append(f"p={c.p_value:.2g}")
         if c.ci_low is not None and c.ci_high is not None:
             evidence.append(f"CI {fmt_percent(c.ci_low)}..{fmt_percent(c.ci_high)}")
+        evidence += _confirmation(m)
         detail = f" ({', '.join(evidence)})" if evidence else ""
         text = f"{text} {_SHORT[m.verdict]}{detail}"
     return f"{text} [{m.unstable_note}]" if m.unstable else text
+
+
+def _confirmation(m: MetricDiff) -> list[str]:
+    """What the previous night said of a single repetition's regression."""
+    if not m.to_confirm or m.verdict not in (REGRESSION, SUSPECTED):
+        return []
+    if m.previous is None:
+        return ["previous night: not measured"]
+    said = "confirmed by" if m.verdict == REGRESSION else "not confirmed:"
+    return [f"{said} previous night {fmt_percent(m.previous.ratio)}"]
 
 
 def header_lines(cmp: Comparison) -> list[str]:
@@ -86,6 +106,10 @@ def header_lines(cmp: Comparison) -> list[str]:
         f" significance: t-test on log values, Benjamini-Hochberg q<{cmp.alpha:g} over the"
         f" run{known}; unstable: spread past pyperf's limits (sd 10% of the mean)",
     ]
+    if cmp.history_runs:
+        prev = cmp.previous_id or "none given"
+        lines.append(f"a single repetition's regression fails the gate only when the previous"
+                     f" night ({prev}) shows it too; otherwise it is suspected")
     lines += [f"WARNING: {w}" for w in cmp.warnings]
     lines += [f"GATE FAILS: {f}" for f in cmp.run_failures]
     if cmp.version_changes:
@@ -102,6 +126,7 @@ def summary_line(cmp: Comparison) -> str:
     both = sum(1 for s in cmp.scenarios if s.presence == "both")
     parts = [
         f"{len(cmp.regressions)} regression(s)",
+        *([f"{len(cmp.suspected)} suspected (to confirm tomorrow)"] if cmp.suspected else []),
         f"{cmp.count(IMPROVEMENT)} improvement(s)",
         f"{both} scenario(s) in both runs",
     ]
@@ -127,24 +152,27 @@ def _note(s: ScenarioDiff) -> str:
 
 
 def rank(s: ScenarioDiff) -> int:
-    """0 regressed (or missing, or now failing), 1 improved, 2 worth a look (too few
-    repetitions, unstable, a status note, new only), 3 unchanged."""
+    """0 regressed (or missing, or now failing), 1 suspected (to confirm tomorrow), 2
+    improved, 3 worth a look (too few repetitions, unstable, a status note, new only),
+    4 unchanged (UNCHANGED)."""
     verdicts = {m.verdict for m in s.metrics.values()}
     if s.regressed:
         return 0
-    if IMPROVEMENT in verdicts:
+    if s.suspected:
         return 1
+    if IMPROVEMENT in verdicts:
+        return 2
     if (verdicts & {UNTESTED_WORSE, UNTESTED_BETTER} or s.note or s.presence != "both"
             or any(m.unstable for m in s.metrics.values())):
-        return 2
-    return 3
+        return 3
+    return UNCHANGED
 
 
 def ordered(cmp: Comparison, show_all: bool = False) -> list[ScenarioDiff]:
     """Scenarios by rank (regressions first), BASE's order within a rank; the unchanged
     ones only with ``show_all``."""
     ranked = sorted(cmp.scenarios, key=rank)
-    return ranked if show_all else [s for s in ranked if rank(s) < 3]
+    return ranked if show_all else [s for s in ranked if rank(s) < UNCHANGED]
 
 
 
@@ -161,11 +189,10 @@ def _scenario_lines(s: ScenarioDiff) -> list[tuple[str, str]]:
         out.append(("NOW FAILS" if s.now_fails else "status", s.note))
     for metric in METRICS:
         m = s.metrics.get(metric.key)
-        if m is None or (r < 3 and m.verdict == WITHIN and not m.unstable):
+        if m is None or (r < UNCHANGED and m.verdict == WITHIN and not m.unstable):
             continue
-        label = {REGRESSION: "REGRESSION", IMPROVEMENT: "improved", WITHIN: "same"}.get(
-            m.verdict, "check"
-        )
+        label = {REGRESSION: "REGRESSION", SUSPECTED: "suspected", IMPROVEMENT: "improved",
+                 WITHIN: "same"}.get(m.verdict, "check")
         if m.unstable and m.verdict not in (REGRESSION, IMPROVEMENT):
             label = "unstable"
         out.append((label, f"{metric.key}: {metric_cell(m, metric.unit)}"))
@@ -180,11 +207,15 @@ def render_table(cmp: Comparison, console: Console, show_all: bool = False) -> N
         style = "yellow" if line.startswith("WARNING") else ""
         style = "bold red" if line.startswith("GATE") else style
         console.print(Text(line, style=style), soft_wrap=True)
+    heading = cmp.suspected
     for s in ordered(cmp, show_all):
+        if heading and rank(s) == 1:  # their own short list, after the regressions
+            console.print(Text(f"{SUSPECTED_TITLE} ({SUSPECTED_WHY}):", style="yellow"))
+            heading = []
         for label, text in _scenario_lines(s):
             style = _LABEL_STYLE.get(label, "")
             console.print(Text(f"{label:<10} {s.scenario_id}  {text}", style=style), soft_wrap=True)
-    hidden = sum(1 for s in cmp.scenarios if rank(s) == 3)
+    hidden = sum(1 for s in cmp.scenarios if rank(s) == UNCHANGED)
     if hidden and not show_all:
         console.print(f"{hidden} unchanged scenario(s) not listed (--all lists them)")
     style = "bold red" if cmp.has_regression else "green"
@@ -193,12 +224,25 @@ def render_table(cmp: Comparison, console: Console, show_all: bool = False) -> N
 
 _LABEL_STYLE = {
     "REGRESSION": "bold red", "MISSING": "bold red", "NOW FAILS": "bold red",
-    "improved": "green", "unstable": "yellow", "check": "yellow",
+    "improved": "green", "unstable": "yellow", "check": "yellow", "suspected": "bold yellow",
 }
 
 
 def _md(text: str) -> str:
     return text.replace("|", "\\|")
+
+
+def _suspected_list(cmp: Comparison) -> list[str]:
+    """Markdown: the suspected regressions, one bullet each (none: nothing)."""
+    if not cmp.suspected:
+        return []
+    out = [f"**{SUSPECTED_TITLE.capitalize()}** ({SUSPECTED_WHY}):", ""]
+    for s in cmp.scenarios:
+        for key in s.suspected:
+            unit = next(m.unit for m in METRICS if m.key == key)
+            cell = _md(metric_cell(s.metrics[key], unit))
+            out.append(f"- `{_md(s.scenario_id)}` {key}: {cell}")
+    return [*out, ""]
 
 
 def render_markdown(cmp: Comparison, title: str | None = None, show_all: bool = True) -> str:
@@ -214,7 +258,8 @@ def render_markdown(cmp: Comparison, title: str | None = None, show_all: bool = 
         out.append("")
     verdict = "**REGRESSION**" if cmp.has_regression else "no regression"
     out += [f"{verdict}: {summary_line(cmp)}", ""]
-    hidden = sum(1 for s in cmp.scenarios if rank(s) == 3)
+    out += _suspected_list(cmp)
+    hidden = sum(1 for s in cmp.scenarios if rank(s) == UNCHANGED)
     if hidden and not show_all:
         out += [f"{hidden} unchanged scenario(s) not listed (`--all` lists them).", ""]
     head = ["scenario", "ok b/n", *(m.label for m in METRICS), "note"]

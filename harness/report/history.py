@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.compare.diff import MACHINE_KEYS
+from harness.compare.nights import by_start
 from harness.compare.runs import RunData, load_run
 from harness.errors import UsageError
 from harness.report.render_html import render_template
@@ -101,8 +102,7 @@ def load_nights(paths: Sequence[str | Path]) -> list[Night]:
     """Read the runs, oldest first (run.json started_at, then the order given)."""
     if not paths:
         raise UsageError("history: give at least one run folder")
-    nights = [Night(load_run(p)) for p in paths]
-    return sorted(nights, key=lambda n: n.when)
+    return [Night(run) for run in by_start([load_run(p) for p in paths])]
 
 
 def key_scenarios(
