@@ -16,6 +16,7 @@ from harness.cli import main
 from harness.registry.phases import model_task_roles
 from harness.run.cli import parse_shard
 from harness.run.dagfile import DagSpec, render_dag_file
+from harness.run.estimate import estimate_s
 from harness.run.recipes.task import sample_tasks
 from harness.run.runner import iter_shard, schedule, units_of
 from harness.scenarios import expand, load_scenario_file
@@ -103,6 +104,21 @@ def test_shards_partition_the_units(tmp_path: Path) -> None:
     ids = [u.scenario_id for p in parts for u in p]
     assert sorted(ids) == sorted(u.scenario_id for u in units)
     assert len(set(ids)) == len(ids)
+
+
+def test_shards_of_the_nightly_are_balanced_by_the_estimate() -> None:
+    """The longest-first rule leaves no share longer than the shortest by more than one
+    unit's cost; every N-th unit had put the 5000-model tasks on one machine."""
+    spec = load_scenario_file(ROOT / "scenarios" / "nightly.toml")
+    units = units_of(expand(spec), spec.task_sample)
+
+    def cost(us: list) -> float:  # type: ignore[type-arg]
+        return sum(estimate_s(u.measurement) * u.measurement.repetitions for u in us)
+
+    shares = [cost(list(iter_shard(units, (k, 10)))) for k in range(1, 11)]
+    largest = max(cost([u]) for u in units)
+    assert max(shares) - min(shares) <= largest
+    assert sum(shares) == pytest.approx(cost(units))
 
 
 @pytest.mark.parametrize("text", ["3/2", "0/2", "a/b", "1-2", "2"])
