@@ -200,6 +200,13 @@ def _dry_run(console: Console, units: list[Unit]) -> int:
     return 0
 
 
+def _about(units: list[Unit], measuring_s: float) -> str:
+    """The time the run should take; the bar advances by measurements, so the shared
+    artefacts' set-up is named apart."""
+    setup = setup_estimate_s(u.measurement for u in units)
+    return f"about {_fmt_s(measuring_s + setup)} (set-up {_fmt_s(setup)})"
+
+
 def run_with_progress(
     console: Console,
     spec: ScenarioFile,
@@ -212,8 +219,6 @@ def run_with_progress(
 ) -> int:
     """Execute ``units`` with a progress bar and the time left; the exit code."""
     total = sum(estimate_s(u.measurement) * u.measurement.repetitions for u in units)
-    # The bar advances by measurements; the shared artefacts are named in the first line.
-    setup = setup_estimate_s(u.measurement for u in units)
     n_total = sum(u.measurement.repetitions for u in units)
     progress = Progress(
         TextColumn("[bold]{task.fields[n]}/{task.fields[of]}"),
@@ -246,10 +251,8 @@ def run_with_progress(
         if record.status not in ("ok",) and record.reason:
             progress.console.print(f"         {record.reason[:300]}", markup=False)
 
-    console.print(
-        f"run {run_id}: {n_total} measurements, about {_fmt_s(total + setup)} (set-up "
-        f"{_fmt_s(setup)}); results in {run_dir.root}"
-    )
+    console.print(f"run {run_id}: {n_total} measurements, {_about(units, total)}; results in "
+                  f"{run_dir.root}")  # fmt: skip
     try:
         with progress:
             counts = execute(
