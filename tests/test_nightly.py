@@ -143,7 +143,9 @@ def test_merge_needs_the_shards_merges_compares_and_gates() -> None:
 
 def test_plan_splits_into_k_shards_within_the_budget(tmp_path: Path) -> None:
     step = _step(_workflow()["jobs"]["plan"], "Split the matrix")
-    code, out, summary = _run_step(step, {"NIGHTLY_SHARDS": "10", "SHARD_BUDGET_MIN": "150"},
+    # the workflow's defaults (K=10, 300 min a shard); the estimate behind them is
+    # calibrated by the committed runs, so the figures move as runs are added
+    code, out, summary = _run_step(step, {"NIGHTLY_SHARDS": "10", "SHARD_BUDGET_MIN": "300"},
                                    tmp_path)
     assert code == 0, summary
     assert out.strip() == "shards=[1,2,3,4,5,6,7,8,9,10]"
