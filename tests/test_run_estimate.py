@@ -18,6 +18,7 @@ from harness.run.estimate import (
     calibrate,
     calibration,
     estimate_s,
+    keys,
     priced_s,
     ratio,
     run_estimate_s,
@@ -126,3 +127,57 @@ def test_baseline_records_read_stopped_runs_too(tmp_path: Path) -> None:
     (run / "run.json").write_text((src / "run.json").read_text())
     assert json.loads((run / "run.json").read_text())["state"] == "killed"
     assert len(baseline_records(tmp_path)) == len(list(read_records(src / "results.jsonl")))
+
+
+def test_the_calibration_keeps_apart_the_axes_a_phase_is_priced_by() -> None:
+    """One slow kind of measurement (the WATCHER producer by dbtRunner) does not scale
+    the price of another kind of the same phase and size (a LOCAL task); a kind never
+    recorded takes the nearest broader key."""
+    watcher = {"execution_mode": "WATCHER", "execution_invocation": "DBT_RUNNER"}
+    assert keys("task", watcher) == ["task:WATCHER/DBT_RUNNER", "task:WATCHER", "task"]
+    assert keys("import", {}) == ["import"]
+    recs = [
+        r for r in read_records(BASELINES / "bench-20261201b" / "results.jsonl")
+        if r.phase == "task" and r.axes.get("models") == 1000 and r.status == "ok"
+    ]  # fmt: skip
+    local = next(r for r in recs if r.axes["execution_mode"] == "LOCAL")
+    producer = next(r for r in recs if r.axes["execution_mode"] == "WATCHER")
+    for r, times in ((local, 2.0), (producer, 10.0)):
+        r.figures.harness_s = times * priced_s("task", r.axes, 1000)
+        r.figures.setup_s = None
+    cal = calibrate([local, producer])
+    assert ratio(cal, keys("task", local.axes), 1000) == pytest.approx(2.0)
+    assert ratio(cal, keys("task", producer.axes), 1000) == pytest.approx(10.0)
+    subprocess_producer = {**producer.axes, "execution_invocation": "SUBPROCESS"}
+    assert ratio(cal, keys("task", subprocess_producer), 1000) == pytest.approx(10.0)
+    # the phase alone pools both: what a kind with no key of its own would get
+    both = (2.0 * priced_s("task", local.axes, 1000) + 10.0 * priced_s("task", producer.axes, 1000))
+    price = priced_s("task", local.axes, 1000) + priced_s("task", producer.axes, 1000)
+    assert cal[("task", 1000)] == pytest.approx(both / price)
+
+
+def test_a_measured_dbt_build_is_the_set_up_build_of_its_project() -> None:
+    """Plain dbt build leaves the warehouse a task reads: it runs first in its project,
+    and the set-up prices no build of its own for that project."""
+    text = """
+[[matrix]]
+phases = ["task", "dbt_baseline"]
+models = [10, 1000]
+load_mode = "DBT_LS"
+
+[[matrix]]
+phases = ["task"]
+models = 100
+load_mode = "DBT_LS"
+"""
+    spec = parse_scenarios(tomllib.loads(text), Path("x.toml"), text)
+    ms = expand(spec)
+    by_size: dict[int | None, list[str]] = {}
+    for m in ms:
+        by_size.setdefault(m.scenario.project.models, []).append(m.phase)
+    assert by_size == {10: ["dbt_baseline", "task"], 1000: ["dbt_baseline", "task"],
+                       100: ["task"]}  # fmt: skip
+    cal = calibration()
+    assert setup_estimate_s(ms) == pytest.approx(
+        artefact_s("built", 100) * ratio(cal, "setup:built", 100)
+    )

@@ -101,3 +101,15 @@ def test_task_uses_the_workers_msgpack(stack: tuple[RunDir, PreparedProject]) ->
     dbt = outcome.figures["dbt"]
     assert dbt["partial_parse_used"] is True
     assert dbt["commands"] == ["cli run"]  # the task's one dbt, by dbtRunner
+
+
+def test_the_dagbag_import_timeout_axis_is_the_limit_airflow_applies(
+    stack: tuple[RunDir, PreparedProject],
+) -> None:
+    """The axis overrides the environment's limit, and the processor's timeout is
+    raised with it (Airflow's own conf, read in the parsing process, says so)."""
+    outcome = run_dag_parse(_ctx(stack, "dag_parse", f"parse-timeout-{os.urandom(3).hex()}",
+                                 load_mode="DBT_MANIFEST", dagbag_import_timeout=75))
+    assert outcome.status == "ok", outcome.reason
+    assert outcome.figures["limits"] == {"dagbag_import_timeout": 75.0,
+                                         "dag_file_processor_timeout": 95.0}

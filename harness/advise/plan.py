@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UsageError
-from harness.run.estimate import estimate_s
+from harness.run.estimate import estimate_s, setup_estimate_s
 from harness.run.runner import Unit, units_of
 from harness.scenarios import expand
 from harness.scenarios.load import ScenarioFile, parse_scenarios
@@ -27,7 +27,8 @@ CONCURRENCIES = (1, 2, 4)
 RUN_LOAD_MODE = "DBT_MANIFEST"
 """Tasks and DAG runs render from a manifest: the parse's cost is measured on its own."""
 SETUP_S = 60.0
-"""Airflow's database migration, Cosmos's check of the combinations, copying the project."""
+"""Airflow's database migration, Cosmos's check of the combinations, copying the project
+(the project's dbt parse, dbt ls and dbt build are priced by the estimate's set-up)."""
 TIMEOUT_S = 1800
 
 
@@ -117,15 +118,20 @@ def fit(spec: ScenarioFile, budget_s: float) -> Plan:
     kept: list[Unit] = []
     left: list[Unit] = []
     total = SETUP_S
+    made = 0.0
     for u in units:
-        cost = estimate_s(u.measurement)
+        # A unit may need a shared artefact (manifest, built warehouse) none before it did.
+        with_u = setup_estimate_s([k.measurement for k in (*kept, u)])
+        cost = estimate_s(u.measurement) + with_u - made
         if total + cost <= budget_s:
             kept.append(u)
             total += cost
+            made = with_u
         else:
             left.append(u)
     if not kept:
         first = estimate_s(units[0].measurement) + SETUP_S
+        first += setup_estimate_s([units[0].measurement])
         raise UsageError(
             f"--budget: {budget_s / 60:.1f} min is too small: the first measurement alone "
             f"needs about {first / 60:.1f} min"

@@ -216,6 +216,11 @@ AXES: dict[str, Axis] = {
              "each selecting a slice of the models", minimum=0, quiet_default=True),
         Axis("soak_tasks", int, 200, {SOAK}, "harness",
              "soak: model tasks run in one process", minimum=1),
+        Axis("dagbag_import_timeout", int, 30, _ALL_DAG, "env",
+             "[core] dagbag_import_timeout in seconds (Airflow's default 30; "
+             "dag_file_processor_timeout is raised with it when below): a DAG file whose "
+             "import takes longer is dropped, by a task's `airflow tasks test` too",
+             minimum=1, quiet_default=True),
     )
 }  # fmt: skip
 

@@ -60,12 +60,23 @@ class Phase:
     artefacts: Callable[[Mapping[str, Any]], frozenset[str]] = pricing.no_artefacts
     """The project's shared artefacts a repetition reads (made once per run, priced by
     the estimate apart from the measurements)."""
+    makes: frozenset[str] = frozenset()
+    """Shared artefacts a successful repetition leaves for the phases that read them
+    (it runs before them in its project, and the set-up does not make them again)."""
+    priced_by: tuple[str, ...] = ()
+    """Axes whose values the estimate's calibration keeps apart: where the prior's
+    proportions between them are wrong (a whole LOCAL run against a WATCHER one, the
+    WATCHER producer by dbtRunner against a subprocess), one recorded outlier would
+    otherwise scale all of the phase's prices at that size."""
 
     @property
     def axes(self) -> tuple[str, ...]:
         """The axes that shape it, in id order."""
         return tuple(a.name for a in ax.AXES.values() if self.name in a.phases)
 
+
+_TASK_KEY = ("execution_mode", "execution_invocation")
+_RUN_KEY = ("execution_mode", "executor")
 
 PHASES: dict[str, Phase] = {
     p.name: p
@@ -76,30 +87,30 @@ PHASES: dict[str, Phase] = {
         Phase(n.PARSE, "the DAG processor's cost: a fresh process parses the DAG file",
               "harness.run.recipes.parse:run_dag_parse", pricing.parse_s, fg.ParseFigures,
               "guide", cosmos_judged=True, size_plot=True, pareto=True,
-              artefacts=pricing.dag_artefacts),
+              artefacts=pricing.dag_artefacts, priced_by=("load_mode",)),
         Phase(n.TASK, "one model task as a worker runs it (`airflow tasks test`)",
               "harness.run.recipes.task:run_task", pricing.task_s, fg.TaskFigures, "guide",
               cosmos_judged=True, roles=model_task_roles, size_plot=True, pareto=True,
-              artefacts=pricing.task_artefacts),
+              artefacts=pricing.task_artefacts, priced_by=_TASK_KEY),
         Phase(n.DAG_RUN, "the whole DAG through the real LocalExecutor",
               "harness.run.recipes.dag_run:run_dag_run", pricing.dag_run_s,
               fg.DagRunFigures, "concurrency", cosmos_judged=True, size_plot=True, pareto=True,
-              artefacts=pricing.dag_artefacts),
+              artefacts=pricing.dag_artefacts, priced_by=_RUN_KEY),
         Phase(n.BASELINE, "plain `dbt build` of the same project, without Airflow",
               "harness.run.recipes.baseline:run_dbt_baseline", pricing.baseline_s,
-              fg.BaselineFigures, "guide", size_plot=True),
+              fg.BaselineFigures, "guide", size_plot=True, makes=frozenset({"built"})),
         Phase(n.SOAK, "model tasks one after another in one long-lived process",
               "harness.run.recipes.soak:run_soak", pricing.soak_s, fg.SoakFigures, "soak",
               artefacts=pricing.soak_artefacts),
         Phase(n.MIN_WORKER, "bisection of the smallest worker limit a whole DAG run needs",
               "harness.run.recipes.min_worker:run_min_worker", pricing.min_worker_s,
               fg.MinWorkerFigures, "min_worker", cosmos_judged=True,
-              artefacts=pricing.dag_artefacts),
+              artefacts=pricing.dag_artefacts, priced_by=_RUN_KEY),
         Phase(ax.POD_SIZE, "bisection of the smallest memory limit one task process needs, DAG "
               "re-import included (a KubernetesExecutor pod)",
               "harness.run.recipes.min_worker:run_pod_size", pricing.pod_size_s,
               fg.PodSizeFigures, "min_worker", cosmos_judged=True, roles=model_task_roles,
-              artefacts=pricing.task_artefacts),
+              artefacts=pricing.task_artefacts, priced_by=_TASK_KEY),
     )
 }  # fmt: skip
 

@@ -61,6 +61,13 @@ def task_s(v: Values, models: int) -> float:
     return 2 * _bare_parse_s(v, models) + _state_s(v, models) + 15.0 + dbt
 
 
+def _tasks(v: Values, models: int) -> float:
+    """Task processes of a whole run: a test task after each model (most synthetic
+    models have tests), one `dbt build` per model, or the models and one test task."""
+    behavior = v.get("test_behavior", "after_each")
+    return models * 2.0 if behavior == "after_each" else models * 1.0 + 1
+
+
 def _slots(v: Values) -> int:
     if v.get("executor") == "celery":
         return max(1, v["celery_workers"] * v["worker_concurrency"])
@@ -70,12 +77,12 @@ def _slots(v: Values) -> int:
 def dag_run_s(v: Values, models: int) -> float:
     """Services start, the parse, and every model task over the concurrency."""
     start = 60.0 if v.get("executor") == "celery" else 25.0
-    return start + parse_s(v, models) + _per_task_s(v) * models * 1.2 / _slots(v)
+    return start + parse_s(v, models) + _per_task_s(v) * _tasks(v, models) / _slots(v)
 
 
 def min_worker_s(v: Values, models: int) -> float:
     """About seven whole DAG runs at concurrency 1's pace (the bisection's probes)."""
-    return (25.0 + parse_s(v, models) + _per_task_s(v) * models * 1.2) * 7
+    return (25.0 + parse_s(v, models) + _per_task_s(v) * _tasks(v, models)) * 7
 
 
 def pod_size_s(v: Values, models: int) -> float:

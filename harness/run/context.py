@@ -9,6 +9,7 @@ from typing import Any
 
 from harness.measure import measure
 from harness.measure.result import MeasureResult
+from harness.registry import AXES
 from harness.run.dbtlog import LogCursor
 from harness.run.projects import PreparedProject
 from harness.run.workspace import Workspace, airflow_env
@@ -80,6 +81,11 @@ class Context:
         env.update({"UV_CACHE_DIR": cache, "PIP_CACHE_DIR": cache})
         if a["debug_mode"]:
             env["AIRFLOW__COSMOS__DEBUG_MEMORY_POLL_INTERVAL_SECONDS"] = str(a["debug_poll_s"])
+        timeout = a.get("dagbag_import_timeout")
+        if timeout is not None and timeout != AXES["dagbag_import_timeout"].default:
+            env["AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT"] = str(timeout)
+            # Airflow's own processor timeout (50 s) would end a longer import anyway.
+            env["AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT"] = str(max(50, timeout + 20))
         if self.python != sys.executable:
             # The probes are stdlib-only modules of this repo: another env imports them from here.
             env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])

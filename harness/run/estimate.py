@@ -5,7 +5,10 @@ Each phase's price is declared in the registry (harness.registry.pricing): a pri
 from rough figures. It is calibrated from recorded runs (results/baselines/*): per
 phase and project size, the seconds the recorded repetitions actually spent against
 what the prior prices them at; a size not recorded takes the ratio of the nearest
-recorded size (on a log scale), a phase never recorded its prior. A record's actual
+recorded size (on a log scale), a phase never recorded its prior. Within a phase the
+axes it declares as ``priced_by`` are kept apart (a whole LOCAL run is not priced by a
+WATCHER one): the most specific key recorded at any size prices a measurement, then
+shorter ones (``task:WATCHER/SUBPROCESS``, ``task:WATCHER``, ``task``). A record's actual
 seconds are its figures.harness_s (the whole repetition, set-up and read-back
 included; measure.wall_s where a record has none), less the project's shared
 artefacts (`dbt parse`, `dbt ls`, `dbt build`) it happened to make first
@@ -64,7 +67,16 @@ def priced_s(phase: str, axes: dict[str, Any], models: int | None) -> float:
 
 
 Key = tuple[str, int]
-"""(phase, or "setup:<artefact>"; project size) of the calibration."""
+"""(phase and its priced_by values, or "setup:<artefact>"; project size) of the
+calibration."""
+
+
+def keys(phase: str, axes: dict[str, Any]) -> list[str]:
+    """The calibration keys of a measurement, most specific first: the phase with each
+    prefix of its priced_by axes' values, down to the phase alone."""
+    values = _values(axes)
+    parts = [str(values[a]) for a in PHASES[phase].priced_by]
+    return [phase + (":" + "/".join(parts[:i]) if i else "") for i in range(len(parts), -1, -1)]
 
 
 def actual_s(record: Record) -> float | None:
@@ -81,7 +93,8 @@ def _size(axes: dict[str, Any]) -> int:
 
 
 def calibrate(records: Iterable[Record]) -> dict[Key, float]:
-    """(phase, size) -> recorded seconds / priced seconds, and ("setup:<artefact>",
+    """(key, size) -> recorded seconds / priced seconds for each of a record's keys,
+    and ("setup:<artefact>",
     size) likewise for the artefacts, over the records that ran (an invalid
     combination costs nothing) on a quiet machine (a record measured while other work
     took a core says so, ``measure.load.busy``: its time is not what the estimate is
@@ -100,20 +113,25 @@ def calibrate(records: Iterable[Record]) -> dict[Key, float]:
         if r.measure is not None and r.measure.load is not None and r.measure.load.busy:
             continue
         size = _size(r.axes)
-        add((r.phase, size), seconds, priced_s(r.phase, r.axes, size))
+        price = priced_s(r.phase, r.axes, size)
+        for key in keys(r.phase, r.axes):
+            add((key, size), seconds, price)
         for name, made_s in (r.figures.setup_s or {}).items():
             add((f"setup:{name}", size), made_s, artefact_s(name, size))
     return {k: actual[k] / priced[k] for k in actual if priced[k] > 0}
 
 
-def ratio(cal: dict[Key, float], what: str, models: int) -> float:
-    """The calibration of ``what`` at the recorded size nearest ``models`` (log scale);
-    1.0 where ``what`` was never recorded."""
-    sizes = [size for (w, size) in cal if w == what]
-    if not sizes:
+def ratio(cal: dict[Key, float], what: str | list[str], models: int) -> float:
+    """The calibration of ``what`` (the first of its keys recorded at any size) at the
+    recorded size nearest ``models`` (log scale); 1.0 where none was ever recorded."""
+    for key in [what] if isinstance(what, str) else what:
+        sizes = [size for (w, size) in cal if w == key]
+        if sizes:
+            break
+    else:
         return 1.0
     nearest = min(sizes, key=lambda size: (round(abs(math.log(size / models)), 9), -size))
-    return cal[(what, nearest)]
+    return cal[(key, nearest)]
 
 
 def baseline_records(root: Path = BASELINES) -> list[Record]:
@@ -139,22 +157,28 @@ def _models(m: Measurement) -> int:
 def estimate_s(m: Measurement) -> float:
     """Expected wall seconds of one repetition of ``m`` (without the shared artefacts)."""
     models = _models(m)
-    return priced_s(m.phase, m.scenario.axes, models) * ratio(calibration(), m.phase, models)
+    axes = m.scenario.axes
+    return priced_s(m.phase, axes, models) * ratio(calibration(), keys(m.phase, axes), models)
 
 
 def setup_estimate_s(measurements: Iterable[Measurement]) -> float:
     """Expected seconds of the shared artefacts these measurements need: each
-    project's `dbt parse`, `dbt ls` and `dbt build` once."""
+    project's `dbt parse`, `dbt ls` and `dbt build` once (not the build where the
+    project's plain dbt build is measured: it leaves its warehouse)."""
     needed: dict[tuple[str, str], int] = {}
+    made: set[tuple[str, str]] = set()
     for m in measurements:
         if not PHASES[m.phase].needs_project:
             continue
+        label = m.scenario.project.label
+        made |= {(label, name) for name in PHASES[m.phase].makes}
         for name in PHASES[m.phase].artefacts(_values(m.scenario.axes)):
-            needed[(m.scenario.project.label, name)] = _models(m)
+            needed[(label, name)] = _models(m)
     cal = calibration()
     return sum(
         artefact_s(name, models) * ratio(cal, f"setup:{name}", models)
-        for (_, name), models in needed.items()
+        for (label, name), models in needed.items()
+        if (label, name) not in made  # a measurement of the project leaves it
     )
 
 

@@ -71,6 +71,15 @@ class PreparedProject:
             self.setup_s[name] = round(time.monotonic() - t0, 3)
         return self._made[name]
 
+    def adopt(self, name: str, made: Path) -> None:
+        """Keep a copy of ``made``, left by a measurement that did what making artefact
+        ``name`` does (plain `dbt build`'s warehouse), as that artefact, unless it is
+        made already. Its seconds were the measurement's, so set-up keeps none."""
+        if name not in self._made and made.exists():
+            dest = self.work / f"{name}.duckdb"
+            shutil.copy2(made, dest)
+            self._made[name] = dest
+
     @property
     def target_name(self) -> str:
         """The profile target dbt and Cosmos use."""

@@ -49,7 +49,14 @@ def expand(spec: ScenarioFile) -> list[Measurement]:
     order = {p: i for i, p in enumerate(PHASES)}
     return sorted(
         found.values(),
-        key=lambda m: (PHASES[m.phase].needs_project, m.scenario.project.label, order[m.phase]),
+        # A phase that makes a shared artefact (plain dbt build's warehouse) goes first,
+        # so its project's tasks read it instead of a set-up build of their own.
+        key=lambda m: (
+            PHASES[m.phase].needs_project,
+            m.scenario.project.label,
+            not PHASES[m.phase].makes,
+            order[m.phase],
+        ),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+from harness.registry import PHASES
 from harness.run.context import Context, Outcome, run_dbt, status_of
 from harness.run.workspace import dbt_bin
 
@@ -24,4 +25,8 @@ def run_dbt_baseline(ctx: Context) -> Outcome:
     env = p.env(ctx.ws.warehouse, log_dir=ctx.ws.tmp)
     result, dbt = run_dbt(ctx, cmd, env)
     status, reason = status_of(result, ctx.log)
+    if status == "ok":
+        # The same full build a task's upstream needs: the project's tasks read it.
+        for name in PHASES[ctx.phase].makes:
+            p.adopt(name, ctx.ws.warehouse)
     return Outcome(status, result, reason, {"threads": ctx.axes["concurrency"], "dbt": dbt})
