@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+import tomllib
+import types
 from pathlib import Path
 
 import pytest
@@ -64,3 +66,68 @@ def test_rerun_failed_measures_only_the_failed_repetition(tmp_path: Path) -> Non
     assert raw[-1].measure is not None and raw[-1].measure.peak_tree_bytes > 0
     loaded = load_run(run)
     assert sorted((r.repetition, r.status) for r in loaded.records) == [(0, "ok"), (1, "ok")]
+
+
+def test_a_bug_in_a_recipe_is_recorded_and_the_run_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unexpected exception in one repetition (here an AttributeError, as a harness
+    upgraded under a running run raised) is an error record with its reason and
+    traceback; the next repetition is measured; run.json ends "finished"."""
+    from harness.run import runner
+    from harness.run.context import Context, Outcome
+    from harness.run.runner import execute, units_of
+    from harness.run.workspace import RunDir
+    from harness.scenarios.load import parse_scenarios
+    from harness.scenarios.matrix import expand
+    from harness.store.runinfo import read_run_info
+
+    text = "repetitions = 2\n[[matrix]]\nphases = ['import']\n"
+    spec = parse_scenarios(tomllib.loads(text), tmp_path / "s.toml", text)
+    units = units_of(expand(spec), 1)
+    calls: list[int] = []
+
+    def flaky(ctx: Context) -> Outcome:
+        calls.append(1)
+        if len(calls) == 1:
+            raise AttributeError("'Phase' object has no attribute 'makes'")
+        return Outcome("ok", None)
+
+    monkeypatch.setattr(runner, "recipe", lambda phase: flaky)
+    # No Airflow: the recipe is the stand-in, its workspace a bare folder.
+    monkeypatch.setattr(runner, "make_template_home", lambda run_dir: None)
+    monkeypatch.setattr(runner, "new_workspace",
+                        lambda run_dir, name: types.SimpleNamespace(root=tmp_path / name))
+    run_dir = RunDir(tmp_path / "results" / "r")
+    counts = execute(spec, units, run_dir, "r")
+    assert counts == {"error": 1, "ok": 1}
+    first, second = read_records(run_dir.root / RESULTS_FILE)
+    assert first.status == "error" and first.reason is not None
+    assert "harness error AttributeError" in first.reason and "makes" in first.reason
+    log = run_dir.logs / str(first.figures.log).split("/")[-1]
+    assert "Traceback" in log.read_text()
+    assert second.status == "ok"
+    assert (read_run_info(run_dir.root) or {})["state"] == "finished"
+
+
+def test_a_run_that_dies_is_not_left_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.run import runner
+    from harness.run.runner import execute, units_of
+    from harness.run.workspace import RunDir
+    from harness.scenarios.load import parse_scenarios
+    from harness.scenarios.matrix import expand
+    from harness.store.runinfo import read_run_info
+
+    text = "[[matrix]]\nphases = ['import']\n"
+    spec = parse_scenarios(tomllib.loads(text), tmp_path / "s.toml", text)
+
+    def broken(run_dir: RunDir) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(runner, "make_template_home", broken)
+    run_dir = RunDir(tmp_path / "results" / "r")
+    with pytest.raises(MemoryError):
+        execute(spec, units_of(expand(spec), 1), run_dir, "r")
+    assert (read_run_info(run_dir.root) or {})["state"] == "failed"

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,6 +189,9 @@ def execute(
     except KeyboardInterrupt:
         info["state"] = "interrupted"
         raise
+    except BaseException:
+        info["state"] = "failed"  # not "running": nothing runs it any more
+        raise
     finally:
         info["finished_at"] = now_iso()
         write_run_info(run_dir.root, info)
@@ -319,6 +323,11 @@ def _measure_unit(
         outcome = Outcome("error", None, str(exc))
     except (OSError, RuntimeError, subprocess.SubprocessError, ValueError) as exc:
         outcome = Outcome("error", None, f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # a bug of the harness's own: recorded, and the run goes on
+        with log.open("a") as f:
+            traceback.print_exc(file=f)
+        reason = f"harness error {type(exc).__name__}: {exc} (traceback in {log.name})"
+        outcome = Outcome("error", None, reason)
     finally:
         shutil.rmtree(ws.root, ignore_errors=True)
     figures = outcome.figures
