@@ -46,6 +46,30 @@ def check(combo: dict[str, Any]) -> str | None:
         RenderConfig(**render_kwargs)
     except (CosmosValueError, ValueError) as exc:
         return f"{type(exc).__name__}: {exc}"
+    if combo.get("test_behavior") == "build":
+        # One `dbt build` task per model needs the mode's DbtBuild operator; WATCHER's
+        # refuses to exist, which the configs above accept (it fails building the DAG).
+        return operator_refusal(exec_kwargs["execution_mode"], "DbtBuild")
+    return None
+
+
+def operator_refusal(mode: Any, dbt_class: str) -> str | None:
+    """Cosmos's message where the execution mode's operator for ``dbt_class`` refuses to
+    be made at all (NotImplementedError), else None."""
+    import importlib
+
+    from cosmos.airflow.graph import calculate_operator_class
+
+    module, _, name = calculate_operator_class(mode, dbt_class).rpartition(".")
+    cls = getattr(importlib.import_module(module), name, None)
+    if cls is None:
+        return f"Cosmos has no {name} for ExecutionMode.{mode.name}"
+    try:
+        cls.__init__(object.__new__(cls))
+    except NotImplementedError as exc:
+        return f"NotImplementedError (Cosmos's {name}): {exc}"
+    except Exception:  # an operator that exists and only wants its arguments
+        return None
     return None
 
 
