@@ -319,15 +319,8 @@ def _measure_unit(
             ctx = dataclasses.replace(ctx, python=python)
             cosmos_env = read_marker(Path(python).parent.parent)
         outcome = recipe(m.phase)(ctx)
-    except ProjectError as exc:
-        outcome = Outcome("error", None, str(exc))
-    except (OSError, RuntimeError, subprocess.SubprocessError, ValueError) as exc:
-        outcome = Outcome("error", None, f"{type(exc).__name__}: {exc}")
-    except Exception as exc:  # a bug of the harness's own: recorded, and the run goes on
-        with log.open("a") as f:
-            traceback.print_exc(file=f)
-        reason = f"harness error {type(exc).__name__}: {exc} (traceback in {log.name})"
-        outcome = Outcome("error", None, reason)
+    except Exception as exc:  # recorded, and the run goes on
+        outcome = _failed(exc, log)
     finally:
         shutil.rmtree(ws.root, ignore_errors=True)
     figures = outcome.figures
@@ -340,6 +333,20 @@ def _measure_unit(
     if made:
         figures["setup_s"] = made
     return outcome
+
+
+def _failed(exc: Exception, log: Path) -> Outcome:
+    """The error record of a repetition that raised: a failure it can meet (the project,
+    the system, a subprocess) by its message; anything else is a bug of the harness's
+    own, with its traceback in the measurement's log."""
+    if isinstance(exc, ProjectError):
+        return Outcome("error", None, str(exc))
+    if isinstance(exc, OSError | RuntimeError | subprocess.SubprocessError | ValueError):
+        return Outcome("error", None, f"{type(exc).__name__}: {exc}")
+    with log.open("a") as f:
+        traceback.print_exception(exc, file=f)
+    reason = f"harness error {type(exc).__name__}: {exc} (traceback in {log.name})"
+    return Outcome("error", None, reason)
 
 
 def recipe(phase: str) -> Callable[[Context], Outcome]:
