@@ -86,3 +86,34 @@ def test_json_log_of_the_watcher_producer() -> None:
     assert build.command == "cli build"
     assert build.partial_parse_used is False and build.reason == "saved manifest not found"
     assert build.parse_s == 17.569  # Registered adapter 15:14:44.006033 -> 15:15:01.574872
+
+
+def test_cursor_follows_dbts_log_rotation(tmp_path: Path) -> None:
+    """dbt rotates dbt.log at 10 MB (a 5000-model build writes more): written through
+    Python's RotatingFileHandler, as dbt writes it, with a rotation inside the measured
+    invocation, the cursor still finds it whole and still skips what came before."""
+    import logging
+    from logging.handlers import RotatingFileHandler
+
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    before = (DATA / "parse_not_found_then_used.log").read_text()
+    after = (DATA / "run_and_ls_used.log").read_text()
+    handler = RotatingFileHandler(folder / "dbt.log", maxBytes=len(after) // 3, backupCount=5)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log = logging.getLogger("fake-dbt")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    try:
+        (folder / "dbt.log").write_text(before)  # what an earlier command left
+        cursor = LogCursor(tmp_path)
+        for line in after.splitlines():
+            log.info(line)
+    finally:
+        handler.close()
+        log.removeHandler(handler)
+    assert (folder / "dbt.log.1").exists()  # it did rotate
+    ev = cursor.evidence()
+    assert ev is not None and ev["partial_parse_runs"] == [2, 2]
+    assert ev["commands"] == evidence(read_invocations(after))["commands"]

@@ -23,12 +23,21 @@ models``. The lines carry the time of day only: a step over midnight wraps.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 LOG_NAME = "dbt.log"
+
+
+def _rotation(path: Path) -> int | None:
+    """0 for dbt.log, N for its rotated dbt.log.N, None for any other file."""
+    suffix = path.name[len(LOG_NAME):]
+    if suffix == "":
+        return 0
+    return int(suffix[1:]) if suffix[:1] == "." and suffix[1:].isdigit() else None
 
 _LINE = re.compile(
     r"^(?:\x1b\[\d+m)?(\d\d):(\d\d):(\d\d(?:\.\d+)?) \[\s*\w+\s*\] \[[^\]]*\]: (.*)$"
@@ -155,26 +164,35 @@ def evidence(invocations: list[Invocation]) -> dict[str, Any] | None:
 
 class LogCursor:
     """The dbt.log files under a folder, read from where they stood when it was made,
-    so that only the measured command's invocations are counted."""
+    so that only the measured command's invocations are counted.
+
+    dbt rotates dbt.log at 10 MB (dbt.log.1 ... dbt.log.5): a 5000-model `dbt build`
+    writes more than that. A file is known by its inode, which a rename keeps, so the
+    part of a rotated file written before the cursor is still skipped and the rest read."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.offsets = {p: p.stat().st_size for p in self._logs()}
+        self.offsets = {p.stat().st_ino: p.stat().st_size for p in self._logs()}
 
     def _logs(self) -> list[Path]:
-        return sorted(self.folder.rglob(LOG_NAME)) if self.folder.exists() else []
+        if not self.folder.exists():
+            return []
+        # oldest first: dbt.log.5 ... dbt.log.1, then dbt.log
+        found = [p for p in self.folder.rglob(f"{LOG_NAME}*") if _rotation(p) is not None]
+        return sorted(found, key=lambda p: (str(p.parent), -(_rotation(p) or 0)))
 
     def invocations(self) -> list[Invocation]:
         """The invocations logged since the cursor was made."""
-        out: list[Invocation] = []
+        # One folder's files in order are one stream (an invocation may span a rotation).
+        streams: dict[Path, list[str]] = {}
         for path in self._logs():
-            start = self.offsets.get(path, 0)
-            with path.open("rb") as fh:
-                if path.stat().st_size < start:
-                    start = 0  # dbt rotated the file
-                fh.seek(start)
-                out.extend(read_invocations(fh.read().decode(errors="replace")))
-        return out
+            try:
+                with path.open("rb") as fh:
+                    fh.seek(self.offsets.get(os.fstat(fh.fileno()).st_ino, 0))
+                    streams.setdefault(path.parent, []).append(fh.read().decode(errors="replace"))
+            except OSError:
+                continue  # rotated away between the listing and the read
+        return [inv for parts in streams.values() for inv in read_invocations("".join(parts))]
 
     def evidence(self) -> dict[str, Any] | None:
         """``evidence`` of the invocations logged since the cursor was made."""
