@@ -94,11 +94,10 @@ def _size(axes: dict[str, Any]) -> int:
 
 def calibrate(records: Iterable[Record]) -> dict[Key, float]:
     """(key, size) -> recorded seconds / priced seconds for each of a record's keys,
-    and ("setup:<artefact>",
-    size) likewise for the artefacts, over the records that ran (an invalid
-    combination costs nothing) on a quiet machine (a record measured while other work
-    took a core says so, ``measure.load.busy``: its time is not what the estimate is
-    for)."""
+    and ("setup:<artefact>", size) likewise for the artefacts, over the records that
+    ran (an invalid combination costs nothing) on a quiet machine (a record measured
+    while other work took a core says so, ``measure.load.busy``: its time is not what
+    the estimate is for)."""
     actual: dict[Key, float] = {}
     priced: dict[Key, float] = {}
 

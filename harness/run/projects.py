@@ -76,9 +76,11 @@ class PreparedProject:
         ``name`` does (plain `dbt build`'s warehouse), as that artefact, unless it is
         made already. Its seconds were the measurement's, so set-up keeps none."""
         if name not in self._made and made.exists():
-            dest = self.work / f"{name}.duckdb"
-            shutil.copy2(made, dest)
-            self._made[name] = dest
+            self._made[name] = Path(shutil.copy2(made, self._file(name)))
+
+    def _file(self, name: str) -> Path:
+        """Where artefact ``name``'s warehouse file is kept (made or adopted)."""
+        return self.work / f"{name}.duckdb"
 
     @property
     def target_name(self) -> str:
@@ -162,7 +164,7 @@ class PreparedProject:
         """A DuckDB file after a full `dbt build`: what a single task needs upstream."""
 
         def make() -> Path:
-            db = self.fresh_warehouse(self.work / "built.duckdb")
+            db = self.fresh_warehouse(self._file("built"))
             self._dbt("build", ["build", *self.dbt_args(self.work / "build_target")], db)
             return db
 
