@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import random
 import re
 import shutil
@@ -134,6 +135,41 @@ def test_guide_verdicts() -> None:
     assert rows["watcher"].verdict == guide.UNTESTED
     assert rows["watcher"].pairs[0].changes["slots"].ratio == pytest.approx(0.25, rel=0.05)
     assert rows["concurrency"].verdict == guide.NOT_MEASURED
+
+
+def _noise(recs: list[Record], rng: random.Random, sd: float) -> list[Record]:
+    """The records with their peaks redrawn: lognormal noise of ``sd`` around 300 MiB."""
+    return [
+        dataclasses.replace(r, measure=dataclasses.replace(
+            r.measure, peak_tree_bytes=int(300 * MIB * math.exp(rng.gauss(0.0, sd)))))
+        for r in recs if r.measure
+    ]  # fmt: skip
+
+
+def test_an_option_with_no_effect_is_judged_not_seen_in_95_percent_of_runs() -> None:
+    """Partial parse with no effect at all, six task pairs (three sizes, two invocations,
+    three repetitions a side, 10% noise): each pair alone passes p<0.05 one time in
+    twenty, so "any pair" would call one run in four "confirmed" or "the opposite";
+    the row's adjusted verdict must stay near the 5% it states."""
+    rng = random.Random(7)
+    runs, wrong, raw = 300, 0, 0
+    for run in range(runs):
+        groups = []
+        for models in (10, 100, 1000):
+            for inv in ("DBT_RUNNER", "SUBPROCESS"):
+                kw = {"load_mode": "DBT_MANIFEST", "execution_invocation": inv}
+                groups.append(_noise(records("task", models, 300, 20, reps=3, seed=run,
+                                             evidence=PP_USED, **kw), rng, 0.1))
+                groups.append(_noise(records("task", models, 300, 20, reps=3, seed=run,
+                                             partial_parse=False, **kw), rng, 0.1))
+        row = rows_by_key(*groups)["partial_parse"]
+        assert len(row.pairs) == 6
+        wrong += row.verdict != guide.NOT_SEEN
+        changes = [p.changes["memory"] for p in row.pairs]
+        raw += any(c.p_value is not None and c.p_value < 0.05
+                   and abs(c.ratio - 1) > guide.MIN_EFFECT for c in changes)  # fmt: skip
+    assert wrong / runs < 0.08, wrong
+    assert raw / runs > 0.15, raw  # what the unadjusted rule would have said
 
 
 def test_concurrency_pairs_lowest_with_each_higher_value_and_mixed_sizes() -> None:

@@ -16,16 +16,24 @@ median(without), with its significance (harness.compare.stats). Verdicts:
 Only the locked Cosmos is measured here; other releases (axis cosmos_version) are left
 out. A difference under MIN_EFFECT counts as none, significant or not: the guide
 speaks of "High" and "Low", not of a 1% drift.
+
+A row asks whether any of its pairs moved, so each metric's p-values over the row's
+pairs are adjusted together (Benjamini-Hochberg, harness.compare.stats.adjust): with
+six pairs of pure noise tested at 5% each, one pair in four would pass by chance; after
+the adjustment an option that does nothing gets a verdict other than "not seen" with
+about 5% probability at most, whatever the number of pairs (tests/test_report.py
+simulates it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from dataclasses import dataclass
 from typing import Any
 
 from harness.compare.samples import ScenarioSamples
-from harness.compare.stats import Change, compare_samples
+from harness.compare.stats import Change, adjust, compare_samples
 from harness.report.common import axes_key, size_sort_key, successful
 from harness.report.evidence import acted
 from harness.report.guide_options import OPTIONS, GuideOption
@@ -40,6 +48,7 @@ UNTESTED = "too few repetitions"
 NOT_MEASURED = "not measured"
 
 IMPROVED, WORSENED, SAME, UNKNOWN = "improved", "worsened", "no difference", "untested"
+METRICS = ("memory", "time", "slots")
 
 @dataclass(frozen=True)
 class Pair:
@@ -104,7 +113,7 @@ def find_pairs(option: GuideOption, scenarios: dict[str, ScenarioSamples]) -> li
                     took, why = acted(option.key, s.records, twin.records)
                     changes = {
                         m: compare_samples(twin.values[m], s.values[m])
-                        for m in ("memory", "time", "slots")
+                        for m in METRICS
                         if s.values.get(m) and twin.values.get(m)
                     }
                     out.append(
@@ -192,18 +201,28 @@ def _counted(pairs: list[Pair]) -> tuple[list[Pair], str | None]:
     return counted, "; ".join(sorted({p.acted_reason or "" for p in pairs}))
 
 
+def adjusted(pairs: list[Pair]) -> list[Pair]:
+    """The pairs with each metric's significance adjusted over all of them (BH)."""
+    out = list(pairs)
+    for metric in METRICS:
+        at = [i for i, p in enumerate(out) if metric in p.changes]
+        for i, change in zip(at, adjust([out[i].changes[metric] for i in at]), strict=True):
+            out[i] = dataclasses.replace(out[i], changes={**out[i].changes, metric: change})
+    return out
+
+
 def evaluate(scenarios: dict[str, ScenarioSamples]) -> list[GuideRow]:
     """All seven rows, measured or not, in the guide's order."""
     rows = []
     for option in OPTIONS:
-        pairs = find_pairs(option, scenarios)
+        pairs = adjusted(find_pairs(option, scenarios))
         counted, reason = _counted(pairs)
         sizes = sorted({p.size for p in pairs}, key=size_sort_key)
         cells = {}
         size_verdicts = {}
         for size in sizes:
             at = [p for p in counted if p.size == size]
-            cells[size] = {m: cell(at, m) for m in ("memory", "time", "slots")}
+            cells[size] = {m: cell(at, m) for m in METRICS}
             size_verdicts[size] = verdict(option, at)
         row_verdict = verdict(option, counted)
         rows.append(GuideRow(option, pairs, row_verdict, cells, size_verdicts, reason))
