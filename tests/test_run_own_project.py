@@ -3,53 +3,19 @@ the test-behaviour options in the DAG file and sampling by the model graph."""
 
 from __future__ import annotations
 
-import hashlib
-import shutil
+import json
 from pathlib import Path
 
 import duckdb
 import pytest
 import yaml
+from own_shop import PREPARE, SHOP, run_harness, tree_hashes, user_shop
 
 from harness.errors import UsageError
 from harness.run.dagfile import DagSpec, render_dag_file
 from harness.run.own_project import PrepareError, duckdb_file, setup_own
 from harness.run.recipes.task import sample_tasks
 from harness.scenarios.load import parse_scenarios
-
-DATA = Path(__file__).parent / "data"
-SHOP = DATA / "shop_project"
-PREPARE = "python scripts/load_sources.py"
-
-
-def tree_hashes(root: Path) -> dict[str, str]:
-    """Every file under ``root`` -> sha256 of its bytes."""
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
-
-
-def user_shop(tmp_path: Path, vendored: bool = False, missing: bool = False) -> Path:
-    """The fixture as a user has it: a copy with its warehouse already built by the user."""
-    dest = tmp_path / "user" / "shop"
-    shutil.copytree(SHOP, dest)
-    if vendored or missing:
-        pkg = {"git": "https://example.invalid/shop_utils.git", "revision": "v1"}
-        if missing:
-            pkg = {"local": "../no_such_package"}
-        (dest / "packages.yml").write_text(yaml.safe_dump({"packages": [pkg]}))
-    if vendored:
-        shutil.copytree(DATA / "shop_utils_package", dest / "dbt_packages" / "shop_utils")
-        (dest / "models" / "marts" / "payment_share.sql").write_text(
-            "select order_id, {{ shop_utils.safe_divide('amount', 'sum(amount) over ()') }}"
-            " as share from {{ ref('order_payments') }}\n"
-        )
-    con = duckdb.connect(str(dest / "warehouse" / "shop.duckdb"))
-    con.execute("create table user_owned as select 42 as answer")
-    con.close()
-    return dest
 
 
 def test_duckdb_paths_resolve_as_dbt_run_from_the_project(
@@ -191,9 +157,8 @@ concurrency = 2
 [[matrix]]
 name = "own-profile"
 profile = "project"
-# every phase but the bisections (min_worker, pod_size: three whole DAG runs or tasks at
-# the least, the suite's time; their recipes are the dag_run's and task's, tested on
-# synthetic projects in test_load.py and test_run_celery.py)
+# every phase but the bisections (min_worker, pod_size), which run in a module of their
+# own (tests/test_run_own_project_sizing.py) so that the suite's two workers share them
 phases = ["import", "dag_parse", "task", "dag_run", "dbt_baseline", "soak"]
 
 [[matrix]]
@@ -209,24 +174,9 @@ phases = ["dag_parse", "task", "dag_run", "dbt_baseline", "soak"]
 def test_every_phase_with_both_profile_modes_leaves_the_user_files_unchanged(
     tmp_path: Path,
 ) -> None:
-    import json
-    import subprocess
-    import sys
-
-    from harness.store.jsonl import read_records
-
     shop = user_shop(tmp_path)
     before = tree_hashes(shop.parent)
-    scenario = tmp_path / "shop.toml"
-    scenario.write_text(SCENARIO.format(project=shop, prepare=PREPARE))
-    proc = subprocess.run(
-        [sys.executable, "-m", "harness", "run", str(scenario), "--results-dir",
-         str(tmp_path / "results"), "--run-id", "r"],
-        capture_output=True, text=True, timeout=5400,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    run = tmp_path / "results" / "r"
-    records = list(read_records(run / "results.jsonl"))
+    run, records = run_harness(tmp_path, SCENARIO.format(project=shop, prepare=PREPARE))
     bad = [(r.scenario_id, r.reason) for r in records if r.status != "ok"]
     assert bad == []
     for profile in ("project", "harness"):

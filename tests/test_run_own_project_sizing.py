@@ -1,0 +1,64 @@
+"""The bisections on a user's own project: the smallest worker (min_worker, a whole DAG
+run) and the pod size of one task, with both profile modes, on the tests' fixture
+project. Apart from tests/test_run_own_project.py, which runs every other phase, so that
+the suite's two workers run the two at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from own_shop import PREPARE, run_harness, tree_hashes, user_shop
+
+MIB = 1024 * 1024
+
+# One halving each (three runs: without a limit, under 1.1 x its peak, under half of
+# that): enough to see the limit act on the copy of the user's project; the bisection's
+# convergence is tested on synthetic projects (tests/test_load.py). TestBehavior.BUILD
+# halves the whole run's tasks; cautious indirect selection keeps a model's
+# relationships tests out of its build until both models exist.
+SCENARIO = """
+timeout_s = 900
+bisect_steps = 1
+task_sample = 1
+
+[defaults]
+project = "{project}"
+prepare = "{prepare}"
+test_behavior = "build"
+test_indirect_selection = "cautious"
+concurrency = 2
+
+[[matrix]]
+name = "own-profile"
+profile = "project"
+phases = ["min_worker", "pod_size"]
+
+[[matrix]]
+name = "harness-profile"
+profile = "harness"
+phases = ["min_worker", "pod_size"]
+"""
+
+
+@pytest.mark.slow
+def test_smallest_worker_and_pod_with_both_profile_modes(tmp_path: Path) -> None:
+    shop = user_shop(tmp_path)
+    before = tree_hashes(shop.parent)
+    _, records = run_harness(tmp_path, SCENARIO.format(project=shop, prepare=PREPARE))
+    assert [(r.scenario_id, r.reason) for r in records if r.status != "ok"] == []
+    seen = {(r.phase, (r.axes.get("project") or {}).get("profile")) for r in records}
+    assert seen == {(phase, profile) for phase in ("min_worker", "pod_size")
+                    for profile in ("project", "harness")}  # fmt: skip
+    for r in records:
+        f = r.figures
+        assert f.unlimited_peak_mib and f.min_limit_mib and r.measure
+        assert [p["status"] for p in f.probes[:2]] == ["ok", "ok"], f.probes
+        assert len(f.probes) == 3  # one halving
+        # the first limit tried is 1.1 x the free run's peak; the one found is it or the
+        # half below it; the run that passed was under that limit and stayed under it
+        assert abs(f.probes[1]["limit_mib"] - 1.1 * f.unlimited_peak_mib) <= 1, f.probes
+        assert f.min_limit_mib in (f.probes[1]["limit_mib"], f.probes[2]["limit_mib"])
+        assert r.measure.limit_bytes == f.min_limit_mib * MIB
+        assert r.measure.peak_tree_bytes <= r.measure.limit_bytes
+    assert tree_hashes(shop.parent) == before
