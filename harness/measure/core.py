@@ -158,9 +158,15 @@ def _run(
     harness_hwm = self_hwm_bytes()
     load = LoadProbe()
     proc, t0 = start(argv, group, limit_bytes, env, cwd, stdout, stderr)
-    waiter = Waiter(proc.pid)
-    waiter.start()
     killer = TreeKiller(proc.pid, None, group)
+    try:
+        waiter = Waiter(proc.pid)
+        waiter.start()
+    except BaseException:
+        # Ctrl-C between the start and the supervision (a loaded machine can hold us
+        # there while the command runs): the tree would outlive us, holding our stderr.
+        killer.kill("interrupted")
+        raise
     sampler, ended_by, stragglers = _supervise(
         proc.pid, waiter, killer, group, interval_s, limit_bytes, (timeout_s, grace_s), stop
     )
