@@ -15,7 +15,7 @@ from __future__ import annotations
 import pytest
 
 SLOW_MODULE_S = {
-    "test_run_own_project_sizing.py": 770,
+    "test_run_own_project_sizing.py": 400,
     "test_load.py": 740,
     "test_run_own_project.py": 650,
     "test_run.py": 600,

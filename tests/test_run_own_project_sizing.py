@@ -1,7 +1,7 @@
 """The bisections on a user's own project: the smallest worker (min_worker, a whole DAG
-run) and the pod size of one task, with both profile modes, on the tests' fixture
-project. Apart from tests/test_run_own_project.py, which runs every other phase, so that
-the suite's two workers run the two at once."""
+run) and the pod size of one task, on the tests' fixture project, each with one of the
+two profile modes (tests/test_run_own_project.py runs every other phase with both). A
+module of its own so that the suite's two workers run the two modules at once."""
 
 from __future__ import annotations
 
@@ -32,24 +32,23 @@ concurrency = 2
 [[matrix]]
 name = "own-profile"
 profile = "project"
-phases = ["min_worker", "pod_size"]
+phases = ["min_worker"]
 
 [[matrix]]
 name = "harness-profile"
 profile = "harness"
-phases = ["min_worker", "pod_size"]
+phases = ["pod_size"]
 """
 
 
 @pytest.mark.slow
-def test_smallest_worker_and_pod_with_both_profile_modes(tmp_path: Path) -> None:
+def test_smallest_worker_and_pod_size_on_a_users_project(tmp_path: Path) -> None:
     shop = user_shop(tmp_path)
     before = tree_hashes(shop.parent)
     _, records = run_harness(tmp_path, SCENARIO.format(project=shop, prepare=PREPARE))
     assert [(r.scenario_id, r.reason) for r in records if r.status != "ok"] == []
     seen = {(r.phase, (r.axes.get("project") or {}).get("profile")) for r in records}
-    assert seen == {(phase, profile) for phase in ("min_worker", "pod_size")
-                    for profile in ("project", "harness")}  # fmt: skip
+    assert seen == {("min_worker", "project"), ("pod_size", "harness")}
     for r in records:
         f = r.figures
         assert f.unlimited_peak_mib and f.min_limit_mib and r.measure

@@ -22,6 +22,8 @@ from harness.stack_env import quiet_env
 
 BIN = Path(sys.executable).parent
 JWT_SECRET = "cosmos-memory-harness-local-only-secret"
+TASK_TOKEN_S = 7 * 24 * 3600
+"""The life of a task's execution-API token (trap 22): longer than any run's timeout."""
 
 
 def airflow_bin() -> str:
@@ -123,6 +125,10 @@ def airflow_env(
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "AIRFLOW__API_AUTH__JWT_SECRET": JWT_SECRET,
+        # `dags test` hands every ready task to the executor at once, each with a token
+        # made then; one that waits for a slot longer than the token's life (600 s by
+        # default) fails unrun (trap 22).
+        "AIRFLOW__EXECUTION_API__JWT_EXPIRATION_TIME": str(TASK_TOKEN_S),
         "AIRFLOW__COSMOS__ENABLE_CACHE_PARTIAL_PARSE": str(partial_parse),
         "AIRFLOW__COSMOS__ENABLE_MEMORY_OPTIMISED_IMPORTS": str(memory_optimised_imports),
         "AIRFLOW__COSMOS__ENABLE_DEBUG_MODE": str(debug_mode),
