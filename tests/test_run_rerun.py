@@ -54,6 +54,10 @@ def test_rerun_failed_measures_only_the_failed_repetition(tmp_path: Path) -> Non
     # A run whose repetition 1 failed (as an OOM or a crash would leave it).
     write_records(run / RESULTS_FILE, [_record(sid, 0, "ok"), _record(sid, 1, "error")])
     write_run_info(run, {"run_id": "r", "state": "finished"})
+    # The failed attempt's log, under the name the rerun's numbering gives it again.
+    old_log = run / "logs" / "0000-import-r1.log"
+    old_log.parent.mkdir()
+    old_log.write_text("the failed attempt\n")
     proc = subprocess.run(
         [sys.executable, "-m", "harness", "run", "--rerun-failed", "r",
          "--results-dir", str(tmp_path / "results")],
@@ -66,6 +70,9 @@ def test_rerun_failed_measures_only_the_failed_repetition(tmp_path: Path) -> Non
     assert raw[-1].measure is not None and raw[-1].measure.peak_tree_bytes > 0
     loaded = load_run(run)
     assert sorted((r.repetition, r.status) for r in loaded.records) == [(0, "ok"), (1, "ok")]
+    # The new attempt logs apart: nothing read from a log mixes the two attempts.
+    assert old_log.read_text() == "the failed attempt\n"
+    assert (run / "logs" / "0000-import-r1-a2.log").stat().st_size > 0
 
 
 def test_a_bug_in_a_recipe_is_recorded_and_the_run_goes_on(
