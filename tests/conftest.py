@@ -16,7 +16,7 @@ import pytest
 
 SLOW_MODULE_S = {
     "test_run_own_project_sizing.py": 400,
-    "test_load.py": 740,
+    "test_load.py": 460,
     "test_run_own_project.py": 650,
     "test_run.py": 600,
     "test_run_celery.py": 520,

@@ -220,18 +220,6 @@ def schedule(units: list[Unit]) -> list[tuple[int, Unit, int]]:
     return out
 
 
-def fresh_log(logs: Path, stem: str) -> Path:
-    """A log path that no earlier attempt used: ``--resume`` and ``--rerun-failed``
-    number their measurements from 0 again, and an appended log would mix two runs
-    (a Celery worker's task count is read from its log)."""
-    logs.mkdir(parents=True, exist_ok=True)
-    name, attempt = stem, 1
-    while (logs / f"{name}.log").exists() or (logs / f"{name}.services").exists():
-        attempt += 1
-        name = f"{stem}-a{attempt}"
-    return logs / f"{name}.log"
-
-
 def _record(run_id: str, unit: Unit, rep: int, outcome: Outcome, started: str) -> Record:
     m = unit.measurement
     return Record(
@@ -292,7 +280,7 @@ def _measure_unit(
     projects: dict[ProjectSpec, PreparedProject | Exception],
 ) -> Outcome:
     m = unit.measurement
-    log = fresh_log(run_dir.logs, f"{seq:04d}-{m.phase}-r{rep}")
+    log = run_dir.fresh_log(f"{seq:04d}-{m.phase}-r{rep}")
     project: PreparedProject | None = None
     if PHASES[m.phase].needs_project:
         pspec = m.scenario.project

@@ -56,6 +56,17 @@ class RunDir:
         """Output of every measured command."""
         return self.root / "logs"
 
+    def fresh_log(self, stem: str) -> Path:
+        """A log path under ``logs`` that no earlier attempt used: ``--resume`` and
+        ``--rerun-failed`` number their measurements from 0 again, and an appended log
+        would mix two runs (a Celery worker's task count is read from its log)."""
+        self.logs.mkdir(parents=True, exist_ok=True)
+        name, attempt = stem, 1
+        while (self.logs / f"{name}.log").exists() or (self.logs / f"{name}.services").exists():
+            attempt += 1
+            name = f"{stem}-a{attempt}"
+        return self.logs / f"{name}.log"
+
     @property
     def template_home(self) -> Path:
         """AIRFLOW_HOME with a freshly migrated database, copied per measurement."""
