@@ -26,6 +26,11 @@ TASK_TOKEN_S = 7 * 24 * 3600
 """The life of a task's execution-API token (trap 22): longer than any run's timeout."""
 
 
+def service_logs(log: Path) -> Path:
+    """The folder of the logs of a measurement's services, beside its own log."""
+    return log.with_name(f"{log.stem}.services")
+
+
 def airflow_bin() -> str:
     """The airflow executable of the harness's environment."""
     return str(BIN / "airflow")
@@ -61,11 +66,11 @@ class RunDir:
         ``--rerun-failed`` number their measurements from 0 again, and an appended log
         would mix two runs (a Celery worker's task count is read from its log)."""
         self.logs.mkdir(parents=True, exist_ok=True)
-        name, attempt = stem, 1
-        while (self.logs / f"{name}.log").exists() or (self.logs / f"{name}.services").exists():
+        log, attempt = self.logs / f"{stem}.log", 1
+        while log.exists() or service_logs(log).exists():
             attempt += 1
-            name = f"{stem}-a{attempt}"
-        return self.logs / f"{name}.log"
+            log = self.logs / f"{stem}-a{attempt}.log"
+        return log
 
     @property
     def template_home(self) -> Path:

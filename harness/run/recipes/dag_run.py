@@ -6,7 +6,6 @@ import contextlib
 import dataclasses
 import re
 import time
-from pathlib import Path
 
 from harness.run.airflow_db import DAG_ID, read_dag_run, read_debug_xcom, watchdog_figures
 from harness.run.celery import (
@@ -21,7 +20,7 @@ from harness.run.recipes.dag import write_dag_file
 from harness.run.recipes.state import prepare_cache
 from harness.run.services import airflow_services, free_port
 from harness.run.watchdog import SHUTDOWN_GRACE_S, ShutdownWatchdog
-from harness.run.workspace import airflow_bin
+from harness.run.workspace import airflow_bin, service_logs
 
 # Airflow 3.3's scheduler sometimes marks a task FAILED that its executor reported as
 # a success while the task instance still read "queued" (seen here with WATCHER's
@@ -109,11 +108,6 @@ def _dag_run_once(ctx: Context) -> Outcome:
             f"dag run {figures['dag_run_state']}; not successful: {', '.join(bad)}",
         )
     return Outcome(status, result, reason, figures)
-
-
-def service_logs(log: Path) -> Path:
-    """The folder of the logs of a measurement's services, beside its own log."""
-    return log.with_name(f"{log.stem}.services")
 
 
 def _celery(
