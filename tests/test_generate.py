@@ -23,9 +23,12 @@ from harness.generate import (
     SHAPES,
     GeneratedProject,
     generate_project,
+    is_current,
     write_manifest,
 )
 from harness.generate.graph import MATERIALIZATIONS, MAX_UNMATERIALIZED_DEPTH, build_graph
+from harness.generate.render import slices_of
+from harness.registry.axes import TASK_GROUP_COUNTS, slice_tag
 from harness.stack_env import quiet_env
 
 REPO = Path(__file__).resolve().parent.parent
@@ -419,3 +422,47 @@ def test_dbt_parse_accepts_1000_models(tmp_path: Path) -> None:
     assert kinds["test"] == project.tests
     assert len(manifest["sources"]) == len(project.seed_names)
     assert os.path.getsize(manifest_path) > 0
+
+
+@given(models=st.integers(min_value=1, max_value=5000), groups=st.integers(1, 200))
+def test_slices_cover_every_model_and_every_group(models: int, groups: int) -> None:
+    members: dict[int, list[int]] = {}
+    for i in range(models):
+        for k in slices_of(i, models, groups):
+            assert 0 <= k < groups
+            members.setdefault(k, []).append(i)
+    # Every group selects something; with no more groups than models, each model is in
+    # one group and a group's models are a contiguous run (a subject area).
+    assert sorted(members) == list(range(groups))
+    if groups <= models:
+        assert sorted(i for m in members.values() for i in m) == list(range(models))
+        assert all(m == list(range(m[0], m[-1] + 1)) for m in members.values())
+    else:
+        assert all(len(m) == 1 for m in members.values())
+
+
+@pytest.mark.slow
+def test_dbt_sees_one_slice_tag_per_group_count(tmp_path: Path) -> None:
+    """dbt's own manifest carries the slice tags a DAG of task groups selects by."""
+    project = generate_project(tmp_path / "p", 12, "layered", seed=3)
+    manifest = json.loads(write_manifest(project.path).read_text())
+    models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+    for n in TASK_GROUP_COUNTS:
+        tagged = {slice_tag(k, n): 0 for k in range(n)}
+        for node in models:
+            mine = [t for t in node["tags"] if t.endswith(f"_of_{n}")]
+            assert mine and all(t in tagged for t in mine), node["tags"]
+            for t in mine:
+                tagged[t] += 1
+        assert all(tagged.values()), tagged  # no group selects nothing
+        assert sum(tagged.values()) == max(n, len(models))
+
+
+def test_a_project_of_an_older_generator_is_not_current(tmp_path: Path) -> None:
+    out = tmp_path / "p"
+    generate_project(out, 10)
+    assert is_current(out, 10) and not is_current(out, 11) and not is_current(out, 10, seed=1)
+    marker = json.loads((out / MARKER).read_text())
+    (out / MARKER).write_text(json.dumps({**marker, "version": 1}, indent=2, sort_keys=True))
+    assert not is_current(out, 10)
+    assert not is_current(tmp_path / "missing", 10)

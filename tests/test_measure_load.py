@@ -20,6 +20,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 
@@ -28,6 +29,7 @@ import pytest
 
 from harness.measure import MeasureResult, cgroupfs, measure
 from harness.measure import load as load_mod
+from harness.measure.backends import choose_backend
 from harness.measure.load import BUSY_OTHER_CORES, LoadProbe, MachineLoad
 
 TICKS_TOLERANCE_S = 0.05
@@ -152,6 +154,34 @@ def test_tree_own_cpu_is_not_other_cpu() -> None:
         assert load.other_cores <= QUIET_TOLERANCE and not load.busy, load
 
 
+def test_a_sibling_tree_is_the_harness_own_cpu() -> None:
+    """A tree this process measures beside another (a Celery worker beside the scheduler
+    loop) is part of the run: its CPU is ``harness_trees_cpu_s``, not other load.
+
+    Truth: the sibling's own cgroup figure over its whole life bounds the share in the
+    interval from above; on a quiet machine the sibling spins one core through the
+    whole interval, so the share is the interval, and the run is not busy."""
+    if choose_backend("auto") == "sample":
+        pytest.skip("siblings are told apart by their cgroups; none here")
+    background = _background_cores()
+    stop, out = threading.Event(), []
+    spinner = [sys.executable, "-c", "while True: pass"]
+    sibling = threading.Thread(target=lambda: out.append(measure(spinner, stop=stop)))
+    sibling.start()
+    try:
+        time.sleep(0.5)  # past the spinner's start-up
+        result = measure(["sleep", "2"])
+    finally:
+        stop.set()
+        sibling.join(30)
+    load, (spun,) = result.load, out
+    assert load is not None and load.harness_trees_cpu_s is not None
+    life = spun.user_cpu_s + spun.system_cpu_s
+    assert 0 < load.harness_trees_cpu_s <= life + TICKS_TOLERANCE_S, (load, life)
+    assert load.other_cpu_s + load.harness_trees_cpu_s <= load.cpus * load.interval_s + 0.1
+    if background < QUIET_CORES:
+        assert abs(load.harness_trees_cpu_s - load.interval_s) <= QUIET_TOLERANCE, load
+        assert load.other_cores <= QUIET_TOLERANCE and not load.busy, load
 
 
 class _Times(tuple[float, ...]):

@@ -70,6 +70,10 @@ REFUSALS = [
                 "latin-1"))),
     Refusal("run: empty [[matrix]] table", "run {tmp}/empty.toml --results-dir {tmp}/results",
             r"matrix\[0\]: empty", _file("empty.toml", "[[matrix]]\n")),
+    Refusal("run: task groups on your own project", "run {tmp}/g.toml --results-dir {tmp}/results",
+            r"matrix\[0\]\.task_groups: needs a generated project",
+            lambda t: (_file("mine/dbt_project.yml", "name: mine\nprofile: mine\n")(t),  # type: ignore[func-returns-value]
+                       _file("g.toml", "[[matrix]]\nproject = 'mine'\ntask_groups = 10\n")(t))),
     Refusal("run: --results-dir a file", "run {tmp}/s.toml --results-dir {tmp}/afile",
             r"--results-dir: .*afile is not a directory",
             lambda t: (_file("s.toml", IMPORT_TOML)(t), _file("afile", "")(t))),  # type: ignore[func-returns-value]

@@ -18,7 +18,7 @@ import pytest
 from harness.measure import measure
 from harness.registry.axes import effective
 from harness.run.celery import PRODUCER_QUEUE, celery_env, plan_workers, tasks_run
-from harness.run.dagfile import DagSpec, render_dag_file, slice_models
+from harness.run.dagfile import DagSpec, render_dag_file
 from harness.scenarios import expand, load_scenario_file
 from harness.store.jsonl import read_records
 
@@ -27,29 +27,22 @@ needs_redis = pytest.mark.skipif(shutil.which("redis-server") is None,
                                  reason="redis-server not installed")  # fmt: skip
 
 
-def test_slices_cover_every_model_round_robin() -> None:
-    names = [f"m{i}" for i in range(10)]
-    three = slice_models(names, 3)
-    assert [len(s) for s in three] == [4, 3, 3]
-    assert sorted(n for s in three for n in s) == sorted(names)
-    # More groups than models: each group still selects one model.
-    many = slice_models(names, 36)
-    assert len(many) == 36 and all(len(s) == 1 for s in many)
-
-
 def test_task_groups_dag_file_has_one_group_per_slice() -> None:
     spec = DagSpec(
         dag_id="d", project_dir=Path("/p"), project_name="p", profile_name="p",
         load_mode="DBT_MANIFEST", render_invocation="DBT_RUNNER", execution_invocation=None,
         execution_mode="LOCAL", partial_parse=True, enable_mock_profile=False,
         memory_optimised_imports=False, concurrency=2, manifest_path=Path("/m.json"),
-        group_slices=(("a", "b"), ("c",)),
+        task_groups=10,
     )  # fmt: skip
     text = render_dag_file(spec)
     tree = ast.parse(text)
     assert "from cosmos import DbtTaskGroup," in text and "DbtDag(" not in text
-    assert "SLICES = [\n    ['a', 'b'],\n    ['c'],\n]" in text
-    assert "select=models" in text and "manifest_path='/m.json'" in text
+    # Each group selects its slice by one tag, as users select a subject area: a list
+    # of model names would cost Cosmos one pass over every node per name.
+    assert "SLICES = [\n    'tag:slice_1_of_10',\n    'tag:slice_2_of_10'," in text
+    assert "'tag:slice_10_of_10',\n]" in text
+    assert "select=[select]" in text and "manifest_path='/m.json'" in text
     # One ProjectConfig shared by every group, as users split a project.
     assert sum(isinstance(n, ast.Call) and getattr(n.func, "id", "") == "ProjectConfig"
                for n in ast.walk(tree)) == 1  # fmt: skip

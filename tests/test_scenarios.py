@@ -154,6 +154,7 @@ memory_optimised_imports = [true, false]
         ("[[matrix]]\n[[matrix]", "malformed TOML"),
         ("[[matrix]]\nproject = 'nowhere'", "is not a dbt project"),
         ("[[matrix]]\nproject = '.'\nmodels = 10", "cannot be combined with models"),
+        ("[[matrix]]\ntask_groups = 5", "matrix[0].task_groups: must be one of 0, 1, 10, 36"),
     ],
 )
 def test_bad_files_name_file_and_key(tmp_path: Path, text: str, needle: str) -> None:
@@ -176,3 +177,13 @@ def test_own_project_path_is_resolved_against_the_file(tmp_path: Path) -> None:
     (m,) = expand(spec)
     assert m.scenario.project.path == str(proj.resolve())
     assert str(proj.resolve()) in m.scenario_id
+
+
+def test_task_groups_need_a_generated_project(tmp_path: Path) -> None:
+    """A user's project has no slice tags for the groups to select: one clear line."""
+    proj = tmp_path / "mine"
+    proj.mkdir()
+    (proj / "dbt_project.yml").write_text("name: mine\nprofile: mine\n")
+    path = write(tmp_path, "[[matrix]]\nphases = ['dag_parse']\nproject = 'mine'\ntask_groups = 10")
+    with pytest.raises(UsageError, match=r"matrix\[0\]\.task_groups: needs a generated project"):
+        load_scenario_file(path)

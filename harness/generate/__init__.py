@@ -11,6 +11,7 @@ from harness.generate.project import (
     DbtParseError,
     GeneratedProject,
     generate_project,
+    is_current,
     write_manifest,
 )
 from harness.generate.render import MAX_TESTS_PER_MODEL
@@ -24,5 +25,6 @@ __all__ = [
     "DbtParseError",
     "GeneratedProject",
     "generate_project",
+    "is_current",
     "write_manifest",
 ]

@@ -16,6 +16,7 @@ from pathlib import Path
 from harness.errors import UsageError
 from harness.generate.graph import MAX_MODELS, MIN_MODELS, SHAPES, build_graph
 from harness.generate.render import (
+    GENERATOR_VERSION,
     MAX_TESTS_PER_MODEL,
     count_tests,
     project_name,
@@ -118,6 +119,7 @@ def _marker(models: int, shape: str, seed: int, tests_per_model: int, db: Path) 
     return json.dumps(
         {
             "generator": "harness generate",
+            "version": GENERATOR_VERSION,
             "models": models,
             "shape": shape,
             "seed": seed,
@@ -127,6 +129,17 @@ def _marker(models: int, shape: str, seed: int, tests_per_model: int, db: Path) 
         indent=2,
         sort_keys=True,
     )
+
+
+def is_current(out: Path, models: int, shape: str = "layered", seed: int = 0) -> bool:
+    """Whether ``out`` holds the project :func:`generate_project` would write for these
+    arguments (its defaults otherwise) by this version of the generator."""
+    out = Path(os.path.abspath(out))
+    try:
+        marker = (out / MARKER).read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return marker == _marker(models, shape, seed, 1, Path(f"{out}.duckdb")) + "\n"
 
 
 def write_manifest(project_dir: Path, env: dict[str, str] | None = None) -> Path:

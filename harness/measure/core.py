@@ -40,7 +40,7 @@ from harness.measure.cgroup_v2 import CgroupV2
 from harness.measure.cgroupfs import BackendUnavailable, Cgroup
 from harness.measure.inputs import check_numbers
 from harness.measure.launch import MeasureError, Waiter, start, wait_end
-from harness.measure.load import LoadProbe
+from harness.measure.load import TREES, CpuReader, LoadProbe
 from harness.measure.procfs import self_hwm_bytes
 from harness.measure.result import MeasureResult
 from harness.measure.sampler import Sampler
@@ -101,6 +101,8 @@ def measure(
     except BackendUnavailable as exc:
         raise UsageError(f"backend {name} is not available here: {exc}") from exc
     removed = True
+    if group is not None:
+        TREES.add(group, _cpu_reader(group))
     try:
         result = _run(
             argv, name, group, env, cwd, limit_bytes, timeout_s, interval_ms, stdout, stderr,
@@ -108,10 +110,22 @@ def measure(
         )
     finally:
         if group is not None:
+            TREES.end(group)
             removed = group.remove()
     if not removed:
         result.details["cgroup_left_behind"] = True
     return result
+
+
+def _cpu_reader(group: Cgroup) -> CpuReader:
+    def read() -> float | None:
+        try:
+            times = group.cpu_times()
+        except (OSError, ValueError):
+            return None
+        return None if times is None else times[0] + times[1]
+
+    return read
 
 
 def _check_input(
@@ -156,7 +170,7 @@ def _run(
     # The cgroup backends poll less often: the kernel keeps the tree's peak.
     interval_s = group.poll_interval_s(interval_ms / 1000) if group else interval_ms / 1000
     harness_hwm = self_hwm_bytes()
-    load = LoadProbe()
+    load = LoadProbe(group)
     proc, t0 = start(argv, group, limit_bytes, env, cwd, stdout, stderr)
     killer = TreeKiller(proc.pid, None, group)
     try:

@@ -9,9 +9,11 @@ on what else ran meanwhile, so every result carries:
   kernel does not report it);
 - other processes' CPU: the machine's non-idle CPU time over the interval
   (user, nice, system, irq, softirq of /proc/stat; guest is inside user) minus
-  the measured tree's own CPU and this harness process's (its sampler and
-  waiter threads). In core-seconds, and per second of the interval: 1.0 is
-  one core kept busy by something else the whole time.
+  the measured tree's own CPU, this harness process's (its sampler and
+  waiter threads), and that of the other trees this process measures in cgroups
+  meanwhile (``harness_trees_cpu_s``: the Celery workers, broker and servers of a
+  DAG run are part of the run, not load on it). In core-seconds, and per second
+  of the interval: 1.0 is one core kept busy by something else the whole time.
 
 Busy rule (:data:`BUSY_OTHER_CORES`, :data:`BUSY_STEAL`): other processes used
 more than half a core on average, or more than 5% of the CPU time was stolen.
@@ -27,7 +29,9 @@ misses; it is never reported below zero.
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -59,6 +63,10 @@ class MachineLoad:
     """Share of all CPU time stolen by the hypervisor (None: the kernel does not say)."""
     busy: bool
     """True when ``other_cores`` > BUSY_OTHER_CORES or ``steal_share`` > BUSY_STEAL."""
+    harness_trees_cpu_s: float | None = None
+    """CPU seconds of the other trees this harness measured in cgroups over the interval
+    (left out of ``other_cpu_s``); None in records made before it was counted, whose
+    ``other_cpu_s`` includes them."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict."""
@@ -68,6 +76,39 @@ class MachineLoad:
     def from_dict(cls, data: dict[str, Any]) -> MachineLoad:
         """Inverse of :meth:`to_dict`."""
         return cls(**data)
+
+
+CpuReader = Callable[[], float | None]
+"""Reads a measured tree's cumulative CPU seconds (None: its cgroup cannot say)."""
+
+
+class _Trees:
+    """The cumulative CPU of every tree this process measures in a cgroup, live or
+    ended, so that a measurement can tell its siblings' CPU from other load."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._live: dict[object, CpuReader] = {}
+        self._ended_s = 0.0
+
+    def add(self, key: object, read: CpuReader) -> None:
+        with self._lock:
+            self._live[key] = read
+
+    def end(self, key: object) -> None:
+        # Its final CPU stays in the sum, so an interval it ended in still counts it.
+        with self._lock:
+            read = self._live.pop(key, None)
+            self._ended_s += (read() or 0.0) if read else 0.0
+
+    def cpu_s(self, exclude: object) -> float:
+        with self._lock:
+            live = sum((r() or 0.0) for k, r in self._live.items() if k is not exclude)
+            return self._ended_s + live
+
+
+TREES = _Trees()
+"""Every tree measure() runs in a cgroup registers here while its cgroup exists."""
 
 
 def _busy_s(t: Any) -> float:
@@ -86,28 +127,34 @@ def _self_cpu_s() -> float:
 
 class LoadProbe:
     """Reads the machine's counters when made and at :meth:`stop`; :meth:`result` gives
-    the load between the two."""
+    the load between the two. ``tree``: the measured tree's key in TREES, if any."""
 
-    def __init__(self) -> None:
+    def __init__(self, tree: object = None) -> None:
+        self._tree = tree
         self._start = time.monotonic()
         self._loadavg = os.getloadavg()[0]
         self._cpu = psutil.cpu_times()
         self._self = _self_cpu_s()
-        self._end: tuple[float, float, Any, float] | None = None
+        self._siblings = TREES.cpu_s(exclude=tree)
+        self._end: tuple[float, float, Any, float, float] | None = None
 
     def stop(self) -> None:
         """Read the counters again: the tree has ended."""
-        self._end = (time.monotonic(), os.getloadavg()[0], psutil.cpu_times(), _self_cpu_s())
+        self._end = (
+            time.monotonic(), os.getloadavg()[0], psutil.cpu_times(), _self_cpu_s(),
+            TREES.cpu_s(exclude=self._tree),
+        )  # fmt: skip
 
     def result(self, tree_cpu_s: float) -> MachineLoad:
         """The load over the interval, given the measured tree's CPU seconds in it."""
         if self._end is None:
             self.stop()
         assert self._end is not None
-        end, loadavg, cpu, self_cpu = self._end
+        end, loadavg, cpu, self_cpu, siblings = self._end
         interval = max(end - self._start, 1e-9)
         own = self_cpu - self._self
-        other = max(0.0, _busy_s(cpu) - _busy_s(self._cpu) - tree_cpu_s - own)
+        trees = max(0.0, siblings - self._siblings)
+        other = max(0.0, _busy_s(cpu) - _busy_s(self._cpu) - tree_cpu_s - own - trees)
         steal: float | None = None
         if hasattr(cpu, "steal"):
             total = _total_s(cpu) - _total_s(self._cpu)
@@ -122,4 +169,5 @@ class LoadProbe:
             other_cores=round(cores, 3),
             steal_share=None if steal is None else round(steal, 4),
             busy=cores > BUSY_OTHER_CORES or (steal is not None and steal > BUSY_STEAL),
+            harness_trees_cpu_s=round(trees, 3),
         )

@@ -38,6 +38,17 @@ LOAD_MODES = ("DBT_LS", "DBT_MANIFEST", "DBT_LS_FILE", "AUTOMATIC", "CUSTOM")
 INVOCATIONS = ("DBT_RUNNER", "SUBPROCESS")
 EXECUTION_MODES = ("LOCAL", "WATCHER", "VIRTUALENV")
 EXECUTORS = ("local", "celery")
+TASK_GROUP_COUNTS = (1, 10, 36)
+"""The task_groups a generated project is sliced for: the generator tags every model
+with its slice for each count (slice_tag), so a group selects its slice with one
+`tag:` selector as users select a subject area. A list of model names instead costs
+Cosmos one pass over every node per name (at 1000 models, past Airflow's import
+timeout with a single group)."""
+
+
+def slice_tag(k: int, groups: int) -> str:
+    """The tag of slice ``k`` (from 0) of ``groups``: what task group k selects."""
+    return f"slice_{k + 1}_of_{groups}"
 
 Acts = Callable[[Mapping[str, Any], str], bool]
 """(the scenario's axis values, the phase) -> whether the axis acts there."""
@@ -118,6 +129,8 @@ class Axis:
                 return f"expected a whole number, got {value!r}"
             if self.minimum is not None and value < self.minimum:
                 return f"must be at least {self.minimum}, got {value}"
+            if self.choices is not None and value not in self.choices:
+                return f"must be one of {self.doc_values()}, got {value}"
             return None
         if self.kind is float:
             ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
@@ -213,7 +226,8 @@ AXES: dict[str, Axis] = {
              minimum=1, acts=_with_celery),
         Axis("task_groups", int, 0, {PARSE, TASK, POD_SIZE}, "dag_file",
              "0: one DbtDag; N: a DAG of N DbtTaskGroups sharing the project and manifest, "
-             "each selecting a slice of the models", minimum=0, quiet_default=True),
+             "each selecting its slice of the models by one tag (generated projects only)",
+             choices=(0, *TASK_GROUP_COUNTS), quiet_default=True),
         Axis("soak_tasks", int, 200, {SOAK}, "harness",
              "soak: model tasks run in one process", minimum=1),
         Axis("dagbag_import_timeout", int, 30, _ALL_DAG, "env",

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.registry.axes import slice_tag
+
 CONN_ID = "harness_duckdb"
 # DuckDB lets one process write a database file at a time. With concurrency > 1,
 # dbt-duckdb retries the connect with backoff (1, 2, 4, ... s) while another task
@@ -63,18 +65,10 @@ class DagSpec:
     """None: Cosmos's default (eager)."""
     virtualenv_dir: Path | None = None
     py_requirements: tuple[str, ...] = ()
-    group_slices: tuple[tuple[str, ...], ...] = ()
-    """Empty: one DbtDag. Else one DbtTaskGroup per slice, selecting those models, all
-    sharing one ProjectConfig (and manifest), as users split a large project."""
-
-
-def slice_models(models: list[str], groups: int) -> tuple[tuple[str, ...], ...]:
-    """``groups`` slices of the models, round robin over their sorted names; with more
-    groups than models, each group selects one model (models repeat)."""
-    names = sorted(models)
-    if groups > len(names):
-        return tuple((names[i % len(names)],) for i in range(groups))
-    return tuple(tuple(names[i::groups]) for i in range(groups))
+    task_groups: int = 0
+    """0: one DbtDag. N: N DbtTaskGroups, each selecting its slice by one tag (which the
+    generator writes), all sharing one ProjectConfig (and manifest), as users split a
+    large project."""
 
 
 def profile_config_source(spec: DagSpec) -> str:
@@ -133,7 +127,7 @@ def render_dag_file(spec: DagSpec) -> str:
             "py_system_site_packages": False,
         }
     profile = profile_config_source(spec)
-    if spec.group_slices:
+    if spec.task_groups:
         return _task_groups_file(spec, imports, project_args, profile, render_args, exec_args,
                                  operator_args)  # fmt: skip
     return f'''"""Cosmos memory harness scenario: an airflow dag of dbt project {spec.project_name}.
@@ -172,8 +166,8 @@ def _task_groups_file(
     imports = imports.replace("from cosmos.airflow.dag import DbtDag", (
         "from cosmos.airflow.task_group import DbtTaskGroup")).replace(
         "from cosmos import DbtDag,", "from cosmos import DbtTaskGroup,")  # fmt: skip
-    slices = ",\n".join(f"    {list(s)!r}" for s in spec.group_slices)
-    n = len(spec.group_slices)
+    n = spec.task_groups
+    slices = ",\n".join(f"    {'tag:' + slice_tag(k, n)!r}" for k in range(n))
     return f'''"""Cosmos memory harness scenario: an airflow dag of {n} task groups of dbt project
  {spec.project_name}, sharing one project and manifest, each selecting a slice.
 
@@ -199,12 +193,12 @@ with DAG(
     max_active_tasks={spec.concurrency},
     max_active_runs=1,
 ) as dag:
-    for i, models in enumerate(SLICES):
+    for i, select in enumerate(SLICES):
         DbtTaskGroup(
-            group_id=f"slice_{{i:02d}}",
+            group_id=f"slice_{{i + 1:02d}}",
             project_config=project_config,
             profile_config=profile_config,
-            render_config=RenderConfig({", ".join(render_args)}, select=models),
+            render_config=RenderConfig({", ".join(render_args)}, select=[select]),
             execution_config=ExecutionConfig({", ".join(exec_args)}),
             operator_args={operator_args!r},
         )

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from harness.generate import generate_project
+from harness.generate import generate_project, is_current
 from harness.run.dagfile import DUCKDB_RETRIES
 from harness.run.own_project import OwnSetup, setup_own
 from harness.run.workspace import dbt_bin
@@ -207,7 +207,7 @@ def prepare_project(spec: ProjectSpec, work: Path, log_dir: Path) -> PreparedPro
     else:
         assert spec.models is not None and spec.shape is not None
         path = (SYNTHETIC_ROOT / spec.label).resolve()
-        if not (path / "dbt_project.yml").exists():
+        if not is_current(path, spec.models, spec.shape, spec.seed):
             generate_project(path, models=spec.models, shape=spec.shape, seed=spec.seed)
     name, profile_name = _read_project_yml(path)
     pwork = work / "projects" / spec.label.replace("/", "_").replace(":", "_")

@@ -135,7 +135,13 @@ def _matrix(
         for value in values:
             _check_axis_value(axis_name, value, f"{where}.{axis_name}")
         axes[axis_name] = tuple(dict.fromkeys(values))
-    return MatrixSpec(name, phases, reps, _projects(_with_own(table, defaults), where, base), axes)
+    projects = _projects(_with_own(table, defaults), where, base)
+    if any(p.path for p in projects) and any(axes["task_groups"]):
+        raise UsageError(
+            f"{where}.task_groups: needs a generated project, whose models carry the slice "
+            "tags the groups select; a project of your own has none"
+        )
+    return MatrixSpec(name, phases, reps, projects, axes)
 
 
 def _with_own(table: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from harness.run.airflow_db import DAG_ID
 from harness.run.context import Context
-from harness.run.dagfile import DagSpec, render_dag_file, slice_models
+from harness.run.dagfile import DagSpec, render_dag_file
 
 
 def dag_spec(ctx: Context) -> DagSpec:
@@ -16,7 +15,6 @@ def dag_spec(ctx: Context) -> DagSpec:
     assert p is not None
     load_mode = a["load_mode"]
     eff = ctx.scenario.effective(ctx.phase)
-    groups = a["task_groups"]
     return DagSpec(
         dag_id=DAG_ID,
         project_dir=ctx.project_dir or p.path,
@@ -38,14 +36,8 @@ def dag_spec(ctx: Context) -> DagSpec:
         test_indirect_selection=eff.get("test_indirect_selection"),
         virtualenv_dir=ctx.venv_dir,
         py_requirements=venv_requirements(),
-        group_slices=slice_models(model_names(p.manifest()), groups) if groups else (),
+        task_groups=a["task_groups"],
     )
-
-
-def model_names(manifest: Path) -> list[str]:
-    """The names of the project's own models, from its manifest."""
-    nodes = json.loads(manifest.read_text())["nodes"].values()
-    return [n["name"] for n in nodes if n["resource_type"] == "model"]
 
 
 def venv_requirements() -> tuple[str, ...]:
