@@ -278,7 +278,9 @@ def task_groups_section(scenarios: dict[str, ScenarioSamples]) -> Section:
         return section
     section.intro.append(
         "The DAG file holds N DbtTaskGroups that share one project and manifest, each "
-        "selecting a slice of the models. The parse is the DAG processor's (a fresh process; "
+        "selecting its slice of the models with one selector (`tag:slice_k_of_N`, which the "
+        "generator writes); N = 0 is the same project as one DbtDag. The parse is the DAG "
+        "processor's (a fresh process; "
         "Airflow's parse time is the file's own, which its `dagbag_import_timeout` bounds: "
         "a negative margin means the file would fail to import). One task re-imports the "
         "whole DAG file, every group included. " + MEDIANS

@@ -29,7 +29,12 @@ from rich.table import Table
 
 from harness.errors import UsageError
 from harness.run.cleanup import MARK_VAR, end_orphans, install_mark
-from harness.run.estimate import estimate_s, setup_estimate_s
+from harness.run.estimate import (
+    estimate_s,
+    measuring_estimate_s,
+    run_estimate_s,
+    setup_estimate_s,
+)
 from harness.run.runid import check_results_dir, claim_new, lock_run
 from harness.run.runner import Unit, execute, iter_shard, units_of
 from harness.run.supervise import reaper
@@ -185,16 +190,14 @@ def _dry_run(console: Console, units: list[Unit]) -> int:
     table.add_column("scenario id")
     table.add_column("reps", justify="right")
     table.add_column("estimate", justify="right")
-    total = 0.0
     for i, u in enumerate(units, 1):
         est = estimate_s(u.measurement) * u.measurement.repetitions
-        total += est
         table.add_row(str(i), u.scenario_id, str(u.measurement.repetitions), _fmt_s(est))
     setup = setup_estimate_s(u.measurement for u in units)
     if setup:
         what = "set-up: each project's dbt parse, dbt ls and dbt build, once"
         table.add_row("", what, "", _fmt_s(setup))
-        total += setup
+    total = run_estimate_s([u.measurement for u in units])
     Console().print(table)
     console.print(f"estimated time: {_fmt_s(total)} on a 2-core machine")
     return 0
@@ -218,7 +221,7 @@ def run_with_progress(
     rerun_failed: bool = False,
 ) -> int:
     """Execute ``units`` with a progress bar and the time left; the exit code."""
-    total = sum(estimate_s(u.measurement) * u.measurement.repetitions for u in units)
+    total = measuring_estimate_s(u.measurement for u in units)
     n_total = sum(u.measurement.repetitions for u in units)
     progress = Progress(
         TextColumn("[bold]{task.fields[n]}/{task.fields[of]}"),

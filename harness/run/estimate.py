@@ -181,8 +181,11 @@ def setup_estimate_s(measurements: Iterable[Measurement]) -> float:
     )
 
 
+def measuring_estimate_s(measurements: Iterable[Measurement]) -> float:
+    """Every repetition of ``measurements``, the set-up left out."""
+    return sum(estimate_s(m) * m.repetitions for m in measurements)
+
+
 def run_estimate_s(measurements: list[Measurement]) -> float:
     """The whole run: every repetition, and the set-up once."""
-    return sum(estimate_s(m) * m.repetitions for m in measurements) + setup_estimate_s(
-        measurements
-    )
+    return measuring_estimate_s(measurements) + setup_estimate_s(measurements)
