@@ -456,3 +456,8 @@ def test_a_celery_run_is_left_out_of_the_guide_recommendations_and_plots(
     recommendations = md[start:md.index("\n## ", start + 1)]
     assert "| 10 models | 1 |" in recommendations, recommendations  # one configuration
     assert "900" not in recommendations and "celery" not in recommendations.lower()
+    # Nor is it the answer's whole-run worker: that is the LocalExecutor run's.
+    start = md.index("## The answer")
+    answer = md[start:md.index("\n## ", start + 1)]
+    (worker,) = re.findall(r"(\d+) MiB at concurrency 4", answer)
+    assert 1400 < int(worker) < 1600, answer

@@ -152,7 +152,7 @@ def _row(
         missing.append("smallest worker")
     settings = [*_pick_text(run, "run"), *_pick_text(task, "task"), *_pick_text(parse, "parse")]
     if not settings and smallest:
-        settings = ["see the smallest worker measured"]
+        settings = ["see the smallest worker measured (Celery: the workers section)"]
     return [
         cell(size_label(size)),
         cell(settings, strong=True),
@@ -166,9 +166,10 @@ def _row(
 
 def summary_section(scenarios: dict[str, ScenarioSamples]) -> Section:
     """The answer first: settings and expected peaks for each size measured."""
-    recs = {
-        phase: {r.size: r for r in recommend(scenarios, phase)} for phase in (PARSE, TASK, DAG_RUN)
-    }
+    # A Celery run's own peak is the scheduler loop's: it is no whole run's worker figure
+    # (the workers section sizes Celery workers; their smallest size is listed here).
+    local = {k: s for k, s in scenarios.items() if not on_celery(s.config)}
+    recs = {phase: {r.size: r for r in recommend(local, phase)} for phase in (PARSE, TASK, DAG_RUN)}
     workers = mw.min_workers(scenarios)
     sizes = [
         s
@@ -190,7 +191,7 @@ def summary_section(scenarios: dict[str, ScenarioSamples]) -> Section:
         id="answer",
     )
     for size in sizes:
-        table.rows.append(_row(scenarios, recs, workers, size))
+        table.rows.append(_row(local, recs, workers, size))
     intro = (
         "What to use and how big it gets, per project size: the configuration with the lowest "
         "peak memory among those whose every repetition succeeded (the recommendations below), "
