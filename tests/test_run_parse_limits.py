@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.run.recipes.parse_probe import timeout_margins
+from harness.run.recipes.parse_probe import killed_by_processor, timeout_margins
 from harness.run.workspace import airflow_env
 
 SLOW_DAG = '''"""An airflow dag file whose import sleeps past the DagBag's import timeout."""
@@ -34,6 +34,19 @@ def test_margins_and_flags() -> None:
         "dag_file_processor_timeout": 8.0,
     }
     assert timeout_margins({"parse_s": 1.0}) == {}
+
+
+def test_an_import_that_outlived_the_processor_timeout_is_an_error() -> None:
+    """Seen at 100 models with DBT_LS and 10 groups: the import finished after 52.5 s,
+    no import error (the 30 s alarm never fired), yet the DAG processor kills its file
+    processor at 50 s: not a successful parse."""
+    limits = {"dagbag_import_timeout": 30.0, "dag_file_processor_timeout": 50.0}
+    late = timeout_margins({"limits": limits, "airflow_parse_s": 52.5})
+    reason = killed_by_processor({"airflow_parse_s": 52.5, **late})
+    assert reason is not None and "52.5 s, past Airflow's dag_file_processor_timeout" in reason
+    within = timeout_margins({"limits": limits, "airflow_parse_s": 42.0})
+    assert killed_by_processor({"airflow_parse_s": 42.0, **within}) is None
+    assert killed_by_processor({"parse_s": 1.0}) is None
 
 
 def test_a_parse_past_the_import_timeout_is_flagged(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ PROBE_FIGURES = ("parse_s", "import_s", "airflow_parse_s", "limits")
 NEAR_LIMIT = 0.8
 """A parse that takes this share of one of Airflow's limits is flagged "near"."""
 TIMED_OUT = "DagBag import timeout"
+PROCESSOR_TIMEOUT = "dag_file_processor_timeout"
 
 
 def timeout_margins(report: dict[str, Any]) -> dict[str, Any]:
@@ -78,4 +79,22 @@ def parse_report(ctx: Context, dag_file: Path, measured: bool) -> tuple[Outcome,
             return Outcome("invalid", result, last, figures), report
         return Outcome("error", result, last, figures), report
     status, reason = status_of(result, ctx.log)
+    killed = killed_by_processor(figures)
+    if status == "ok" and killed is not None:
+        status, reason = "error", killed
     return Outcome(status, result, reason, figures), report
+
+
+def killed_by_processor(figures: dict[str, Any]) -> str | None:
+    """Why a parse that imported the file still fails in Airflow: it took longer than
+    dag_file_processor_timeout, past which the DAG processor kills the file's processor.
+    dagbag_import_timeout, a SIGALRM inside the parse, can fire late or not at all
+    (docs/ARCHITECTURE.md, trap 24), so an import that finished proves nothing."""
+    over = (figures.get("timeout_margin") or {}).get(PROCESSOR_TIMEOUT)
+    if over is None or over > 0:
+        return None
+    took = figures.get("airflow_parse_s") or figures.get("parse_s") or 0.0
+    return (
+        f"the parse took {took:.1f} s, past Airflow's {PROCESSOR_TIMEOUT}: the DAG "
+        "processor kills the file's processor"
+    )
