@@ -82,7 +82,7 @@ def generate_project(
     _check_arguments(models, shape, seed, tests_per_model)
     # abspath, not resolve(): a symlinked --out must be seen (and refused) as a link.
     out = Path(os.path.abspath(out))
-    db = Path(os.path.abspath(db_path if db_path is not None else f"{out}.duckdb"))
+    db = Path(os.path.abspath(db_path)) if db_path is not None else _default_db(out)
     _check_paths(out, db)
 
     graph = build_graph(models, shape, seed)
@@ -131,7 +131,14 @@ def _marker(models: int, shape: str, seed: int, tests_per_model: int, db: Path) 
     )
 
 
-def is_current(out: Path, models: int, shape: str = "layered", seed: int = 0) -> bool:
+def _default_db(out: Path) -> Path:
+    """The DuckDB file of a project written to (absolute) ``out`` without a db_path."""
+    return Path(f"{out}.duckdb")
+
+
+def is_current(
+    out: Path, models: int, shape: str = "layered", seed: int = 0, tests_per_model: int = 1
+) -> bool:
     """Whether ``out`` holds the project :func:`generate_project` would write for these
     arguments (its defaults otherwise) by this version of the generator."""
     out = Path(os.path.abspath(out))
@@ -139,7 +146,7 @@ def is_current(out: Path, models: int, shape: str = "layered", seed: int = 0) ->
         marker = (out / MARKER).read_text(encoding="utf-8")
     except OSError:
         return False
-    return marker == _marker(models, shape, seed, 1, Path(f"{out}.duckdb")) + "\n"
+    return marker == _marker(models, shape, seed, tests_per_model, _default_db(out)) + "\n"
 
 
 def write_manifest(project_dir: Path, env: dict[str, str] | None = None) -> Path:

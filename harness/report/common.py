@@ -25,6 +25,12 @@ def on_celery(config: dict[str, Any]) -> bool:
     return config.get("executor") == CELERY
 
 
+def without_celery(scenarios: dict[str, ScenarioSamples]) -> dict[str, ScenarioSamples]:
+    """The scenarios that ran the LocalExecutor: a Celery run's own peak is the scheduler
+    loop's alone (its tasks ran in the workers' cgroups), no whole run's figure."""
+    return {k: s for k, s in scenarios.items() if not on_celery(s.config)}
+
+
 def size_sort_key(size: int | str | None) -> tuple[int, int, str]:
     """No project first, then model counts ascending, then user projects by name."""
     if size is None:

@@ -10,7 +10,7 @@ from harness.compare.diff import compare_runs
 from harness.compare.runs import RunData, load_run
 from harness.compare.samples import group_scenarios
 from harness.report import guide
-from harness.report.common import on_celery
+from harness.report.common import without_celery
 from harness.report.failures import failures
 from harness.report.plots import line_plots, pareto_plots
 from harness.report.render_html import render_html
@@ -56,7 +56,7 @@ def build_report(run: RunData, baseline: RunData | None = None) -> Report:
     # A Celery run's own peak is the scheduler loop's alone (its tasks ran in the
     # workers' cgroups): the guide, the recommendations and the plots, which compare
     # whole LocalExecutor runs, leave it to the workers section.
-    local = {k: s for k, s in scenarios.items() if not on_celery(s.config)}
+    local = without_celery(scenarios)
     rows = guide.evaluate(local)
     sections: list[Section | None] = [
         summary_section(scenarios),

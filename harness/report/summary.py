@@ -22,6 +22,7 @@ from harness.report.common import (
     size_label,
     sorted_sizes,
     successful,
+    without_celery,
 )
 from harness.report.recommend import Candidate, Recommendation, recommend, ties
 from harness.report.view import Cell, Section, Table, cell
@@ -166,9 +167,8 @@ def _row(
 
 def summary_section(scenarios: dict[str, ScenarioSamples]) -> Section:
     """The answer first: settings and expected peaks for each size measured."""
-    # A Celery run's own peak is the scheduler loop's: it is no whole run's worker figure
-    # (the workers section sizes Celery workers; their smallest size is listed here).
-    local = {k: s for k, s in scenarios.items() if not on_celery(s.config)}
+    # The workers section sizes Celery workers; only their smallest size is listed here.
+    local = without_celery(scenarios)
     recs = {phase: {r.size: r for r in recommend(local, phase)} for phase in (PARSE, TASK, DAG_RUN)}
     workers = mw.min_workers(scenarios)
     sizes = [
