@@ -30,7 +30,7 @@ import pytest
 from harness.measure import MeasureResult, cgroupfs, measure
 from harness.measure import load as load_mod
 from harness.measure.backends import choose_backend
-from harness.measure.load import BUSY_OTHER_CORES, LoadProbe, MachineLoad
+from harness.measure.load import BUSY_OTHER_CORES, TREES, LoadProbe, MachineLoad, process_tree_cpu
 
 TICKS_TOLERANCE_S = 0.05
 QUIET_CORES = 0.1
@@ -179,6 +179,48 @@ def test_a_sibling_tree_is_the_harness_own_cpu() -> None:
     life = spun.user_cpu_s + spun.system_cpu_s
     assert 0 < load.harness_trees_cpu_s <= life + TICKS_TOLERANCE_S, (load, life)
     assert load.other_cpu_s + load.harness_trees_cpu_s <= load.cpus * load.interval_s + 0.1
+    if background < QUIET_CORES:
+        assert abs(load.harness_trees_cpu_s - load.interval_s) <= QUIET_TOLERANCE, load
+        assert load.other_cores <= QUIET_TOLERANCE and not load.busy, load
+
+
+_REAPED_CHILD = (
+    "import subprocess, sys, time\n"
+    "t = time.process_time()\n"
+    "subprocess.run([sys.executable, '-c', "
+    "'import time\\nt = time.process_time()\\nwhile time.process_time() - t < 1: pass'])\n"
+    "while True: pass\n"
+)
+"""Spins a child for 1 CPU-second and reaps it, then spins itself: a service's tree."""
+
+
+def test_a_plain_service_tree_is_the_harness_own_cpu() -> None:
+    """A service started outside any cgroup (the LocalExecutor's API server, triggerer)
+    registers its process tree's CPU: it is ``harness_trees_cpu_s``, not other load.
+
+    Truth: the reaped child's CPU-second is in the reader's figure (a reader of the root
+    alone would miss it), the figure never passes the tree's whole-life CPU by psutil,
+    and on a quiet machine the spinning root fills the measured interval."""
+    background = _background_cores()
+    proc = subprocess.Popen([sys.executable, "-c", _REAPED_CHILD])
+    read = process_tree_cpu(proc.pid)
+    TREES.add(proc, read)
+    try:
+        root, deadline = psutil.Process(proc.pid), time.monotonic() + 30
+        while not root.cpu_times().children_user and time.monotonic() < deadline:
+            time.sleep(0.1)
+        before = read()
+        assert before is not None and before >= 1.0 - TICKS_TOLERANCE_S, before
+        result = measure(["sleep", "2"])
+        life = _cpu(root)
+    finally:
+        TREES.end(proc)
+        proc.kill()
+        proc.wait()
+    load = result.load
+    assert load is not None and load.harness_trees_cpu_s is not None
+    assert 0 < load.harness_trees_cpu_s <= life + TICKS_TOLERANCE_S, (load, life)
+    assert read() == read() >= before  # gone: its last reading, never less
     if background < QUIET_CORES:
         assert abs(load.harness_trees_cpu_s - load.interval_s) <= QUIET_TOLERANCE, load
         assert load.other_cores <= QUIET_TOLERANCE and not load.busy, load

@@ -10,9 +10,10 @@ on what else ran meanwhile, so every result carries:
 - other processes' CPU: the machine's non-idle CPU time over the interval
   (user, nice, system, irq, softirq of /proc/stat; guest is inside user) minus
   the measured tree's own CPU, this harness process's (its sampler and
-  waiter threads), and that of the other trees this process measures in cgroups
-  meanwhile (``harness_trees_cpu_s``: the Celery workers, broker and servers of a
-  DAG run are part of the run, not load on it). In core-seconds, and per second
+  waiter threads), and that of the other trees this process runs meanwhile
+  (``harness_trees_cpu_s``: the Celery workers, broker and servers of a DAG run,
+  measured in cgroups, and the LocalExecutor's API server and triggerer, plain
+  processes read by psutil, are part of the run, not load on it). In core-seconds, and per second
   of the interval: 1.0 is one core kept busy by something else the whole time.
 
 Busy rule (:data:`BUSY_OTHER_CORES`, :data:`BUSY_STEAL`): other processes used
@@ -28,6 +29,7 @@ misses; it is never reported below zero.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -108,7 +110,38 @@ class _Trees:
 
 
 TREES = _Trees()
-"""Every tree measure() runs in a cgroup registers here while its cgroup exists."""
+"""Every tree measure() runs in a cgroup registers here while its cgroup exists, and
+every service the harness starts outside one while it runs (:func:`process_tree_cpu`)."""
+
+
+def process_tree_cpu(pid: int) -> CpuReader:
+    """A reader of the cumulative CPU of a process outside any cgroup and its descendants:
+    their own seconds and those of the children they reaped. A lower bound (a descendant
+    reaped by no one in the tree takes its seconds with it), never decreasing; after the
+    process is gone it gives its last reading."""
+    last = 0.0
+    try:
+        root: psutil.Process | None = psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        root = None
+
+    def read() -> float | None:
+        nonlocal last
+        try:
+            if root is None:
+                return last
+            procs = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return last
+        total = 0.0
+        for proc in procs:
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                t = proc.cpu_times()
+                total += t.user + t.system + t.children_user + t.children_system
+        last = max(last, total)
+        return last
+
+    return read
 
 
 def _busy_s(t: Any) -> float:

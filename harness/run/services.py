@@ -2,7 +2,8 @@
 for the LocalExecutor's task processes, and the triggerer, for WATCHER's
 deferrable sensors. Both listen on 127.0.0.1 only and are stopped with their
 whole process tree; each in a process group of its own that the kernel kills
-with the harness (harness.run.supervise)."""
+with the harness (harness.run.supervise). Their CPU is the run's own, not load on it
+(harness.measure.load.TREES)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import psutil
 
+from harness.measure.load import TREES, process_tree_cpu
 from harness.run.supervise import die_with_parent
 from harness.run.workspace import airflow_bin
 
@@ -84,6 +86,21 @@ def wait_healthy(url: str, exited: Callable[[], bool], timeout_s: float) -> None
     raise RuntimeError(f"airflow api-server not healthy at {url} after {timeout_s:.0f} s")
 
 
+def _start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    # Its own session, killed with the harness; its CPU registered as the run's own.
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            cmd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
+        )
+    TREES.add(proc, process_tree_cpu(proc.pid))
+    return proc
+
+
 @contextlib.contextmanager
 def airflow_services(
     env: dict[str, str], port: int, log_dir: Path, triggerer: bool = True
@@ -92,31 +109,14 @@ def airflow_services(
     log_dir.mkdir(parents=True, exist_ok=True)
     started: list[subprocess.Popen[bytes]] = []
     try:
-        with (log_dir / "api-server.log").open("wb") as api_log:
-            api = subprocess.Popen(
-                api_server_cmd(port),
-                env=env,
-                stdout=api_log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=die_with_parent,
-            )
+        api = _start(api_server_cmd(port), env, log_dir / "api-server.log")
         started.append(api)
         if triggerer:
-            with (log_dir / "triggerer.log").open("wb") as trig_log:
-                started.append(
-                    subprocess.Popen(
-                        triggerer_cmd(),
-                        env=env,
-                        stdout=trig_log,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                        preexec_fn=die_with_parent,
-                    )
-                )
+            started.append(_start(triggerer_cmd(), env, log_dir / "triggerer.log"))
         health = f"http://127.0.0.1:{port}/execution/health"
         wait_healthy(health, lambda: api.poll() is not None, timeout_s=120)
         yield
     finally:
         for proc in reversed(started):
+            TREES.end(proc)
             stop_tree(proc)
