@@ -54,3 +54,27 @@ def test_acted_per_option() -> None:
     assert acted("watcher", [none_deferred], []) == (False, "no sensor was seen deferred")
     assert acted("debug_mode", [debug], [])[0] is True
     assert acted("dbt_manifest", [], []) == (True, "set by the harness")
+
+
+def test_pairs_where_the_option_never_acted_are_out_of_the_adjustment() -> None:
+    """The Benjamini-Hochberg family is the pairs that judge the option: an acted pair's
+    q-value is the one it has alone, however many refused pairs sit beside it (with
+    them in the family, four pairs of p near 1 would multiply its p by up to five)."""
+    refused = {"dbt": {"partial_parse_used": False, "partial_parse_runs": [0, 1],
+                       "reason": "saved manifest not found"}}
+    acted_pair = (
+        records("task", 10, 320, 11, evidence=PP_USED, **MANIFEST),
+        records("task", 10, 300, 11, partial_parse=False, **MANIFEST),
+    )
+    alone = rows_by_key(*acted_pair)["partial_parse"].pairs[0].changes["memory"]
+    others = []
+    for models in (20, 30, 40, 50):
+        others += records("task", models, 300, 11, evidence=refused, **MANIFEST)
+        others += records("task", models, 300, 11, partial_parse=False, **MANIFEST)
+    row = rows_by_key(*acted_pair, others)["partial_parse"]
+    (judged,) = [p for p in row.pairs if p.acted]
+    assert len(row.pairs) == 5
+    assert alone.q_value is not None and alone.q_value < 0.05
+    assert judged.changes["memory"].q_value == alone.q_value
+    assert row.verdict == guide.OPPOSITE
+    assert all(p.changes["memory"].q_value is None for p in row.pairs if not p.acted)

@@ -18,7 +18,8 @@ out. A difference under MIN_EFFECT counts as none, significant or not: the guide
 speaks of "High" and "Low", not of a 1% drift.
 
 A row asks whether any of its pairs moved, so each metric's p-values over the row's
-pairs are adjusted together (Benjamini-Hochberg, harness.compare.stats.adjust): with
+pairs where the option acted (the pairs that judge it; the others are shown unadjusted)
+are adjusted together (Benjamini-Hochberg, harness.compare.stats.adjust): with
 six pairs of pure noise tested at 5% each, one pair in four would pass by chance; after
 the adjustment an option that does nothing gets a verdict other than "not seen" with
 about 5% probability at most, whatever the number of pairs (tests/test_report.py
@@ -215,8 +216,13 @@ def evaluate(scenarios: dict[str, ScenarioSamples]) -> list[GuideRow]:
     """All seven rows, measured or not, in the guide's order."""
     rows = []
     for option in OPTIONS:
-        pairs = adjusted(find_pairs(option, scenarios))
-        counted, reason = _counted(pairs)
+        found = find_pairs(option, scenarios)
+        counted, reason = _counted(found)
+        # The family the adjustment spans is the pairs that judge the option: a pair where
+        # it never acted is shown, unadjusted, and must not dilute the others.
+        counted = adjusted(counted)
+        judged = iter(counted)
+        pairs = [next(judged) if p.acted else p for p in found]
         sizes = sorted({p.size for p in pairs}, key=size_sort_key)
         cells = {}
         size_verdicts = {}

@@ -44,9 +44,10 @@ def _summary(run: RunData, n_scenarios: int) -> list[str]:
         f"Changes are median(with the option) / median(without); a change under "
         f"{guide.MIN_EFFECT:.0%} counts as none. Significance: Student's t on the log "
         "values, p<0.05, with its 95% interval of the ratio; one repetition against one "
-        "is 'too few repetitions', not a verdict. A guide row's pairs are judged together: "
-        "their p-values are adjusted (Benjamini-Hochberg), so that an option with no effect "
-        "gets a verdict other than 'not seen' in at most about 5% of runs.",
+        "is 'too few repetitions', not a verdict. A guide row's pairs where the option "
+        "acted are judged together: their p-values are adjusted (Benjamini-Hochberg; a "
+        "pair where it never acted is shown unadjusted and left out), so that an option "
+        "with no effect gets a verdict other than 'not seen' in at most about 5% of runs.",
     ]
 
 
