@@ -17,7 +17,14 @@ import pytest
 
 from harness.measure import measure
 from harness.registry.axes import effective
-from harness.run.celery import PRODUCER_QUEUE, celery_env, plan_workers, tasks_run
+from harness.run.celery import (
+    PRODUCER_QUEUE,
+    Cluster,
+    _worker_ready,
+    celery_env,
+    plan_workers,
+    tasks_run,
+)
 from harness.run.dagfile import DagSpec, render_dag_file
 from harness.scenarios import expand, load_scenario_file
 from harness.store.jsonl import read_records
@@ -86,6 +93,22 @@ def test_tasks_run_reads_the_task_ids_a_worker_logged(tmp_path: Path) -> None:
     )
     assert tasks_run(log) == ["a.run", "b.test"]
     assert tasks_run(tmp_path / "missing.log") == []
+
+
+def test_a_probe_reads_only_its_own_part_of_the_worker_log(tmp_path: Path) -> None:
+    """min_worker's probes append to one worker log: a probe's tasks and its worker's
+    readiness are what follows its start (found: a bisection's record counted the
+    producer's task five times, one per earlier probe, and took an earlier probe's
+    " ready." for its own worker's)."""
+    (w,) = plan_workers(1, 2, watcher=False)
+    log = tmp_path / f"{w.name}.log"
+    log.write_text("celery@w ready.\nExecuting workload in Celery: ti=X(task_id='old.run')\n")
+    cluster = Cluster([w], log_dir=tmp_path, log_start={w.name: log.stat().st_size})
+    assert not _worker_ready(*cluster.log_of(w.name))
+    with log.open("a") as fh:
+        fh.write("celery@w ready.\nExecuting workload in Celery: ti=X(task_id='new.run')\n")
+    assert _worker_ready(*cluster.log_of(w.name))
+    assert tasks_run(*cluster.log_of(w.name)) == ["new.run"]
 
 
 def test_measure_stop_ends_a_service_as_ok_and_measures_it() -> None:

@@ -113,6 +113,13 @@ class Cluster:
     workers: list[Worker]
     services: dict[str, MeasuredService] = field(default_factory=dict)
     log_dir: Path = Path()
+    log_start: dict[str, int] = field(default_factory=dict)
+    """Each worker's log size before it started: a bisection's probes append to the same
+    file, and a probe's worker is only what follows."""
+
+    def log_of(self, name: str) -> tuple[Path, int]:
+        """A worker's log file and where this run's part of it starts."""
+        return self.log_dir / f"{name}.log", self.log_start.get(name, 0)
 
     def figures(self) -> dict[str, Any]:
         """figures.workers (one per worker), their sum, and the other services apart."""
@@ -121,7 +128,7 @@ class Cluster:
             row: dict[str, Any] = {"name": w.name, "queue": w.queue, "role": w.role,
                    "concurrency": w.concurrency}  # fmt: skip
             row.update(self.services[w.name].figures() if w.name in self.services else {})
-            row["task_ids"] = tasks_run(self.log_dir / f"{w.name}.log")
+            row["task_ids"] = tasks_run(*self.log_of(w.name))
             row["tasks"] = len(row["task_ids"])
             rows.append(row)
         others = {n: s.figures() for n, s in self.services.items() if n.startswith("_")}
@@ -151,12 +158,19 @@ class Cluster:
 _EXECUTING = re.compile(r"Executing workload in Celery: .*?task_id='([^']+)'")
 
 
-def tasks_run(log: Path) -> list[str]:
-    """The task ids a worker ran, from its log (its own file: no other worker writes there)."""
+def _log_since(log: Path, start: int) -> bytes:
     try:
-        return _EXECUTING.findall(log.read_text(errors="replace"))
+        with log.open("rb") as fh:
+            fh.seek(start)
+            return fh.read()
     except OSError:
-        return []
+        return b""
+
+
+def tasks_run(log: Path, start: int = 0) -> list[str]:
+    """The task ids a worker ran, from its log past ``start`` (its own file: no other
+    worker writes there)."""
+    return _EXECUTING.findall(_log_since(log, start).decode(errors="replace"))
 
 
 def _worker_cmd(w: Worker, pid_file: Path) -> list[str]:
@@ -188,10 +202,8 @@ def _redis_ready(port: int) -> bool:
     return False
 
 
-def _worker_ready(log: Path) -> bool:
-    with contextlib.suppress(OSError):
-        return b" ready." in log.read_bytes()
-    return False
+def _worker_ready(log: Path, start: int) -> bool:
+    return b" ready." in _log_since(log, start)
 
 
 @contextlib.contextmanager
@@ -229,10 +241,13 @@ def celery_cluster(
             spec(w.name, _worker_cmd(w, work_dir / f"{w.name}.pid"), worker_limit_bytes)
             for w in workers
         ]
+        for ws in worker_specs:
+            cluster.log_start[ws.name] = ws.log.stat().st_size if ws.log.exists() else 0
         with measured_services(worker_specs) as running:
             cluster.services.update(running)
             for w in workers:
-                log = log_dir / f"{w.name}.log"
-                _wait_for(f"celery worker {w.name}", lambda log=log: _worker_ready(log),
+                log, start = cluster.log_of(w.name)
+                _wait_for(f"celery worker {w.name}",
+                          lambda log=log, start=start: _worker_ready(log, start),
                           running[w.name])  # fmt: skip
             yield cluster
