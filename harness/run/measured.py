@@ -83,6 +83,10 @@ class MeasuredService(threading.Thread):
             "cpu_s": round(r.user_cpu_s + r.system_cpu_s, 2),
             "processes_seen": r.processes_seen,
             "limit_bytes": r.limit_bytes,
+            # What the peak held (anonymous memory against page cache and shmem), as the
+            # measured tree's record has it: a worker's peak is not all its processes'.
+            "memory_stat_near_peak": r.details.get("memory_stat_near_peak"),
+            "top_processes": r.details.get("top_processes", [])[:5],
         }
 
 
