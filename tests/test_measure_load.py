@@ -47,6 +47,12 @@ def _background_cores(seconds: float = 1.0) -> float:
     return probe.result(0.0).other_cores
 
 
+def _quiet_before_and_after(before: float) -> bool:
+    """Quiet at the pre-check and again now: a neighbour (another test on the other xdist
+    worker) that started meanwhile would be in the strict figures (seen: 0.2 cores)."""
+    return before < QUIET_CORES and _background_cores() < QUIET_CORES
+
+
 @pytest.fixture
 def burner() -> Iterator[psutil.Process]:
     """A process spinning one core for the length of the test."""
@@ -179,7 +185,7 @@ def test_a_sibling_tree_is_the_harness_own_cpu() -> None:
     life = spun.user_cpu_s + spun.system_cpu_s
     assert 0 < load.harness_trees_cpu_s <= life + TICKS_TOLERANCE_S, (load, life)
     assert load.other_cpu_s + load.harness_trees_cpu_s <= load.cpus * load.interval_s + 0.1
-    if background < QUIET_CORES:
+    if _quiet_before_and_after(background):
         assert abs(load.harness_trees_cpu_s - load.interval_s) <= QUIET_TOLERANCE, load
         assert load.other_cores <= QUIET_TOLERANCE and not load.busy, load
 
@@ -221,7 +227,7 @@ def test_a_plain_service_tree_is_the_harness_own_cpu() -> None:
     assert load is not None and load.harness_trees_cpu_s is not None
     assert 0 < load.harness_trees_cpu_s <= life + TICKS_TOLERANCE_S, (load, life)
     assert read() == read() >= before  # gone: its last reading, never less
-    if background < QUIET_CORES:
+    if _quiet_before_and_after(background):
         assert abs(load.harness_trees_cpu_s - load.interval_s) <= QUIET_TOLERANCE, load
         assert load.other_cores <= QUIET_TOLERANCE and not load.busy, load
 
