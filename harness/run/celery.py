@@ -26,7 +26,7 @@ from typing import Any
 
 from harness.run.measured import MeasuredService, ServiceSpec, measured_services
 from harness.run.services import api_server_cmd, triggerer_cmd, wait_healthy
-from harness.run.workspace import airflow_bin
+from harness.run.workspace import airflow_bin, log_since, log_size
 
 PRODUCER_QUEUE = "cosmos_producer"
 DEFAULT_QUEUE = "default"
@@ -158,19 +158,10 @@ class Cluster:
 _EXECUTING = re.compile(r"Executing workload in Celery: .*?task_id='([^']+)'")
 
 
-def _log_since(log: Path, start: int) -> bytes:
-    try:
-        with log.open("rb") as fh:
-            fh.seek(start)
-            return fh.read()
-    except OSError:
-        return b""
-
-
 def tasks_run(log: Path, start: int = 0) -> list[str]:
     """The task ids a worker ran, from its log past ``start`` (its own file: no other
     worker writes there)."""
-    return _EXECUTING.findall(_log_since(log, start).decode(errors="replace"))
+    return _EXECUTING.findall(log_since(log, start).decode(errors="replace"))
 
 
 def _worker_cmd(w: Worker, pid_file: Path) -> list[str]:
@@ -203,7 +194,7 @@ def _redis_ready(port: int) -> bool:
 
 
 def _worker_ready(log: Path, start: int) -> bool:
-    return b" ready." in _log_since(log, start)
+    return b" ready." in log_since(log, start)
 
 
 @contextlib.contextmanager
@@ -242,7 +233,7 @@ def celery_cluster(
             for w in workers
         ]
         for ws in worker_specs:
-            cluster.log_start[ws.name] = ws.log.stat().st_size if ws.log.exists() else 0
+            cluster.log_start[ws.name] = log_size(ws.log)
         with measured_services(worker_specs) as running:
             cluster.services.update(running)
             for w in workers:

@@ -31,6 +31,22 @@ def service_logs(log: Path) -> Path:
     return log.with_name(f"{log.stem}.services")
 
 
+def log_size(log: Path) -> int:
+    """Where what a run appends to ``log`` will start (0 if there is no log yet)."""
+    return log.stat().st_size if log.exists() else 0
+
+
+def log_since(log: Path, start: int) -> bytes:
+    """What was appended to ``log`` past ``start`` (a log several attempts or probes
+    share); empty if it cannot be read."""
+    try:
+        with log.open("rb") as fh:
+            fh.seek(start)
+            return fh.read()
+    except OSError:
+        return b""
+
+
 def airflow_bin() -> str:
     """The airflow executable of the harness's environment."""
     return str(BIN / "airflow")

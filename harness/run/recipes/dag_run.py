@@ -20,7 +20,7 @@ from harness.run.recipes.dag import write_dag_file
 from harness.run.recipes.state import prepare_cache
 from harness.run.services import airflow_services, free_port
 from harness.run.watchdog import SHUTDOWN_GRACE_S, ShutdownWatchdog
-from harness.run.workspace import airflow_bin, service_logs
+from harness.run.workspace import airflow_bin, log_since, log_size, service_logs
 
 # Airflow 3.3's scheduler sometimes marks a task FAILED that its executor reported as
 # a success while the task instance still read "queued" (seen here with WATCHER's
@@ -41,14 +41,12 @@ def run_dag_run(ctx: Context) -> Outcome:
         failed = prepare_cache(ctx, dag_file)
         if failed is not None:
             return failed
-        start = ctx.log.stat().st_size if ctx.log.exists() else 0
+        start = log_size(ctx.log)
         outcome = _dag_run_once(ctx)
         if outcome.status != "error" or attempt == 2 or not ctx.log.exists():
             break
-        with ctx.log.open("rb") as fh:
-            fh.seek(start)
-            if not AIRFLOW_RACE.search(fh.read()):
-                break
+        if not AIRFLOW_RACE.search(log_since(ctx.log, start)):
+            break
     if attempt == 2:
         outcome.figures["airflow_race_retried"] = True
     return outcome
