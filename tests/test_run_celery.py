@@ -103,12 +103,12 @@ def test_a_probe_reads_only_its_own_part_of_the_worker_log(tmp_path: Path) -> No
     (w,) = plan_workers(1, 2, watcher=False)
     log = tmp_path / f"{w.name}.log"
     log.write_text("celery@w ready.\nExecuting workload in Celery: ti=X(task_id='old.run')\n")
-    cluster = Cluster([w], log_dir=tmp_path, log_start={w.name: log.stat().st_size})
-    assert not _worker_ready(*cluster.log_of(w.name))
+    cluster = Cluster([w], logs={w.name: (log, log.stat().st_size)})
+    assert not _worker_ready(*cluster.logs[w.name])
     with log.open("a") as fh:
         fh.write("celery@w ready.\nExecuting workload in Celery: ti=X(task_id='new.run')\n")
-    assert _worker_ready(*cluster.log_of(w.name))
-    assert tasks_run(*cluster.log_of(w.name)) == ["new.run"]
+    assert _worker_ready(*cluster.logs[w.name])
+    assert tasks_run(*cluster.logs[w.name]) == ["new.run"]
 
 
 def test_measure_stop_ends_a_service_as_ok_and_measures_it() -> None:

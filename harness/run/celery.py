@@ -112,14 +112,9 @@ class Cluster:
 
     workers: list[Worker]
     services: dict[str, MeasuredService] = field(default_factory=dict)
-    log_dir: Path = Path()
-    log_start: dict[str, int] = field(default_factory=dict)
-    """Each worker's log size before it started: a bisection's probes append to the same
-    file, and a probe's worker is only what follows."""
-
-    def log_of(self, name: str) -> tuple[Path, int]:
-        """A worker's log file and where this run's part of it starts."""
-        return self.log_dir / f"{name}.log", self.log_start.get(name, 0)
+    logs: dict[str, tuple[Path, int]] = field(default_factory=dict)
+    """Each worker's log file and its size before the worker started: a bisection's
+    probes append to the same file, and a probe's worker is only what follows."""
 
     def figures(self) -> dict[str, Any]:
         """figures.workers (one per worker), their sum, and the other services apart."""
@@ -128,7 +123,8 @@ class Cluster:
             row: dict[str, Any] = {"name": w.name, "queue": w.queue, "role": w.role,
                    "concurrency": w.concurrency}  # fmt: skip
             row.update(self.services[w.name].figures() if w.name in self.services else {})
-            row["task_ids"] = tasks_run(*self.log_of(w.name))
+            # A worker that never started has no log of its own.
+            row["task_ids"] = tasks_run(*self.logs[w.name]) if w.name in self.logs else []
             row["tasks"] = len(row["task_ids"])
             rows.append(row)
         others = {n: s.figures() for n, s in self.services.items() if n.startswith("_")}
@@ -222,7 +218,7 @@ def celery_cluster(
         specs.append(spec("_triggerer", triggerer_cmd()))
     log_dir.mkdir(parents=True, exist_ok=True)
     work_dir.mkdir(parents=True, exist_ok=True)
-    cluster = Cluster(workers, log_dir=log_dir)
+    cluster = Cluster(workers)
     with measured_services(specs) as services:
         cluster.services.update(services)
         _wait_for("redis-server", lambda: _redis_ready(broker_port), services["_broker"])
@@ -233,11 +229,11 @@ def celery_cluster(
             for w in workers
         ]
         for ws in worker_specs:
-            cluster.log_start[ws.name] = log_size(ws.log)
+            cluster.logs[ws.name] = (ws.log, log_size(ws.log))
         with measured_services(worker_specs) as running:
             cluster.services.update(running)
             for w in workers:
-                log, start = cluster.log_of(w.name)
+                log, start = cluster.logs[w.name]
                 _wait_for(f"celery worker {w.name}",
                           lambda log=log, start=start: _worker_ready(log, start),
                           running[w.name])  # fmt: skip
