@@ -25,7 +25,7 @@ from harness.compare.stats import compare_samples
 from harness.measure.result import MeasureResult
 from harness.store.jsonl import ResultsWriter
 from harness.store.record import Record
-from harness.store.runinfo import write_run_info
+from harness.store.runinfo import add_cpu_reference, read_run_info, write_run_info
 
 MIB = 1 << 20
 
@@ -253,6 +253,32 @@ def test_same_environment_is_not_flagged(tmp_path: Path) -> None:
     base = make_run(tmp_path, "base", BASE, seed=1)
     new = make_run(tmp_path, "new", BASE, seed=2)
     assert compare_runs(load_run(base), load_run(new)).warnings == []
+
+
+def _speeds(run_dir: Path, *loop_cpu_s: float) -> Path:
+    info = read_run_info(run_dir)
+    for s in loop_cpu_s:
+        add_cpu_reference(info, s)
+    write_run_info(run_dir, info)
+    return run_dir
+
+
+def test_different_machine_speeds_are_flagged(tmp_path: Path) -> None:
+    """The same figures on a machine 1.5 times slower by the fixed loop: the times
+    compare the machines too. Within 10% (the same machine's jitter) is not flagged."""
+    base = _speeds(make_run(tmp_path, "base", BASE, seed=1), 0.100)
+    new = _speeds(make_run(tmp_path, "new", BASE, seed=2), 0.150)
+    (w,) = compare_runs(load_run(base), load_run(new)).warnings
+    assert "different machine speeds" in w and "0.100 s" in w and "NEW/BASE 1.50" in w
+    same = _speeds(make_run(tmp_path, "same", BASE, seed=3), 0.105)
+    assert compare_runs(load_run(base), load_run(same)).warnings == []
+
+
+def test_a_run_resumed_at_another_speed_is_flagged(tmp_path: Path) -> None:
+    base = _speeds(make_run(tmp_path, "base", BASE, seed=1), 0.100)
+    new = _speeds(make_run(tmp_path, "new", BASE, seed=2), 0.100, 0.104, 0.170)
+    (w,) = compare_runs(load_run(base), load_run(new)).warnings
+    assert w.startswith("new: its parts ran at different machine speeds") and "0.170" in w
 
 
 # ---------------------------------------------------------------- the command line

@@ -262,6 +262,8 @@ def test_smoke_run_json_says_how_and_where(smoke_run: Path) -> None:
     assert info["machine"]["cores_logical"] >= 1
     assert "[[matrix]]" in info["scenario_text"]
     assert info["estimate_s"] > 0  # the dry-run's figure when the run began
+    (speed,) = info["cpu_reference"]  # the machine's speed when it began
+    assert 0 < speed["loop_cpu_s"] < 10 and speed["at"] >= info["started_at"]
 
 
 @pytest.mark.slow

@@ -11,7 +11,14 @@ from harness.measure.result import MeasureResult
 from harness.store.jsonl import ResultsWriter, read_records
 from harness.store.merge import MergeError, merge_runs
 from harness.store.record import SCHEMA_VERSION, Record
-from harness.store.runinfo import machine_info, package_versions, read_run_info, write_run_info
+from harness.store.runinfo import (
+    add_cpu_reference,
+    cpu_references,
+    machine_info,
+    package_versions,
+    read_run_info,
+    write_run_info,
+)
 
 
 def record(sid: str = "import/x", rep: int = 0, run_id: str = "r1") -> Record:
@@ -128,3 +135,14 @@ def test_merge_refuses_the_same_measurement_twice(tmp_path: Path) -> None:
     b = _run(tmp_path, "b", [record("import/x", 0, "b")])
     with pytest.raises(MergeError, match="in both"):
         merge_runs([a, b], tmp_path / "all")
+
+
+def test_merge_keeps_every_source_machine_speed(tmp_path: Path) -> None:
+    a = _run(tmp_path, "a", [record("import/x", 0, "a")])
+    b = _run(tmp_path, "b", [record("import/y", 0, "b")])
+    for d, s in ((a, 0.1), (b, 0.2)):
+        info = read_run_info(d)
+        add_cpu_reference(info, s)
+        write_run_info(d, info)
+    merge_runs([a, b], tmp_path / "all")
+    assert cpu_references(read_run_info(tmp_path / "all")) == [0.1, 0.2]

@@ -26,6 +26,8 @@ from harness.compare.runs import RunData
 from harness.compare.samples import METRICS, ScenarioSamples, group_scenarios
 from harness.compare.stability import Stability, check
 from harness.compare.stats import ALPHA, Change, adjust, compare_samples
+from harness.measure.speed import differ, speed_ratio
+from harness.store.runinfo import cpu_references
 
 REGRESSION = "regression"
 IMPROVEMENT = "improvement"
@@ -253,9 +255,32 @@ def environment_warnings(base: RunData, new: RunData) -> list[str]:
     diffs = _machine_diffs(bm, nm)
     if diffs:
         out.append("different machines: " + "; ".join(diffs))
+    out += speed_warnings(base, new)
     for run in (base, new):
         out += _mixed_shards(run)
         out += run_notes(run)
+    return out
+
+
+def speed_warnings(base: RunData, new: RunData) -> list[str]:
+    """The machines' speed (harness.measure.speed): BASE against NEW, and the parts of
+    one run against each other; times compare the machines too when they differ."""
+    out = []
+    for run in (base, new):
+        refs = cpu_references(run.info)
+        if refs and differ(min(refs), max(refs)):
+            out.append(
+                f"{run.run_id}: its parts ran at different machine speeds (a fixed loop took "
+                f"{min(refs):.3f}-{max(refs):.3f} s of CPU at its start and resumes): "
+                "its times mix them"
+            )
+    b, n = cpu_references(base.info), cpu_references(new.info)
+    if b and n and differ(b[0], n[0]):
+        out.append(
+            f"different machine speeds: a fixed loop took {b[0]:.3f} s of CPU for BASE and "
+            f"{n[0]:.3f} s for NEW (NEW/BASE {speed_ratio(b[0], n[0]):.2f}): time figures "
+            "compare the machines as well as the code"
+        )
     return out
 
 

@@ -10,6 +10,7 @@ from harness.compare.diff import REGRESSION, Comparison
 from harness.compare.format import header_lines, metric_cell, summary_line
 from harness.compare.runs import RunData
 from harness.compare.samples import METRICS, ScenarioSamples
+from harness.measure.speed import differ
 from harness.report.common import fmt_mib, fmt_s, size_label
 from harness.report.failures import Failure
 from harness.report.parselimits import ParseMargin, parse_margins
@@ -23,6 +24,7 @@ from harness.report.recommend import (
     ties,
 )
 from harness.report.view import Section, Table, cell
+from harness.store.runinfo import cpu_references
 
 DASH = "-"
 RECOMMEND_NOTE = (
@@ -235,6 +237,19 @@ def time_taken(run: RunData) -> str:
             f"{_minutes(estimate)} (took / estimate {took / estimate:.2f})")  # fmt: skip
 
 
+def speed_text(info: dict[str, Any]) -> str:
+    """The CPU time of harness.measure.speed's fixed loop at the run's start and resumes."""
+    refs = cpu_references(info)
+    if not refs:
+        return "not recorded (runs before 2026-12-02 evening)"
+    text = f"a fixed Python loop took {refs[0]:.3f} s of CPU at the start"
+    if len(refs) > 1:
+        text += ", " + ", ".join(f"{r:.3f}" for r in refs[1:]) + " s at the resumes"
+    if differ(min(refs), max(refs)):
+        text += " (different speeds: the run's times mix them)"
+    return text
+
+
 def environment_section(run: RunData) -> Section:
     """Where and on what the run was measured."""
     info: dict[str, Any] = run.info
@@ -255,6 +270,7 @@ def environment_section(run: RunData) -> Section:
     env.add(
         "system", f"{m.get('system', '?')} {m.get('kernel', '?')} {m.get('machine', '')}".strip()
     )
+    env.add("machine speed", speed_text(info))
     env.add(
         "harness commit",
         f"{c.get('id', '?')} ({c.get('branch', '?')}{', dirty' if c.get('dirty') else ''})",

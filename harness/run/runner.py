@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -17,12 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.measure import choose_backend
 from harness.registry import AXES, PHASES
-from harness.run.cleanup import MARK_VAR
 from harness.run.context import Context, Outcome
-from harness.run.estimate import estimate_s, run_estimate_s
+from harness.run.estimate import estimate_s
 from harness.run.projects import PreparedProject, ProjectError, prepare_project
+from harness.run.runjson import begin, run_info
 from harness.run.workspace import RunDir, airflow_env, make_template_home, new_workspace
 from harness.scenarios.load import ScenarioFile
 from harness.scenarios.matrix import Measurement
@@ -30,10 +28,7 @@ from harness.scenarios.model import ProjectSpec
 from harness.store.jsonl import FAILED, RESULTS_FILE, ResultsWriter, latest, read_records
 from harness.store.record import Record
 from harness.store.runinfo import (
-    commit_info,
-    machine_info,
     now_iso,
-    package_versions,
     read_run_info,
     write_run_info,
 )
@@ -108,24 +103,6 @@ def _validate_env(run_dir: RunDir) -> dict[str, str]:
     return airflow_env(run_dir.template_home, tmp=tmp)
 
 
-def run_info(spec: ScenarioFile, run_id: str, shard: tuple[int, int] | None) -> dict[str, Any]:
-    """How and where this run measures: versions, machine, commit, backend, the file."""
-    return {
-        "run_id": run_id,
-        "started_at": now_iso(),
-        "finished_at": None,
-        "state": "running",
-        "scenario_file": str(spec.path),
-        "scenario_text": spec.text,
-        "shard": list(shard) if shard else None,
-        "backend": choose_backend("auto"),
-        "versions": package_versions(),
-        "machine": machine_info(shard),
-        "commit": commit_info(),
-        "python_executable": sys.executable,
-    }
-
-
 # Environments with other Cosmos releases (axis cosmos_version): kept between runs,
 # since building one takes a minute; git-ignored.
 ALTENV_ROOT = Path(".harness-envs")
@@ -152,15 +129,7 @@ def execute(
     recorded = latest(read_records(results)) if results.exists() else []
     done = {r.key for r in recorded if not (rerun_failed and r.status in FAILED)}
     info = read_run_info(run_dir.root) or run_info(spec, run_id, shard)
-    info["state"] = "running"
-    info["owner"] = os.environ.get(MARK_VAR)  # who runs it: harness.run.cleanup
-    # The dry-run's figure when the run began, to hold against what it took (a resume
-    # keeps the first).
-    if "estimate_s" not in info:
-        info["estimate_s"] = round(run_estimate_s([u.measurement for u in units]))
-    info.setdefault("resumed_at", [])
-    if done:
-        info["resumed_at"].append(now_iso())
+    begin(info, [u.measurement for u in units], resumed=bool(done))
     write_run_info(run_dir.root, info)
     (run_dir.root / "scenario.toml").write_text(spec.text)
     counts: dict[str, int] = {}

@@ -18,7 +18,7 @@ FINISHED = "finished"
 # "mixed" when they do, so compare and the report can flag them.
 SOURCE_KEYS = (
     "run_id", "shard", "state", "started_at", "finished_at", "commit", "versions", "machine",
-    "backend", "scenario_file", "scenario_text", "merged_from", "filtered_from",
+    "backend", "scenario_file", "scenario_text", "merged_from", "filtered_from", "cpu_reference",
 )
 MIXED_KEYS = ("commit", "versions", "machine", "backend", "scenario_text")
 
@@ -96,6 +96,8 @@ def merge_runs(sources: list[Path], dest: Path) -> int:
         "mixed": [k for k in MIXED_KEYS if len({repr(i.get(k)) for i in infos}) > 1],
         "state": combined_state(infos),
         "shard": None,
+        # Every source's machine speed, so a merge of parts at different speeds says so.
+        "cpu_reference": [e for i in infos for e in i.get("cpu_reference") or []],
     }
     info.pop("filtered_from", None)
     return _write(dest, records, info)

@@ -120,3 +120,15 @@ def read_run_info(run_dir: Path) -> dict[str, Any]:
 def now_iso() -> str:
     """UTC now, ISO-8601, seconds precision."""
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def add_cpu_reference(info: dict[str, Any], loop_cpu_s: float) -> None:
+    """Note the machine's speed now (harness.measure.speed) in run.json's
+    ``cpu_reference``: one entry at the start and one at every resume."""
+    info.setdefault("cpu_reference", []).append({"at": now_iso(), "loop_cpu_s": loop_cpu_s})
+
+
+def cpu_references(info: dict[str, Any]) -> list[float]:
+    """The loop's CPU seconds at the run's start and resumes, in order ([] before they
+    were recorded)."""
+    return [float(e["loop_cpu_s"]) for e in info.get("cpu_reference") or []]
