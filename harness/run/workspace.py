@@ -159,7 +159,10 @@ def airflow_env(
         "AIRFLOW__API_AUTH__JWT_SECRET": JWT_SECRET,
         # `dags test` hands every ready task to the executor at once, each with a token
         # made then; one that waits for a slot longer than the token's life (600 s by
-        # default) fails unrun (trap 22).
+        # default) fails unrun (trap 22). Airflow 3.3 gives the workload's token the life
+        # of [scheduler] task_queued_timeout; the task's own tokens, once it runs, that of
+        # [execution_api] jwt_expiration_time.
+        "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": str(TASK_TOKEN_S),
         "AIRFLOW__EXECUTION_API__JWT_EXPIRATION_TIME": str(TASK_TOKEN_S),
         "AIRFLOW__COSMOS__ENABLE_CACHE_PARTIAL_PARSE": str(partial_parse),
         "AIRFLOW__COSMOS__ENABLE_MEMORY_OPTIMISED_IMPORTS": str(memory_optimised_imports),
