@@ -15,7 +15,7 @@ import pytest
 from harness.compare.runs import load_run
 from harness.store.jsonl import RESULTS_FILE, latest, read_records, write_records
 from harness.store.record import Record
-from harness.store.runinfo import write_run_info
+from harness.store.runinfo import read_run_info, write_run_info
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = """
@@ -73,6 +73,9 @@ def test_rerun_failed_measures_only_the_failed_repetition(tmp_path: Path) -> Non
     # The new attempt logs apart: nothing read from a log mixes the two attempts.
     assert old_log.read_text() == "the failed attempt\n"
     assert (run / "logs" / "0000-import-r1-a2.log").stat().st_size > 0
+    # run.json says the run was taken up again, and at what machine speed
+    info = read_run_info(run)
+    assert len(info["resumed_at"]) == 1 and len(info["cpu_reference"]) == 1
 
 
 def test_a_bug_in_a_recipe_is_recorded_and_the_run_goes_on(

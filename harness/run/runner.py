@@ -129,7 +129,7 @@ def execute(
     recorded = latest(read_records(results)) if results.exists() else []
     done = {r.key for r in recorded if not (rerun_failed and r.status in FAILED)}
     info = read_run_info(run_dir.root) or run_info(spec, run_id, shard)
-    begin(info, [u.measurement for u in units], resumed=bool(done))
+    begin(info, [u.measurement for u in units], resumed=bool(recorded))
     write_run_info(run_dir.root, info)
     (run_dir.root / "scenario.toml").write_text(spec.text)
     counts: dict[str, int] = {}
