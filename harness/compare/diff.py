@@ -26,7 +26,7 @@ from harness.compare.runs import RunData
 from harness.compare.samples import METRICS, ScenarioSamples, group_scenarios
 from harness.compare.stability import Stability, check
 from harness.compare.stats import ALPHA, Change, adjust, compare_samples
-from harness.measure.speed import differ, speed_ratio
+from harness.measure.speed import differ, mixed, speed_ratio
 from harness.store.runinfo import cpu_references
 
 REGRESSION = "regression"
@@ -268,7 +268,7 @@ def speed_warnings(base: RunData, new: RunData) -> list[str]:
     out = []
     for run in (base, new):
         refs = cpu_references(run.info)
-        if refs and differ(min(refs), max(refs)):
+        if mixed(refs):
             out.append(
                 f"{run.run_id}: its parts ran at different machine speeds (a fixed loop took "
                 f"{min(refs):.3f}-{max(refs):.3f} s of CPU at its start and resumes): "

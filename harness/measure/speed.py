@@ -50,3 +50,9 @@ def speed_ratio(a: float, b: float) -> float:
 def differ(a: float, b: float) -> bool:
     """Whether two references are different speeds (beyond SPEED_TOLERANCE)."""
     return abs(speed_ratio(a, b) - 1.0) > SPEED_TOLERANCE
+
+
+def mixed(refs: list[float]) -> bool:
+    """Whether a run's references (start and resumes) hold different speeds: its times
+    then mix them."""
+    return bool(refs) and differ(min(refs), max(refs))

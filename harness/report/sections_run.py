@@ -10,7 +10,7 @@ from harness.compare.diff import REGRESSION, Comparison
 from harness.compare.format import header_lines, metric_cell, summary_line
 from harness.compare.runs import RunData
 from harness.compare.samples import METRICS, ScenarioSamples
-from harness.measure.speed import differ
+from harness.measure.speed import mixed
 from harness.report.common import fmt_mib, fmt_s, size_label
 from harness.report.failures import Failure
 from harness.report.parselimits import ParseMargin, parse_margins
@@ -245,7 +245,7 @@ def speed_text(info: dict[str, Any]) -> str:
     text = f"a fixed Python loop took {refs[0]:.3f} s of CPU at the start"
     if len(refs) > 1:
         text += ", " + ", ".join(f"{r:.3f}" for r in refs[1:]) + " s at the resumes"
-    if differ(min(refs), max(refs)):
+    if mixed(refs):
         text += " (different speeds: the run's times mix them)"
     return text
 
