@@ -222,6 +222,8 @@ def test_pod_size_bisects_one_task(workers_run: Path) -> None:
     f = rec.figures
     assert f.task_id and f.role == "root"
     assert len(f.probes) == 3  # unlimited, 1.1 x peak, one halving
+    assert all(p["ended_at"] for p in f.probes)
+    assert not (workers_run / "probes").exists()  # kept until the record was written
     assert 0 <= f.max_failing_limit_mib < f.min_limit_mib <= f.unlimited_peak_mib * 1.1 + 1
     ok = [p for p in f.probes if p["limit_mib"] and p["status"] == "ok"]
     assert min(p["limit_mib"] for p in ok) == f.min_limit_mib

@@ -54,6 +54,9 @@ class Context:
     """How many tasks the task phase samples (the scenario file's task_sample)."""
     bisect_steps: int = 8
     """min_worker: at most this many halvings (the scenario file's bisect_steps)."""
+    probe_log: Path | None = None
+    """min_worker, pod_size: each probe's outcome is appended here as it ends, and a
+    probe found here is not run again (a resumed run continues its bisection)."""
     project_dir: Path | None = None
     """The measurement's own copy of the project (partial_parse_state shipped or
     changed), instead of the prepared project's path."""

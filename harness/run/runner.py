@@ -3,6 +3,7 @@ each result appended to results.jsonl the moment it is known."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import json
@@ -151,6 +152,7 @@ def execute(
                     outcome = _measure_unit(spec, unit, seq, rep, run_dir, projects)
                 record = _record(run_id, unit, rep, outcome, started)
                 writer.append(record)
+                _drop_probe_log(run_dir.probe_log(unit.scenario_id, rep))
                 counts[record.status] = counts.get(record.status, 0) + 1
                 if on_done:
                     on_done(record, weight)
@@ -274,6 +276,7 @@ def _measure_unit(
         role=unit.role,
         task_sample=spec.task_sample,
         bisect_steps=spec.bisect_steps,
+        probe_log=run_dir.probe_log(unit.scenario_id, rep),
     )
     made_before = set(project.setup_s) if project else set()
     t0 = time.monotonic()
@@ -301,6 +304,13 @@ def _measure_unit(
     if made:
         figures["setup_s"] = made
     return outcome
+
+
+def _drop_probe_log(path: Path) -> None:
+    """A bisection's probes are in its record now; the folder goes when it is empty."""
+    path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        path.parent.rmdir()
 
 
 def _failed(exc: Exception, log: Path) -> Outcome:

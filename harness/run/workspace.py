@@ -9,6 +9,7 @@ outside the dbt project (trap 7).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sqlite3
@@ -87,6 +88,13 @@ class RunDir:
             attempt += 1
             log = self.logs / f"{stem}-a{attempt}.log"
         return log
+
+    def probe_log(self, scenario_id: str, rep: int) -> Path:
+        """Where a bisection keeps each probe's outcome as it ends (min_worker, pod_size):
+        in the run folder, not ``work``, so a resumed run continues the bisection. The
+        runner removes it once the repetition's record is written."""
+        key = hashlib.sha1(scenario_id.encode()).hexdigest()[:16]
+        return self.root / "probes" / f"{key}-r{rep}.jsonl"
 
     @property
     def template_home(self) -> Path:

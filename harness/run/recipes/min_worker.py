@@ -12,16 +12,22 @@ largest Celery worker); the limit 1.1 x P is checked to succeed, 0 is taken to f
 and the interval is halved until it is narrower than PRECISION of its upper end or
 the scenario's bisect_steps run out. Each probe is a complete run in its own
 workspace state (cold cache, empty warehouse), so a failure under a limit cannot
-leave anything for the next probe.
+leave anything for the next probe. Each probe's outcome is kept as it ends
+(``Context.probe_log``): a bisection at 100 models is hours of whole DAG runs, and a
+resumed run continues it instead of starting again.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from harness.measure.result import MeasureResult
 from harness.run.context import Context, Outcome
 from harness.run.recipes.dag_run import run_dag_run
 from harness.run.recipes.task import run_task
@@ -29,6 +35,8 @@ from harness.run.recipes.task import run_task
 PRECISION = 0.05
 MIB = 1024 * 1024
 Recipe = Callable[[Context], Outcome]
+Probe = tuple[Outcome, dict[str, Any]]
+"""A probe's outcome and its row in the record's ``probes``."""
 
 
 def limited_peak_bytes(outcome: Outcome) -> int | None:
@@ -39,7 +47,38 @@ def limited_peak_bytes(outcome: Outcome) -> int | None:
     return outcome.measure.peak_tree_bytes if outcome.measure else None
 
 
-def _probe(recipe: Recipe, ctx: Context, limit_mib: int | None) -> tuple[Outcome, dict[str, Any]]:
+def saved_probes(path: Path | None) -> dict[int | None, Probe]:
+    """The probes an earlier, interrupted attempt of this bisection finished, by limit
+    (None: the run without one). A line cut short by the interruption is skipped."""
+    out: dict[int | None, Probe] = {}
+    if path is None or not path.is_file():
+        return out
+    for line in path.read_text().splitlines():
+        try:
+            d = json.loads(line)
+            m = MeasureResult.from_dict(d["measure"]) if d["measure"] else None
+            out[d["limit_mib"]] = (Outcome(d["status"], m, d["reason"], d["figures"]), d["row"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return out
+
+
+def _save_probe(path: Path | None, limit_mib: int | None, outcome: Outcome,
+                row: dict[str, Any]) -> None:
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    m = outcome.measure.to_dict() if outcome.measure else None
+    line = {"limit_mib": limit_mib, "status": outcome.status, "reason": outcome.reason,
+            "measure": m, "figures": outcome.figures, "row": row}
+    with path.open("a") as fh:
+        fh.write(json.dumps(line, default=str) + "\n")
+
+
+def _probe(recipe: Recipe, ctx: Context, limit_mib: int | None,
+           saved: dict[int | None, Probe]) -> Probe:
+    if limit_mib in saved:
+        return saved[limit_mib]
     outcome = recipe(dataclasses.replace(ctx, limit_mib=limit_mib or 0))
     m, peak = outcome.measure, limited_peak_bytes(outcome)
     row = {
@@ -47,13 +86,18 @@ def _probe(recipe: Recipe, ctx: Context, limit_mib: int | None) -> tuple[Outcome
         "status": outcome.status,
         "peak_mib": round(peak / MIB, 1) if peak is not None else None,
         "wall_s": round(m.wall_s, 2) if m else None,
+        "ended_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    _save_probe(ctx.probe_log, limit_mib, outcome, row)
     return outcome, row
 
 
 def bisect_limit(recipe: Recipe, ctx: Context) -> Outcome:
-    """Find the smallest limit (MiB, to within PRECISION) under which ``recipe`` succeeds."""
-    free, row = _probe(recipe, ctx, None)
+    """Find the smallest limit (MiB, to within PRECISION) under which ``recipe`` succeeds.
+    Probes in ``ctx.probe_log`` are taken as measured: the same limits come in the same
+    order, so a resumed bisection goes on where it was cut."""
+    saved = saved_probes(ctx.probe_log)
+    free, row = _probe(recipe, ctx, None, saved)
     probes = [row]
     peak = limited_peak_bytes(free)
     if free.status != "ok" or peak is None:
@@ -61,7 +105,7 @@ def bisect_limit(recipe: Recipe, ctx: Context) -> Outcome:
         return Outcome("error", free.measure, reason, {"probes": probes})
     peak_mib = peak / MIB
     hi = math.ceil(peak_mib * 1.1)
-    best, row = _probe(recipe, ctx, hi)
+    best, row = _probe(recipe, ctx, hi, saved)
     probes.append(row)
     if best.status != "ok":
         return Outcome(
@@ -73,7 +117,7 @@ def bisect_limit(recipe: Recipe, ctx: Context) -> Outcome:
     lo, steps = 0, 0
     while (hi - lo) / hi > PRECISION and steps < ctx.bisect_steps:
         mid = (lo + hi) // 2
-        outcome, row = _probe(recipe, ctx, mid)
+        outcome, row = _probe(recipe, ctx, mid, saved)
         probes.append(row)
         steps += 1
         if outcome.status == "ok":
