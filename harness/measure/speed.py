@@ -3,8 +3,9 @@
 Peak memory does not depend on it; every time figure does. A VM can run at different
 speeds on the "same" machine (a Firecracker VM whose host is shared or changes between
 sessions). On 2026-12-02 the same Celery run here took 1.5-1.9 times the CPU-seconds in
-the afternoon that it took in the morning, nothing else running; whether the machine or
-the harness's code changed was not settled, and nothing recorded the speed then. The harness takes
+the afternoon that it took in the morning, nothing else running. The machine, not the
+code: the morning's code run again in the evening took 1.6 times its morning CPU-seconds
+too, and this loop took 0.112-0.117 s in the evening against 0.069 s at night. The harness takes
 this reference when a run starts and at every resume (run.json ``cpu_reference``), so a
 run says at what speed each of its parts ran, and ``harness compare`` warns when two runs
 differ by more than SPEED_TOLERANCE.
