@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -224,6 +225,8 @@ def test_pod_size_bisects_one_task(workers_run: Path) -> None:
     assert len(f.probes) == 3  # unlimited, 1.1 x peak, one halving
     assert all(p["ended_at"] for p in f.probes)
     assert not (workers_run / "probes").exists()  # kept until the record was written
+    said = (workers_run.parents[1] / "harness-run.log").read_text()
+    assert len(re.findall(r"probe at (no limit|\d+ MiB): (ok|oom)", said)) == 3  # progress
     assert 0 <= f.max_failing_limit_mib < f.min_limit_mib <= f.unlimited_peak_mib * 1.1 + 1
     ok = [p for p in f.probes if p["limit_mib"] and p["status"] == "ok"]
     assert min(p["limit_mib"] for p in ok) == f.min_limit_mib

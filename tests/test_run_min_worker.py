@@ -43,11 +43,12 @@ class KnownNeed:
         return Outcome(m.status, m, None if ok else "oom", {"executor": "local"})
 
 
-def _ctx(tmp_path: Path, probe_log: Path | None) -> Context:
+def _ctx(tmp_path: Path, probe_log: Path | None, notes: list[str] | None = None) -> Context:
     values = tuple((n, a.default) for n, a in AXES.items())
     return Context(Workspace(tmp_path / "ws"), None, Scenario(ProjectSpec(models=10), values),
                    tmp_path / "m.log", 60.0, tmp_path / "venvs", phase="min_worker",
-                   bisect_steps=8, probe_log=probe_log)
+                   bisect_steps=8, probe_log=probe_log,
+                   note=None if notes is None else notes.append)
 
 
 def _without_times(figures: dict[str, Any]) -> dict[str, Any]:
@@ -72,10 +73,14 @@ def test_a_cut_bisection_goes_on_from_its_saved_probes(tmp_path: Path, cut: int)
     with pytest.raises(KeyboardInterrupt):
         bisect_limit(KnownNeed(cut=cut), _ctx(tmp_path, log))
     assert len(saved_probes(log)) == cut - 1
-    again = KnownNeed()
-    resumed = bisect_limit(again, _ctx(tmp_path, log))
+    again, notes = KnownNeed(), []
+    resumed = bisect_limit(again, _ctx(tmp_path, log, notes))
     # only the probes the cut attempt did not finish are measured again
     assert again.calls == whole.calls[cut - 1:]
+    # progress: a line per probe, saying which were kept
+    assert len(notes) == len(whole.calls)
+    assert sum("kept from before the resume" in n for n in notes) == cut - 1
+    assert notes[0].startswith("probe at no limit: ") and f"{NEED - 1} MiB" not in notes[0]
     assert _without_times(resumed.figures) == _without_times(expected.figures)
     assert resumed.measure == expected.measure
     assert all(p["ended_at"] for p in resumed.figures["probes"])

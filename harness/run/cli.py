@@ -259,8 +259,10 @@ def run_with_progress(
     try:
         with progress:
             counts = execute(
-                spec, units, run_dir, run_id, shard, on_start, on_done, rerun_failed=rerun_failed
-            )
+                spec, units, run_dir, run_id, shard, on_start, on_done,
+                rerun_failed=rerun_failed,
+                on_note=lambda line: progress.console.print(f"         {line}", markup=False),
+            )  # fmt: skip
     except SetupError as exc:
         console.print(f"harness run: set-up failed: {exc}")
         return 1

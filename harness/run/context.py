@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,8 @@ class Context:
     """How many tasks the task phase samples (the scenario file's task_sample)."""
     bisect_steps: int = 8
     """min_worker: at most this many halvings (the scenario file's bisect_steps)."""
+    note: Callable[[str], None] | None = None
+    """Where a long measurement says how far it is (each bisection probe as it ends)."""
     probe_log: Path | None = None
     """min_worker, pod_size: each probe's outcome is appended here as it ends, and a
     probe found here is not run again (a resumed run continues its bisection)."""

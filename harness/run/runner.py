@@ -121,8 +121,10 @@ def execute(
     on_done: Callable[[Record, float], None] | None = None,
     *,
     rerun_failed: bool = False,
+    on_note: Callable[[str], None] | None = None,
 ) -> dict[str, int]:
     """Measure every unit not yet recorded in the run folder; returns status counts.
+    ``on_note`` gets a line of progress inside a long measurement (each bisection probe).
     ``rerun_failed``: a repetition whose latest record failed counts as not recorded, and
     its new record is appended (readers take the latest, harness.store.jsonl.latest)."""
     run_dir.root.mkdir(parents=True, exist_ok=True)
@@ -149,7 +151,7 @@ def execute(
                 if unit.scenario_id in invalid:
                     outcome = Outcome("invalid", None, invalid[unit.scenario_id])
                 else:
-                    outcome = _measure_unit(spec, unit, seq, rep, run_dir, projects)
+                    outcome = _measure_unit(spec, unit, seq, rep, run_dir, projects, on_note)
                 record = _record(run_id, unit, rep, outcome, started)
                 writer.append(record)
                 _drop_probe_log(run_dir.probe_log(unit.scenario_id, rep))
@@ -249,6 +251,7 @@ def _measure_unit(
     rep: int,
     run_dir: RunDir,
     projects: dict[ProjectSpec, PreparedProject | Exception],
+    note: Callable[[str], None] | None = None,
 ) -> Outcome:
     m = unit.measurement
     log = run_dir.fresh_log(f"{seq:04d}-{m.phase}-r{rep}")
@@ -265,19 +268,10 @@ def _measure_unit(
             return Outcome("error", None, f"project: {prepared}")
         project = prepared
     ws = new_workspace(run_dir, f"m{seq:04d}-r{rep}")
-    ctx = Context(
-        ws,
-        project,
-        m.scenario,
-        log,
-        spec.timeout_s,
-        run_dir.work / "venvs",
-        phase=m.phase,
-        role=unit.role,
-        task_sample=spec.task_sample,
-        bisect_steps=spec.bisect_steps,
-        probe_log=run_dir.probe_log(unit.scenario_id, rep),
-    )
+    ctx = Context(ws, project, m.scenario, log, spec.timeout_s, run_dir.work / "venvs",
+                  phase=m.phase, role=unit.role, task_sample=spec.task_sample,
+                  bisect_steps=spec.bisect_steps, note=note,
+                  probe_log=run_dir.probe_log(unit.scenario_id, rep))  # fmt: skip
     made_before = set(project.setup_s) if project else set()
     t0 = time.monotonic()
     cosmos_env: dict[str, object] = {}

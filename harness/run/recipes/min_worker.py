@@ -78,6 +78,7 @@ def _save_probe(path: Path | None, limit_mib: int | None, outcome: Outcome,
 def _probe(recipe: Recipe, ctx: Context, limit_mib: int | None,
            saved: dict[int | None, Probe]) -> Probe:
     if limit_mib in saved:
+        _note(ctx, saved[limit_mib][1], "kept from before the resume")
         return saved[limit_mib]
     outcome = recipe(dataclasses.replace(ctx, limit_mib=limit_mib or 0))
     m, peak = outcome.measure, limited_peak_bytes(outcome)
@@ -89,7 +90,14 @@ def _probe(recipe: Recipe, ctx: Context, limit_mib: int | None,
         "ended_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     _save_probe(ctx.probe_log, limit_mib, outcome, row)
+    _note(ctx, row, f"{row['wall_s']} s")
     return outcome, row
+
+
+def _note(ctx: Context, row: dict[str, Any], how: str) -> None:
+    if ctx.note:
+        limit = f"{row['limit_mib']} MiB" if row["limit_mib"] else "no limit"
+        ctx.note(f"probe at {limit}: {row['status']}, peak {row['peak_mib']} MiB ({how})")
 
 
 def bisect_limit(recipe: Recipe, ctx: Context) -> Outcome:
