@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,6 +74,9 @@ def _save_probe(path: Path | None, limit_mib: int | None, outcome: Outcome,
             "measure": m, "figures": outcome.figures, "row": row}
     with path.open("a") as fh:
         fh.write(json.dumps(line, default=str) + "\n")
+        # as results.jsonl's lines (store.jsonl.ResultsWriter): a probe is minutes of work
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def _probe(recipe: Recipe, ctx: Context, limit_mib: int | None,
