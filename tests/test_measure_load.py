@@ -10,8 +10,9 @@ and measure()'s own start and end.
 
 This machine is shared: other sessions may keep its cores busy. The figures
 that need a quiet machine (near zero without the burner, about 1.0 with it)
-are checked only when a one-second look before the test shows less than
-QUIET_CORES in use, and the test is skipped with the figure otherwise.
+count only from a run with less than QUIET_CORES in use at a one-second look
+before and after it; a neighbour between the looks spoils a try, so such a check
+gets QUIET_TRIES tries and is skipped when none was quiet.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psutil
 import pytest
@@ -38,6 +39,8 @@ QUIET_CORES = 0.1
 QUIET_TOLERANCE = 0.15
 """|other_cores - truth| on a quiet machine: 0.02 of tick rounding over 2 s, daemons and
 kernel threads (about 0.01 here), and a margin for a neighbour waking up."""
+QUIET_TRIES = 3
+"""Tries of a strict check before it fails: see _strict_on_a_quiet_machine."""
 
 
 def _background_cores(seconds: float = 1.0) -> float:
@@ -47,10 +50,39 @@ def _background_cores(seconds: float = 1.0) -> float:
     return probe.result(0.0).other_cores
 
 
-def _quiet_before_and_after(before: float) -> bool:
-    """Quiet at the pre-check and again now: a neighbour (another test on the other xdist
-    worker) that started meanwhile would be in the strict figures (seen: 0.2 cores)."""
-    return before < QUIET_CORES and _background_cores() < QUIET_CORES
+def _strict_on_a_quiet_machine(run: Callable[[], MachineLoad],
+                               holds: Callable[[MachineLoad], bool], own: float = 0.0) -> None:
+    """Pass at the first of QUIET_TRIES runs that found the machine quiet before and after
+    and whose load ``holds``; fail when every quiet run broke it; skip when none was quiet.
+
+    ``run`` makes its own always-true checks. A neighbour (a test on the other xdist worker)
+    that woke between the two looks spoils one try (seen in CI: 0.58 cores in a 1.6 s
+    interval, quiet at the look before); a fault that counts the tree, or a sibling, as
+    other load breaks every quiet try, so it still fails. ``own``: cores the test itself
+    keeps busy through both looks (a burner)."""
+    broken = []
+    for _ in range(QUIET_TRIES):
+        before = _background_cores()
+        load = run()
+        if max(before, _background_cores()) >= QUIET_CORES + own:
+            continue
+        if holds(load):
+            return
+        broken.append(load)
+    if not broken:
+        pytest.skip(f"machine never quiet in {QUIET_TRIES} tries")
+    raise AssertionError(f"broken on a quiet machine: {broken}")
+
+
+def _quiet_and_not_busy(load: MachineLoad) -> bool:
+    return load.other_cores <= QUIET_TOLERANCE and not load.busy
+
+
+def _own_tree_fills_interval(load: MachineLoad) -> bool:
+    """A sibling spinning one core through the whole interval, and nothing else running."""
+    assert load.harness_trees_cpu_s is not None
+    return (abs(load.harness_trees_cpu_s - load.interval_s) <= QUIET_TOLERANCE
+            and _quiet_and_not_busy(load))
 
 
 @pytest.fixture
@@ -72,18 +104,21 @@ def _cpu(p: psutil.Process) -> float:
 
 def test_burner_is_other_processes_cpu(burner: psutil.Process) -> None:
     """sleep 2 beside a burner: other CPU holds the burner's CPU, and the run is busy."""
-    quiet = _background_cores() < QUIET_CORES + 1.0  # the burner itself runs meanwhile
-    before = _cpu(burner)
-    result = measure(["sleep", "2"])
-    burned = _cpu(burner) - before
-    load = result.load
-    assert load is not None and result.status == "ok"
-    assert load.other_cpu_s >= burned - TICKS_TOLERANCE_S, (load, burned)
-    if burned / load.interval_s < BUSY_OTHER_CORES:
-        pytest.skip(f"the burner got only {burned / load.interval_s:.2f} of a core here")
-    assert load.busy, load
-    if quiet:
-        assert abs(load.other_cores - 1.0) <= QUIET_TOLERANCE, load
+
+    def once() -> MachineLoad:
+        before = _cpu(burner)
+        result = measure(["sleep", "2"])
+        burned = _cpu(burner) - before
+        load = result.load
+        assert load is not None and result.status == "ok"
+        assert load.other_cpu_s >= burned - TICKS_TOLERANCE_S, (load, burned)
+        if burned / load.interval_s < BUSY_OTHER_CORES:
+            pytest.skip(f"the burner got only {burned / load.interval_s:.2f} of a core here")
+        assert load.busy, load
+        return load
+
+    _strict_on_a_quiet_machine(once, lambda load: abs(load.other_cores - 1.0) <= QUIET_TOLERANCE,
+                               own=1.0)
 
 
 def _scheduler_cpu_s() -> float | None:
@@ -130,14 +165,14 @@ def test_other_cpu_matches_the_scheduler_count(burner: psutil.Process) -> None:
 
 def test_quiet_machine_is_not_busy() -> None:
     """sleep 2 alone: other CPU near zero and not busy (on a quiet machine)."""
-    background = _background_cores()
-    if background >= QUIET_CORES:
-        pytest.skip(f"machine not quiet: {background:.2f} cores in use by other processes")
-    result = measure(["sleep", "2"])
-    load = result.load
-    assert load is not None
-    assert load.other_cores <= QUIET_TOLERANCE and not load.busy, load
-    assert 2.0 <= load.interval_s < 3.0
+
+    def once() -> MachineLoad:
+        load = measure(["sleep", "2"]).load
+        assert load is not None
+        assert 2.0 <= load.interval_s < 3.0
+        return load
+
+    _strict_on_a_quiet_machine(once, _quiet_and_not_busy)
 
 
 def test_tree_own_cpu_is_not_other_cpu() -> None:
@@ -147,17 +182,19 @@ def test_tree_own_cpu_is_not_other_cpu() -> None:
     (counting the tree twice would pass it on a saturated machine). On a quiet
     machine: other CPU stays near zero while the tree burns 1.5 s.
     """
-    background = _background_cores()
     # a fixed amount of CPU, however long a busy machine makes it take
     spin = "import time\nwhile time.process_time() < 1.5: pass"
-    result = measure([sys.executable, "-c", spin])
-    load = result.load
-    assert load is not None and result.status == "ok"
-    tree = result.user_cpu_s + result.system_cpu_s
-    assert tree >= 1.0, result
-    assert load.other_cpu_s + tree <= load.cpus * load.interval_s + TICKS_TOLERANCE_S, load
-    if background < QUIET_CORES:
-        assert load.other_cores <= QUIET_TOLERANCE and not load.busy, load
+
+    def once() -> MachineLoad:
+        result = measure([sys.executable, "-c", spin])
+        load = result.load
+        assert load is not None and result.status == "ok"
+        tree = result.user_cpu_s + result.system_cpu_s
+        assert tree >= 1.0, result
+        assert load.other_cpu_s + tree <= load.cpus * load.interval_s + TICKS_TOLERANCE_S, load
+        return load
+
+    _strict_on_a_quiet_machine(once, _quiet_and_not_busy)
 
 
 def test_a_sibling_tree_is_the_harness_own_cpu() -> None:
@@ -169,25 +206,26 @@ def test_a_sibling_tree_is_the_harness_own_cpu() -> None:
     whole interval, so the share is the interval, and the run is not busy."""
     if choose_backend("auto") == "sample":
         pytest.skip("siblings are told apart by their cgroups; none here")
-    background = _background_cores()
-    stop, out = threading.Event(), []
     spinner = [sys.executable, "-c", "while True: pass"]
-    sibling = threading.Thread(target=lambda: out.append(measure(spinner, stop=stop)))
-    sibling.start()
-    try:
-        time.sleep(0.5)  # past the spinner's start-up
-        result = measure(["sleep", "2"])
-    finally:
-        stop.set()
-        sibling.join(30)
-    load, (spun,) = result.load, out
-    assert load is not None and load.harness_trees_cpu_s is not None
-    life = spun.user_cpu_s + spun.system_cpu_s
-    assert 0 < load.harness_trees_cpu_s <= life + TICKS_TOLERANCE_S, (load, life)
-    assert load.other_cpu_s + load.harness_trees_cpu_s <= load.cpus * load.interval_s + 0.1
-    if _quiet_before_and_after(background):
-        assert abs(load.harness_trees_cpu_s - load.interval_s) <= QUIET_TOLERANCE, load
-        assert load.other_cores <= QUIET_TOLERANCE and not load.busy, load
+
+    def once() -> MachineLoad:
+        stop, out = threading.Event(), []
+        sibling = threading.Thread(target=lambda: out.append(measure(spinner, stop=stop)))
+        sibling.start()
+        try:
+            time.sleep(0.5)  # past the spinner's start-up
+            result = measure(["sleep", "2"])
+        finally:
+            stop.set()
+            sibling.join(30)
+        load, (spun,) = result.load, out
+        assert load is not None and load.harness_trees_cpu_s is not None
+        life = spun.user_cpu_s + spun.system_cpu_s
+        assert 0 < load.harness_trees_cpu_s <= life + TICKS_TOLERANCE_S, (load, life)
+        assert load.other_cpu_s + load.harness_trees_cpu_s <= load.cpus * load.interval_s + 0.1
+        return load
+
+    _strict_on_a_quiet_machine(once, _own_tree_fills_interval)
 
 
 _REAPED_CHILD = (
@@ -207,29 +245,30 @@ def test_a_plain_service_tree_is_the_harness_own_cpu() -> None:
     Truth: the reaped child's CPU-second is in the reader's figure (a reader of the root
     alone would miss it), the figure never passes the tree's whole-life CPU by psutil,
     and on a quiet machine the spinning root fills the measured interval."""
-    background = _background_cores()
-    proc = subprocess.Popen([sys.executable, "-c", _REAPED_CHILD])
-    read = process_tree_cpu(proc.pid)
-    TREES.add(proc, read)
-    try:
-        root, deadline = psutil.Process(proc.pid), time.monotonic() + 30
-        while not root.cpu_times().children_user and time.monotonic() < deadline:
-            time.sleep(0.1)
-        before = read()
-        assert before is not None and before >= 1.0 - TICKS_TOLERANCE_S, before
-        result = measure(["sleep", "2"])
-        life = _cpu(root)
-    finally:
-        TREES.end(proc)
-        proc.kill()
-        proc.wait()
-    load = result.load
-    assert load is not None and load.harness_trees_cpu_s is not None
-    assert 0 < load.harness_trees_cpu_s <= life + TICKS_TOLERANCE_S, (load, life)
-    assert read() == read() >= before  # gone: its last reading, never less
-    if _quiet_before_and_after(background):
-        assert abs(load.harness_trees_cpu_s - load.interval_s) <= QUIET_TOLERANCE, load
-        assert load.other_cores <= QUIET_TOLERANCE and not load.busy, load
+
+    def once() -> MachineLoad:
+        proc = subprocess.Popen([sys.executable, "-c", _REAPED_CHILD])
+        read = process_tree_cpu(proc.pid)
+        TREES.add(proc, read)
+        try:
+            root, deadline = psutil.Process(proc.pid), time.monotonic() + 30
+            while not root.cpu_times().children_user and time.monotonic() < deadline:
+                time.sleep(0.1)
+            before = read()
+            assert before is not None and before >= 1.0 - TICKS_TOLERANCE_S, before
+            result = measure(["sleep", "2"])
+            life = _cpu(root)
+        finally:
+            TREES.end(proc)
+            proc.kill()
+            proc.wait()
+        load = result.load
+        assert load is not None and load.harness_trees_cpu_s is not None
+        assert 0 < load.harness_trees_cpu_s <= life + TICKS_TOLERANCE_S, (load, life)
+        assert read() == read() >= before  # gone: its last reading, never less
+        return load
+
+    _strict_on_a_quiet_machine(once, _own_tree_fills_interval)
 
 
 class _Times(tuple[float, ...]):
