@@ -82,6 +82,9 @@ def records(
 
 # What the option's side must show for the pair to count (harness.report.evidence).
 PP_USED = {"dbt": {"partial_parse_used": True, "partial_parse_runs": [1, 1]}}
+# ... and what its twin must show (dbt parsed in full).
+PP_OFF = {"dbt": {"partial_parse_used": False, "partial_parse_runs": [0, 1],
+                  "reason": "partial parsing not enabled"}}
 DEBUG_PUSHED = {"cosmos_debug_max_memory_mb": {"model_run": 300.0}}
 DEFERRED = {"deferred_tasks": ["model_run"]}
 
@@ -115,7 +118,8 @@ def test_guide_verdicts() -> None:
         # 7: debug mode costs nothing
         records("task", 10, 350, 11, load_mode="DBT_MANIFEST", evidence=PP_USED),
         records("task", 10, 520, 14, load_mode="DBT_MANIFEST", execution_invocation="SUBPROCESS"),
-        records("task", 10, 300, 11, load_mode="DBT_MANIFEST", partial_parse=False),
+        records("task", 10, 300, 11, load_mode="DBT_MANIFEST", partial_parse=False,
+                evidence=PP_OFF),
         records("task", 10, 351, 11.1, load_mode="DBT_MANIFEST", debug_mode=True,
                 evidence=DEBUG_PUSHED),
         # 5: one repetition each: nothing can be said
@@ -162,7 +166,8 @@ def test_an_option_with_no_effect_is_judged_not_seen_in_95_percent_of_runs() -> 
                 groups.append(_noise(records("task", models, 300, 20, reps=3, seed=run,
                                              evidence=PP_USED, **kw), rng, 0.1))
                 groups.append(_noise(records("task", models, 300, 20, reps=3, seed=run,
-                                             partial_parse=False, **kw), rng, 0.1))
+                                             partial_parse=False, evidence=PP_OFF,
+                                             **kw), rng, 0.1))
         row = rows_by_key(*groups)["partial_parse"]
         assert len(row.pairs) == 6
         wrong += row.verdict != guide.NOT_SEEN

@@ -1,12 +1,14 @@
 """Did the option take effect on its side of a pair? The evidence rule of the guide.
 
 A difference (or none) between a scenario with an option and its twin without it
-says something about the option only if the option acted: dbt did partially parse
-(its own log, figures.dbt), debug mode did push its figure, WATCHER's sensors did
-run as deferrable. A pair where it did not act is left out of the verdict; when no
-pair is left the verdict is "not measured", with the reason, never "not seen".
-Options whose effect the harness sets directly (load mode, invocation, imports,
-concurrency) always act.
+says something about the option only if both sides did what their labels say: on
+the option's side dbt did partially parse (its own log, figures.dbt), debug mode did
+push its figure, WATCHER's sensors did run as deferrable; on the twin's side none of
+that happened (dbt's log says it parsed in full, no debug figure, no sensor
+deferred). A pair where either side broke its label is left out of the verdict;
+when no pair is left the verdict is "not measured", with the reason, never "not
+seen". Options whose effect the harness sets directly (load mode, invocation,
+imports, concurrency) always act.
 """
 
 from __future__ import annotations
@@ -51,22 +53,47 @@ def _watcher(records: Sequence[Record]) -> tuple[bool, str]:
     return False, "no sensor was seen deferred"
 
 
-CHECKS: dict[str, Check] = {
-    "partial_parse": _partial_parse,
-    "debug_mode": _debug_mode,
-    "watcher": _watcher,
+def _partial_parse_off(records: Sequence[Record]) -> tuple[bool, str]:
+    dbt = [r.figures.dbt for r in _ok(records) if r.figures.dbt is not None]
+    if not dbt:
+        return False, "no record says what dbt did on the side without the option"
+    used = sum((d.partial_parse_runs or [0])[0] for d in dbt)
+    if used or any(d.partial_parse_used for d in dbt):
+        return False, f"dbt partially parsed on the side without the option ({used} times)"
+    return True, "dbt's log shows no partial parse without the option"
+
+
+def _debug_mode_off(records: Sequence[Record]) -> tuple[bool, str]:
+    if any(r.figures.get("cosmos_debug_max_memory_mb") for r in _ok(records)):
+        return False, "debug mode pushed its figure on the side without it"
+    return True, "no debug figure without the option"
+
+
+def _watcher_off(records: Sequence[Record]) -> tuple[bool, str]:
+    if any(r.figures.get("deferred_tasks") for r in _ok(records)):
+        return False, "sensors deferred on the side without WATCHER"
+    return True, "no sensor deferred without WATCHER"
+
+
+CHECKS: dict[str, tuple[Check, Check]] = {
+    "partial_parse": (_partial_parse, _partial_parse_off),
+    "debug_mode": (_debug_mode, _debug_mode_off),
+    "watcher": (_watcher, _watcher_off),
 }
-"""Guide option key -> the check of its side with the option."""
+"""Guide option key -> the check of its side with the option, and of its twin's."""
 
 
 def acted(
     option: str, with_records: Sequence[Record], without_records: Sequence[Record]
 ) -> tuple[bool, str]:
-    """Whether ``option`` (a guide option key) took effect in a pair, and why (not).
-
-    Only the side with the option is checked: the side without it is the baseline
-    whatever it did."""
-    check = CHECKS.get(option)
-    if check is None:
+    """Whether ``option`` (a guide option key) took effect in a pair, and why (not):
+    on the side with it, and not on the side without it."""
+    checks = CHECKS.get(option)
+    if checks is None:
         return True, "set by the harness"
-    return check(with_records)
+    on, off = checks
+    took, why = on(with_records)
+    if not took:
+        return False, why
+    clean, why_off = off(without_records)
+    return (True, why) if clean else (False, why_off)
