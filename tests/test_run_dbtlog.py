@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harness.registry.figures import DbtEvidence, TaskFigures
 from harness.run.dbtlog import LogCursor, evidence, read_invocations
@@ -117,3 +121,69 @@ def test_cursor_follows_dbts_log_rotation(tmp_path: Path) -> None:
     ev = cursor.evidence()
     assert ev is not None and ev["partial_parse_runs"] == [2, 2]
     assert ev["commands"] == evidence(read_invocations(after))["commands"]
+
+
+def _chunks(name: str) -> list[list[str]]:
+    """The recorded log's invocations, each its lines from its header on."""
+    out: list[list[str]] = []
+    for line in (DATA / name).read_text().splitlines():
+        if "=====" in line:
+            out.append([])
+        if out:
+            out[-1].append(line)
+    return out
+
+
+def _merge(chunks: list[list[str]], rnd) -> str:
+    """The chunks' lines in one stream, each chunk's in its order, as processes append."""
+    queues = [list(c) for c in chunks]
+    lines = []
+    while any(queues):
+        q = rnd.choice([q for q in queues if q])
+        lines.append(q.pop(0))
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.randoms(use_true_random=False))
+def test_interleaved_invocations_are_counted_exactly(rnd) -> None:
+    """Tasks running at once write one dbt.log: however their lines interleave, the
+    commands, partial-parse counts, reasons and re-parsed files are those of the same
+    invocations logged one after another (a DAG run at concurrency 4 had 31 of 198
+    commands named after the host's argv and 23 manifest loads uncounted)."""
+    chunks = _chunks("changed_profile_disabled.log") + _chunks("run_and_ls_used.log")
+    sequential = evidence(read_invocations("\n".join(line for c in chunks for line in c) + "\n"))
+    mixed = evidence(read_invocations(_merge(chunks, rnd)))
+    assert sequential is not None and mixed is not None
+    assert sorted(mixed["commands"]) == sorted(sequential["commands"]) == sorted(
+        ["dbt parse"] * 3 + ["dbt run", "dbt ls"])
+    for key in ("partial_parse_used", "partial_parse_runs", "reason", "reparsed"):
+        assert mixed[key] == sequential[key], key
+    assert sequential["partial_parse_runs"] == [3, 5]
+    assert sequential["parse_s"] is not None
+
+
+def test_interleaved_text_invocations_have_no_parse_time() -> None:
+    """Two invocations whose lines mixed cannot pair a parse step's start and end."""
+    a, b = _chunks("run_and_ls_used.log")
+    text = "\n".join([a[0], b[0], *a[1:], *b[1:]]) + "\n"
+    invs = read_invocations(text)
+    assert all(i.overlapped for i in invs)
+    ev = evidence(invs)
+    assert ev is not None and ev["parse_s"] is None
+    assert sorted(ev["commands"]) == ["dbt ls", "dbt run"]
+
+
+def test_interleaved_json_invocations_are_told_apart_by_their_id() -> None:
+    """JSON lines name their invocation: two mixed ones keep their own parse times."""
+    import random
+
+    lines = (DATA / "watcher_producer_json.log").read_text().splitlines()
+    (inv_id,) = {json.loads(x)["info"]["invocation_id"] for x in lines if x.startswith("{")}
+    other = [x.replace(inv_id, "00000000-0000-0000-0000-000000000000") for x in lines]
+    text = _merge([lines, other], random.Random(3))
+    first, second = read_invocations(text)
+    assert first.parse_s == second.parse_s == 17.569
+    ev = evidence([first, second])
+    assert ev is not None
+    assert ev["parse_s"] == 35.138 and ev["commands"] == ["cli build", "cli build"]

@@ -19,7 +19,9 @@ class DbtEvidence:
     """What dbt itself logged for the measured command (harness.run.dbtlog)."""
 
     commands: list[str] = field(default_factory=list)
-    """Each dbt invocation's command line, as dbt logged it."""
+    """Each dbt invocation's command, as dbt logged it (dbt's own name from its end
+    line, "cli run" under dbtRunner; "dbt (command not logged)" for one that logged no
+    end)."""
     partial_parse_used: bool | None = None
     """True: every invocation that loaded a manifest partially parsed; False: none
     did; None: mixed (see partial_parse_runs) or no manifest load logged."""
@@ -29,7 +31,8 @@ class DbtEvidence:
     """dbt's words when it did not partially parse ("saved manifest not found",
     "profile has changed", "partial parsing not enabled")."""
     parse_s: float | None = None
-    """Seconds of dbt's own parse step (summed over invocations), from its log times."""
+    """Seconds of dbt's own parse step (summed over invocations), from its log times;
+    None when invocations wrote one dbt.log at once (their steps cannot be paired)."""
     reparsed: list[str] = field(default_factory=list)
     """The files a partial parse re-parsed, as dbt names them."""
 

@@ -15,6 +15,11 @@ its manifest load logs one of:
 A dbt run with ``--log-format json`` (Cosmos's WATCHER producer) writes the same
 messages as JSON lines, one invocation per ``invocation_id``.
 
+The tasks of a DAG run at concurrency above 1 write one dbt.log at once: their text
+lines interleave and do not say whose they are, so the counts are kept per line
+(exact however the lines mix) and the parse time, whose start and end lines can no
+longer be paired, is left unknown. JSON lines carry their invocation's id.
+
 The parse step runs from ``Registered adapter`` (the manifest load starts right
 after) to ``Wrote artifact WritableManifest`` or, where dbt writes none, ``Found N
 models``. The lines carry the time of day only: a step over midnight wraps.
@@ -56,20 +61,46 @@ _PARSE_END = ("Wrote artifact WritableManifest", "Found ")
 
 @dataclass
 class Invocation:
-    """One dbt invocation as its log tells it."""
+    """One dbt invocation as its log tells it.
 
-    command: str | None = None
-    partial_parse_used: bool | None = None
-    """True: dbt partially parsed; False: it refused or was told not to; None: no
-    manifest load logged (the invocation failed before it)."""
-    reason: str | None = None
-    """dbt's words when it did not partially parse."""
+    Several dbt processes writing one dbt.log (the tasks of a DAG run at concurrency
+    above 1) interleave their lines, and text lines do not say whose they are: a line
+    is given to the invocation whose header came last. Its manifest loads and ends are
+    kept as lists, so that the counts over a stream stay exact whoever a line is given
+    to (``evidence``); only the pairing of a parse step's start and end is lost, and
+    ``overlapped`` says so."""
+
+    done: list[str] = field(default_factory=list)
+    """dbt's own name of the command, from its end line ("Command `cli run` succeeded")."""
+    args_command: str | None = None
+    """The invocation_command of its args line: under dbtRunner the host process's argv."""
+    loads: list[tuple[bool, str | None]] = field(default_factory=list)
+    """Each manifest load: (partially parsed, dbt's words when it did not)."""
     files: dict[str, int] | None = None
     """deleted, added, changed: the files a partial parse re-read."""
     reparsed: list[str] = field(default_factory=list)
     """The files a partial parse re-parsed, as dbt names them."""
     parse_s: float | None = None
+    overlapped: bool = False
+    """Another invocation's header came before this one's end: its lines may be mixed
+    with another's (or it was killed)."""
     _start: float | None = None
+
+    @property
+    def command(self) -> str | None:
+        """Its command: dbt's name from the end line, else the args line's."""
+        return self.done[0] if self.done else self.args_command
+
+    @property
+    def partial_parse_used(self) -> bool | None:
+        """True: dbt partially parsed; False: it refused or was told not to; None: no
+        manifest load logged (the invocation failed before it)."""
+        return self.loads[-1][0] if self.loads else None
+
+    @property
+    def reason(self) -> str | None:
+        """dbt's words when it did not partially parse."""
+        return self.loads[-1][1] if self.loads else None
 
 
 def _seconds(m: re.Match[str]) -> float:
@@ -80,23 +111,31 @@ def _elapsed(start: float, end: float) -> float:
     return round(end - start + (86400 if end < start else 0), 3)
 
 
+def _refused(inv: Invocation, reason: str) -> None:
+    # "Unable to do partial parsing because an error occurred" follows "enabled" in the
+    # same load: that load parsed in full after all.
+    if reason.startswith("an error occurred") and inv.loads and inv.loads[-1][0]:
+        inv.loads[-1] = (False, reason)
+    else:
+        inv.loads.append((False, reason))
+
+
 def _read_line(inv: Invocation, t: float, msg: str) -> None:
     if msg.startswith("Registered adapter") or (inv._start is None and msg.startswith("checksum:")):
         inv._start = t
     elif (m := _ENABLED.search(msg)) is not None:
-        inv.partial_parse_used, inv.reason = True, None
+        inv.loads.append((True, None))
         inv.files = {"deleted": int(m[1]), "added": int(m[2]), "changed": int(m[3])}
     elif (m := _UPDATED.search(msg)) is not None:
         inv.reparsed.append(m[1])
     elif (m := _REFUSED.search(msg)) is not None:
-        inv.partial_parse_used, inv.reason = False, m[1]
+        _refused(inv, m[1])
     elif msg.startswith("Partial parsing not enabled"):
-        inv.partial_parse_used, inv.reason = False, "partial parsing not enabled"
+        inv.loads.append((False, "partial parsing not enabled"))
     elif (m := _DONE.search(msg)) is not None:
-        inv.command = m[1]  # dbt's own name of the command: under dbtRunner the
-        # invocation_command is the host process's argv
-    elif inv.command is None and (m := _ARGS_COMMAND.search(msg)) is not None:
-        inv.command = m[1]
+        inv.done.append(m[1])
+    elif inv.args_command is None and (m := _ARGS_COMMAND.search(msg)) is not None:
+        inv.args_command = m[1]
     elif msg.startswith(_PARSE_END) and inv._start is not None and inv.parse_s is None:
         inv.parse_s = _elapsed(inv._start, t)
 
@@ -114,21 +153,23 @@ def _json_line(line: str) -> tuple[str, float, str] | None:
 def read_invocations(text: str) -> list[Invocation]:
     """Every dbt invocation in ``text`` (a dbt.log or part of one), in order."""
     out: list[Invocation] = []
-    json_ids: list[str] = []
+    by_id: dict[str, Invocation] = {}  # JSON lines name their invocation
     for raw in text.splitlines():
         line = raw.strip()
         if _HEADER.match(line):
-            out.append(Invocation())
+            if out and not out[-1].done and not out[-1].overlapped:
+                out[-1].overlapped = True  # begun and not ended: the next one's lines mix in
+            out.append(Invocation(overlapped=bool(out) and out[-1].overlapped))
             continue
         if line.startswith("{"):
             parsed = _json_line(line)
             if parsed is None:
                 continue
             inv_id, t, msg = parsed
-            if not json_ids or json_ids[-1] != inv_id:
-                json_ids.append(inv_id)
-                out.append(Invocation())
-            _read_line(out[-1], t, msg)
+            if inv_id not in by_id:
+                by_id[inv_id] = Invocation()
+                out.append(by_id[inv_id])
+            _read_line(by_id[inv_id], t, msg)
             continue
         m = _LINE.match(line)
         if m is None:
@@ -141,24 +182,35 @@ def read_invocations(text: str) -> list[Invocation]:
 
 def evidence(invocations: list[Invocation]) -> dict[str, Any] | None:
     """The record's ``figures.dbt`` (harness.registry.figures.DbtEvidence) from the
-    invocations of one measured command; None when it ran no dbt."""
+    invocations of one measured command; None when it ran no dbt.
+
+    Counted over all the invocations' lines, so exact when their lines interleave;
+    the parse time is then unknown (None): its starts and ends cannot be paired."""
     if not invocations:
         return None
-    parsed = [i for i in invocations if i.partial_parse_used is not None]
-    used = sum(1 for i in parsed if i.partial_parse_used)
+    loads = [load for i in invocations for load in i.loads]
+    used = sum(1 for ok, _ in loads if ok)
     verdict: bool | None = None  # mixed (some used, some refused): see partial_parse_runs
-    if parsed and used in (0, len(parsed)):
-        verdict = used == len(parsed)
-    reasons = sorted({i.reason for i in parsed if i.reason})
+    if loads and used in (0, len(loads)):
+        verdict = used == len(loads)
+    reasons = sorted({why for ok, why in loads if not ok and why})
+    mixed = any(i.overlapped for i in invocations)
     times = [i.parse_s for i in invocations if i.parse_s is not None]
-    reparsed = sorted({f for i in invocations for f in i.reparsed})
+    commands = [c for i in invocations for c in i.done]
+    if mixed:  # whose end line is missing cannot be told
+        commands += ["dbt (command not logged)"] * max(0, len(invocations) - len(commands))
+    else:
+        commands = [
+            c for i in invocations
+            for c in (i.done or [i.args_command or "dbt (command not logged)"])
+        ]  # fmt: skip
     return {
-        "commands": [i.command or "dbt (command not logged)" for i in invocations],
+        "commands": commands,
         "partial_parse_used": verdict,
-        "partial_parse_runs": [used, len(parsed)],
+        "partial_parse_runs": [used, len(loads)],
         "reason": "; ".join(reasons) or None,
-        "parse_s": round(sum(times), 3) if times else None,
-        "reparsed": reparsed,
+        "parse_s": round(sum(times), 3) if times and not mixed else None,
+        "reparsed": sorted({f for i in invocations for f in i.reparsed}),
     }
 
 
