@@ -13,6 +13,7 @@ import psutil
 import pytest
 
 from harness.cli import main
+from harness.generate.graph import build_graph
 from harness.registry.phases import model_task_roles
 from harness.run.cli import parse_shard
 from harness.run.dagfile import DagSpec, render_dag_file
@@ -243,6 +244,27 @@ def test_smoke_watcher_dag_run_finishes_and_sensors_succeed(smoke_run: Path) -> 
     assert len(tasks) > 10
     assert all(t["state"] == "success" for t in tasks.values())
     assert watcher.figures.task_slot_seconds > 0
+
+
+@pytest.mark.slow
+def test_smoke_dag_run_counts_every_dbt_invocation_by_dbts_name(smoke_run: Path) -> None:
+    """Its tasks ran two at a time and wrote one dbt.log: each task that runs dbt is
+    one invocation, named by dbt ("cli build"), with one manifest load; Cosmos runs no
+    dbt for an ephemeral model's task (known truth: the generated graph)."""
+    records = list(read_records(smoke_run / "results" / "smoke" / "results.jsonl"))
+    (local,) = [r for r in records if r.phase == "dag_run"
+                and r.axes["execution_mode"] == "LOCAL"]
+    assert local.status == "ok", local.reason
+    assert local.axes["concurrency"] == 2
+    ephemeral = {n.name for n in build_graph(10, "layered", 0).nodes
+                 if n.materialized == "ephemeral"}
+    assert ephemeral
+    expected = [t for t in local.figures.tasks if t.split(".")[0] not in ephemeral]
+    dbt = local.figures.dbt
+    assert dbt is not None
+    assert len(dbt.commands) == len(expected), (dbt.commands, expected)
+    assert all(c.startswith("cli ") for c in dbt.commands), dbt.commands
+    assert dbt.partial_parse_runs is not None and dbt.partial_parse_runs[1] == len(expected)
 
 
 @pytest.mark.slow
