@@ -148,8 +148,11 @@ def kill_all(directory: Path, kill_file: bool = False, timeout_s: float = 10.0) 
         time.sleep(0.01)
 
 
-def remove_dir(directory: Path, timeout_s: float = 5.0) -> bool:
-    """rmdir a cgroup, retrying while the kernel still counts exiting tasks (EBUSY)."""
+def remove_dir(directory: Path, timeout_s: float = 30.0) -> bool:
+    """rmdir a cgroup, retrying while the kernel still counts exiting tasks (EBUSY).
+
+    Generous: under load (the whole test suite on 2 cores) a SIGTERM'd run left its
+    cgroup behind once with a 5 s retry, likely still busy with exiting tasks."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
