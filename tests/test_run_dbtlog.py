@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -134,7 +135,7 @@ def _chunks(name: str) -> list[list[str]]:
     return out
 
 
-def _merge(chunks: list[list[str]], rnd) -> str:
+def _merge(chunks: list[list[str]], rnd: random.Random) -> str:
     """The chunks' lines in one stream, each chunk's in its order, as processes append."""
     queues = [list(c) for c in chunks]
     lines = []
@@ -146,7 +147,7 @@ def _merge(chunks: list[list[str]], rnd) -> str:
 
 @settings(max_examples=60, deadline=None)
 @given(st.randoms(use_true_random=False))
-def test_interleaved_invocations_are_counted_exactly(rnd) -> None:
+def test_interleaved_invocations_are_counted_exactly(rnd: random.Random) -> None:
     """Tasks running at once write one dbt.log: however their lines interleave, the
     commands, partial-parse counts, reasons and re-parsed files are those of the same
     invocations logged one after another (a DAG run at concurrency 4 had 31 of 198
@@ -176,8 +177,6 @@ def test_interleaved_text_invocations_have_no_parse_time() -> None:
 
 def test_interleaved_json_invocations_are_told_apart_by_their_id() -> None:
     """JSON lines name their invocation: two mixed ones keep their own parse times."""
-    import random
-
     lines = (DATA / "watcher_producer_json.log").read_text().splitlines()
     (inv_id,) = {json.loads(x)["info"]["invocation_id"] for x in lines if x.startswith("{")}
     other = [x.replace(inv_id, "00000000-0000-0000-0000-000000000000") for x in lines]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from harness.registry.figures import DbtEvidence
 from harness.store.record import Record
 
 Check = Callable[[Sequence[Record]], tuple[bool, str]]
@@ -24,14 +25,31 @@ def _ok(records: Sequence[Record]) -> list[Record]:
     return [r for r in records if r.status == "ok"]
 
 
+def _dbt(records: Sequence[Record]) -> list[DbtEvidence]:
+    return [r.figures.dbt for r in _ok(records) if r.figures.dbt is not None]
+
+
+def _used(d: DbtEvidence) -> int:
+    """The invocations that partially parsed (at least one when dbt says it did)."""
+    return max((d.partial_parse_runs or [0])[0], int(bool(d.partial_parse_used)))
+
+
+def _pushed(records: Sequence[Record]) -> bool:
+    return any(r.figures.get("cosmos_debug_max_memory_mb") for r in _ok(records))
+
+
+def _deferred(records: Sequence[Record]) -> bool:
+    return any(r.figures.get("deferred_tasks") for r in _ok(records))
+
+
 def _partial_parse(records: Sequence[Record]) -> tuple[bool, str]:
-    dbt = [r.figures.dbt for r in _ok(records) if r.figures.dbt is not None]
+    dbt = _dbt(records)
     if not dbt:
         return (
             False,
             "no record says what dbt did (no figures.dbt: recorded before dbt's log was read)",
         )
-    if any((d.partial_parse_runs or [0])[0] > 0 or d.partial_parse_used for d in dbt):
+    if any(_used(d) for d in dbt):
         return True, "dbt's log shows partial parse used"
     reasons = sorted({d.reason for d in dbt if d.reason})
     why = "; ".join(reasons) or "no manifest load logged"
@@ -39,38 +57,37 @@ def _partial_parse(records: Sequence[Record]) -> tuple[bool, str]:
 
 
 def _debug_mode(records: Sequence[Record]) -> tuple[bool, str]:
-    if any(r.figures.get("cosmos_debug_max_memory_mb") for r in _ok(records)):
+    if _pushed(records):
         return True, "debug mode pushed its figure"
     return False, "debug mode pushed no figure (no cosmos_debug_max_memory_mb)"
 
 
 def _watcher(records: Sequence[Record]) -> tuple[bool, str]:
-    ok = _ok(records)
-    if any(r.figures.get("deferred_tasks") for r in ok):
+    if _deferred(records):
         return True, "the sensors ran as deferrable"
-    if all(r.figures.get("deferred_tasks") is None for r in ok):
+    if all(r.figures.get("deferred_tasks") is None for r in _ok(records)):
         return False, "no record says whether the sensors deferred (recorded before it was read)"
     return False, "no sensor was seen deferred"
 
 
 def _partial_parse_off(records: Sequence[Record]) -> tuple[bool, str]:
-    dbt = [r.figures.dbt for r in _ok(records) if r.figures.dbt is not None]
+    dbt = _dbt(records)
     if not dbt:
         return False, "no record says what dbt did on the side without the option"
-    used = sum((d.partial_parse_runs or [0])[0] for d in dbt)
-    if used or any(d.partial_parse_used for d in dbt):
+    used = sum(_used(d) for d in dbt)
+    if used:
         return False, f"dbt partially parsed on the side without the option ({used} times)"
     return True, "dbt's log shows no partial parse without the option"
 
 
 def _debug_mode_off(records: Sequence[Record]) -> tuple[bool, str]:
-    if any(r.figures.get("cosmos_debug_max_memory_mb") for r in _ok(records)):
+    if _pushed(records):
         return False, "debug mode pushed its figure on the side without it"
     return True, "no debug figure without the option"
 
 
 def _watcher_off(records: Sequence[Record]) -> tuple[bool, str]:
-    if any(r.figures.get("deferred_tasks") for r in _ok(records)):
+    if _deferred(records):
         return False, "sensors deferred on the side without WATCHER"
     return True, "no sensor deferred without WATCHER"
 

@@ -157,7 +157,7 @@ def read_invocations(text: str) -> list[Invocation]:
     for raw in text.splitlines():
         line = raw.strip()
         if _HEADER.match(line):
-            if out and not out[-1].done and not out[-1].overlapped:
+            if out and not out[-1].done:
                 out[-1].overlapped = True  # begun and not ended: the next one's lines mix in
             out.append(Invocation(overlapped=bool(out) and out[-1].overlapped))
             continue
@@ -196,8 +196,8 @@ def evidence(invocations: list[Invocation]) -> dict[str, Any] | None:
     reasons = sorted({why for ok, why in loads if not ok and why})
     mixed = any(i.overlapped for i in invocations)
     times = [i.parse_s for i in invocations if i.parse_s is not None]
-    commands = [c for i in invocations for c in i.done]
     if mixed:  # whose end line is missing cannot be told
+        commands = [c for i in invocations for c in i.done]
         commands += ["dbt (command not logged)"] * max(0, len(invocations) - len(commands))
     else:
         commands = [
