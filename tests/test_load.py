@@ -4,6 +4,7 @@ Cosmos's debug-mode figure set against the harness's own measurement."""
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.run.recipes.min_worker import CEILINGS
 from harness.store.jsonl import read_records
 from harness.store.record import Record
 
@@ -51,9 +53,14 @@ def test_smallest_worker_is_bracketed_by_a_success_and_a_failure(records: list[R
     assert at_min and all(p["status"] == "ok" for p in at_min)
     below = [p for p in probes if p["limit_mib"] == f.max_failing_limit_mib]
     assert f.max_failing_limit_mib == 0 or all(p["status"] != "ok" for p in below)
-    assert f.min_limit_mib <= f.unlimited_peak_mib * 1.1 + 1
-    # The unlimited run, the ceiling 1.1 P, and one halving of [0, 1.1 P].
-    assert len(probes) == 2 + 1
+    # The unlimited run, the ceilings (1.1 P first) up to the first that succeeds, and
+    # one halving; a failure without an OOM kill is run once more (attempt 1).
+    first = [p["limit_mib"] for p in probes if not p.get("attempt")]
+    ceilings = [math.ceil(round(f.unlimited_peak_mib * c, 6)) for c in CEILINGS]
+    assert first[0] is None and first[1] == ceilings[0]
+    assert f.min_limit_mib <= max(c for c in ceilings if c in first)
+    assert len(first) == 1 + sum(c in first for c in ceilings) + 1
+    assert f.repeated_probes == len(probes) - len(first)
     # The measurement of that successful run stayed under its limit.
     assert r.measure is not None
     assert r.measure.peak_tree_bytes <= f.min_limit_mib * 2**20

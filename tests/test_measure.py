@@ -598,7 +598,9 @@ def test_cli_interrupted_cleans_up(sig: int, code: int, tmp_path: Path) -> None:
         assert time.monotonic() < deadline, "the program did not start"
         time.sleep(0.05)
     proc.send_signal(sig)
-    _, err = proc.communicate(timeout=30)
+    # The test is of what is left, not of speed: under the full suite's load the exit
+    # once took over 30 s (a busy cgroup's rmdir is retried for up to 30 s).
+    _, err = proc.communicate(timeout=90)
     assert proc.returncode == code, err
     assert "Traceback" not in err
     assert not [p for p in map(int, pidfile.read_text().split()) if still_running(p)]

@@ -187,8 +187,12 @@ def min_worker_records() -> list[Record]:
             {"limit_mib": None, "status": "ok", "peak_mib": 349.0, "wall_s": 119.0},
             {"limit_mib": 384, "status": "ok", "peak_mib": 349.0, "wall_s": 130.0},
             {"limit_mib": 192, "status": "oom", "peak_mib": 192.0, "wall_s": 11.6},
-            {"limit_mib": 300, "status": "ok", "peak_mib": 299.0, "wall_s": 140.0},
-            {"limit_mib": 290, "status": "oom", "peak_mib": 290.0, "wall_s": 60.0},
+            {"limit_mib": 300, "status": "error", "peak_mib": 299.0, "wall_s": 140.0,
+             "reason": "dag run failed; not successful: fct_00009_run"},
+            {"limit_mib": 300, "status": "ok", "peak_mib": 299.0, "wall_s": 140.0,
+             "attempt": 1},
+            {"limit_mib": 290, "status": "oom", "peak_mib": 290.0, "wall_s": 60.0,
+             "reason": "oom (exit -9): ..."},
         ],
     )
     failed = [
@@ -212,7 +216,9 @@ def test_min_worker_table(tmp_path: Path) -> None:
     assert ok[6:10] == ["**300 MiB**", "fails at 290 MiB: known to within 3.3%", "349 MiB", "x0.86"]
     assert ok[10].split("<br>") == [
         "no limit: ok, peak 349 MiB, 119.0 s", "384 MiB: ok, peak 349 MiB, 130.0 s",
-        "192 MiB: oom, peak 192 MiB, 11.6 s", "300 MiB: ok, peak 299 MiB, 140.0 s",
+        "192 MiB: oom, peak 192 MiB, 11.6 s",
+        "300 MiB: error, peak 299 MiB, 140.0 s (dag run failed; not successful: fct_00009_run)",
+        "300 MiB (run again: the first failed without an OOM kill): ok, peak 299 MiB, 140.0 s",
         "290 MiB: oom, peak 290 MiB, 60.0 s",
     ]
     assert bad[6:8] == ["**not found (error)**", "the run fails without a limit: dag run failed"]

@@ -23,19 +23,26 @@ MIB = 1024 * 1024
 
 
 class KnownNeed:
-    """Fails (oom) under NEED MiB; counts its calls; raises KeyboardInterrupt at call
-    ``cut`` as Ctrl-C would reach the runner in the middle of a probe."""
+    """Fails (oom) under ``need`` MiB; counts its calls; raises KeyboardInterrupt at call
+    ``cut`` as Ctrl-C would reach the runner in the middle of a probe; fails with an
+    error (no OOM kill) the first time it runs under a limit of ``flaky``."""
 
-    def __init__(self, cut: int | None = None) -> None:
+    def __init__(self, cut: int | None = None, need: int = NEED,
+                 flaky: frozenset[int | None] = frozenset()) -> None:
         self.calls: list[int | None] = []
-        self.cut = cut
+        self.cut, self.need, self.flaky = cut, need, set(flaky)
 
     def __call__(self, ctx: Context) -> Outcome:
         self.calls.append(ctx.limit_mib)
         if self.cut is not None and len(self.calls) == self.cut:
             raise KeyboardInterrupt
         limit = ctx.limit_mib or None
-        ok = limit is None or limit >= NEED
+        if limit in self.flaky:
+            self.flaky.discard(limit)
+            m = MeasureResult("cgroup1", "error", 1, 1.5, 1.0, 0.2, PEAK * MIB, PEAK * MIB, 3,
+                              limit * MIB if limit else None)
+            return Outcome("error", m, "dag run failed; not successful: a_model_run", {})
+        ok = limit is None or limit >= self.need
         peak = PEAK if ok else limit
         assert peak is not None
         m = MeasureResult("cgroup1", "ok" if ok else "oom", 0 if ok else -9, 1.5, 1.0, 0.2,
@@ -97,3 +104,53 @@ def test_a_line_cut_short_is_measured_again(tmp_path: Path) -> None:
     again = KnownNeed()
     bisect_limit(again, _ctx(tmp_path, log))
     assert again.calls[0] == json.loads(lines[2])["limit_mib"]
+
+
+def test_a_need_above_the_first_ceiling_is_still_bracketed(tmp_path: Path) -> None:
+    """One free run's peak is not the need: 1.1 x PEAK (715) fails, 1.25 x PEAK succeeds,
+    and the bisection goes on from the failed ceiling, not from 0."""
+    recipe = KnownNeed(need=760)
+    f = bisect_limit(recipe, _ctx(tmp_path, None)).figures
+    assert recipe.calls[:3] == [0, 715, 813]
+    assert f["max_failing_limit_mib"] < 760 <= f["min_limit_mib"] and f["converged"]
+    assert all(715 <= (c or 0) <= 813 for c in recipe.calls[1:])
+
+
+def test_a_need_above_every_ceiling_is_an_error_that_says_so(tmp_path: Path) -> None:
+    recipe = KnownNeed(need=2000)
+    out = bisect_limit(recipe, _ctx(tmp_path, None))
+    assert out.status == "error" and out.reason == "fails under 1.5 x its own peak (975 MiB)"
+    assert recipe.calls == [0, 715, 813, 975]
+
+
+def test_a_failure_without_an_oom_kill_is_run_again_and_the_repeat_decides(
+    tmp_path: Path,
+) -> None:
+    plain = KnownNeed()
+    expected = bisect_limit(plain, _ctx(tmp_path, None)).figures
+    flaky = KnownNeed(flaky=frozenset({715}))
+    f = bisect_limit(flaky, _ctx(tmp_path, None)).figures
+    # the same bracket as without the flaky run, one call more
+    assert (f["min_limit_mib"], f["max_failing_limit_mib"]) == (
+        expected["min_limit_mib"], expected["max_failing_limit_mib"])
+    assert flaky.calls == [0, 715, *plain.calls[1:]]
+    first, again = f["probes"][1:3]
+    assert first["status"] == "error" and "not successful" in first["reason"]
+    assert again == {**again, "limit_mib": 715, "status": "ok", "attempt": 1}
+    assert f["repeated_probes"] == 1 and expected["repeated_probes"] == 0
+
+
+def test_an_oom_kill_is_not_run_again(tmp_path: Path) -> None:
+    recipe = KnownNeed()
+    bisect_limit(recipe, _ctx(tmp_path, None))
+    assert len(recipe.calls) == len(set(recipe.calls))
+
+
+def test_a_bisection_cut_in_a_repeat_keeps_the_first_failure(tmp_path: Path) -> None:
+    log = tmp_path / "p.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        bisect_limit(KnownNeed(cut=3, flaky=frozenset({715})), _ctx(tmp_path, log))
+    assert set(saved_probes(log)) == {(None, 0), (715, 0)}
+    again = KnownNeed()  # the repeat is what was cut: measured now, and it succeeds
+    f = bisect_limit(again, _ctx(tmp_path, log)).figures
+    assert again.calls[0] == 715 and [p.get("attempt", 0) for p in f["probes"][:3]] == [0, 0, 1]

@@ -14,12 +14,12 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from types import FrameType
 
 from rich.console import Console
 from rich.table import Table
 
 from harness.errors import UsageError
+from harness.measure import interrupt
 from harness.measure.backends import BACKENDS
 from harness.measure.core import DEFAULT_GRACE_S, DEFAULT_INTERVAL_MS, measure
 from harness.measure.inputs import (
@@ -61,9 +61,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 class _Terminated(SystemExit):
     """SIGTERM to the harness: unwind through measure()'s cleanup, exit 143."""
 
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise _Terminated(128 + signum)
+
+def _interrupted(signum: int) -> BaseException:
+    return KeyboardInterrupt()
 
 
 def exit_code_of(result: MeasureResult) -> int:
@@ -132,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
     limit = _check_flags(args)
     previous = None
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        previous = interrupt.install([signal.SIGTERM], _Terminated)
+        previous.update(interrupt.install([signal.SIGINT], _interrupted))
     try:
         result = measure(
             cmd,
@@ -146,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+            interrupt.restore(previous)
     text = json.dumps(result.to_dict(), indent=2)
     if args.output is not None:
         try:

@@ -19,6 +19,7 @@ from typing import IO, Any
 
 from harness.errors import UsageError
 from harness.measure.cgroupfs import Cgroup
+from harness.measure.interrupt import raise_pending
 
 
 class MeasureError(RuntimeError):
@@ -131,13 +132,12 @@ def start(
 
 
 def wait_end(waiter: Waiter, timeout_s: float | None, stop: threading.Event | None) -> bool:
-    """Wait for the command to end, the timeout or ``stop``; whether ``stop`` came first."""
-    if stop is None:
-        waiter.done.wait(timeout_s)
-        return False
+    """Wait for the command to end, the timeout or ``stop``; whether ``stop`` came first.
+    A stop signal whose exception was lost is raised again here (harness.measure.interrupt)."""
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     while not waiter.done.is_set():
-        if stop.is_set():
+        raise_pending()
+        if stop is not None and stop.is_set():
             return True
         left = None if deadline is None else deadline - time.monotonic()
         if left is not None and left <= 0:

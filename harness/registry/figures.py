@@ -238,8 +238,11 @@ class MinWorkerFigures(ExecutorFigures):
     precision: float | None = None
     converged: bool | None = None
     unlimited_peak_mib: float | None = None
+    repeated_probes: int | None = None
+    """Probes run again because they failed without an OOM kill (None: before repeats)."""
     probes: list[dict[str, Any]] = field(default_factory=list)
-    """Every probe: limit_mib, status, peak_mib, wall_s."""
+    """Every probe: limit_mib, status, peak_mib, wall_s; a failure's reason; attempt 1
+    on the repeat of a failure that was not an OOM kill."""
 
 
 @dataclass

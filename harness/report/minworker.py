@@ -32,6 +32,10 @@ class Probe:
     status: str
     peak_mib: float | None
     wall_s: float | None
+    reason: str | None = None
+    """Why it failed, as the run said (records before repeats: None)."""
+    repeat: bool = False
+    """The second run of a limit whose first failed without an OOM kill."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,8 @@ def _probes(f: Any) -> tuple[Probe, ...]:
             str(p.get("status")),
             fig.number(p.get("peak_mib")),
             fig.number(p.get("wall_s")),
+            p.get("reason") or None,
+            bool(p.get("attempt")),
         )
         for p in f.get("probes") or []
         if isinstance(p, dict)

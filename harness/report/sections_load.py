@@ -134,7 +134,9 @@ def _probe_text(p: mw.Probe) -> str:
     limit = "no limit" if p.limit_mib is None else f"{p.limit_mib:.0f} MiB"
     peak = f", peak {p.peak_mib:.0f} MiB" if p.peak_mib is not None else ""
     wall = f", {fmt_s(p.wall_s)}" if p.wall_s is not None else ""
-    return f"{limit}: {p.status}{peak}{wall}"
+    again = " (run again: the first failed without an OOM kill)" if p.repeat else ""
+    why = f" ({p.reason[:120]})" if p.reason and p.status != "oom" else ""
+    return f"{limit}{again}: {p.status}{peak}{wall}{why}"
 
 
 def bisection_cells(m: mw.MinWorker) -> list[Any]:

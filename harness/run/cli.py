@@ -28,6 +28,7 @@ from rich.progress import (
 from rich.table import Table
 
 from harness.errors import UsageError
+from harness.measure import interrupt
 from harness.run.cleanup import MARK_VAR, end_orphans, install_mark
 from harness.run.estimate import (
     estimate_s,
@@ -162,8 +163,7 @@ def supervised(root: Path, results_dir: Path) -> Iterator[None]:
         with reaper(install_mark()):
             yield
     finally:
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
+        interrupt.restore(handlers)
         if previous is None:
             os.environ.pop(MARK_VAR, None)
         else:
@@ -175,13 +175,13 @@ def _stop_on_signals() -> dict[int, Any]:
     """SIGTERM (a CI timeout, `kill`, a container stop) ends the run as Ctrl-C does: the
     measurement in progress is ended, the results so far kept, resumable. SIGINT too when
     it was ignored: a shell starts background jobs with SIGINT ignored, and such a run
-    could otherwise only be killed. Returns the handlers to put back."""
-    previous: dict[int, Any] = {signal.SIGTERM: signal.getsignal(signal.SIGTERM)}
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
-        previous[signal.SIGINT] = signal.SIG_IGN
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    return previous
+    could otherwise only be killed. Both are kept as well as raised, so that a stop is
+    not lost (harness.measure.interrupt). Returns the handlers to put back."""
+    return interrupt.install([signal.SIGTERM, signal.SIGINT], _stop)
+
+
+def _stop(signum: int) -> BaseException:
+    return KeyboardInterrupt()
 
 
 def _dry_run(console: Console, units: list[Unit]) -> int:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.measure.interrupt import raise_pending
 from harness.registry import AXES, PHASES
 from harness.run.context import Context, Outcome
 from harness.run.estimate import estimate_s
@@ -142,6 +143,7 @@ def execute(
         projects = own_projects(units, run_dir, info)
         with ResultsWriter(results) as writer:
             for seq, unit, rep in schedule(units):
+                raise_pending()  # a stop whose exception was lost: not one more measurement
                 if (unit.scenario_id, rep) in done:
                     continue
                 weight = estimate_s(unit.measurement)

@@ -8,13 +8,16 @@ each Celery worker's cgroup, the size of a worker node at its worker_concurrency
 re-import included: the memory limit of a KubernetesExecutor pod for that task.
 
 The search starts from one run without a limit (its peak P: of the tree, or of the
-largest Celery worker); the limit 1.1 x P is checked to succeed, 0 is taken to fail,
-and the interval is halved until it is narrower than PRECISION of its upper end or
-the scenario's bisect_steps run out. Each probe is a complete run in its own
-workspace state (cold cache, empty warehouse), so a failure under a limit cannot
-leave anything for the next probe. Each probe's outcome is kept as it ends
-(``Context.probe_log``): a bisection at 100 models is hours of whole DAG runs, and a
-resumed run continues it instead of starting again.
+largest Celery worker); the limit 1.1 x P is checked to succeed (if it fails, 1.25 x P
+and 1.5 x P: one free run's peak is not the need, runs of the same scenario peak a few
+percent apart), 0 is taken to fail, and the interval is halved until it is narrower
+than PRECISION of its upper end or the scenario's bisect_steps run out. A probe that
+fails without an OOM kill is run once more before it counts: the limit does not
+explain it, and a bisection must not take one flaky run for the boundary. Each
+probe is a complete run in its own workspace state (cold cache, empty warehouse), so
+a failure under a limit cannot leave anything for the next probe. Each probe's
+outcome is kept as it ends (``Context.probe_log``): a bisection at 100 models is hours
+of whole DAG runs, and a resumed run continues it instead of starting again.
 """
 
 from __future__ import annotations
@@ -34,10 +37,16 @@ from harness.run.recipes.dag_run import run_dag_run
 from harness.run.recipes.task import run_task
 
 PRECISION = 0.05
+CEILINGS = (1.1, 1.25, 1.5)
+"""The limits tried above the free run's peak, in order, until one succeeds."""
+REPEATED = frozenset({"error", "timeout"})
+"""Failures a probe repeats once: not an OOM kill, so not explained by the limit."""
 MIB = 1024 * 1024
 Recipe = Callable[[Context], Outcome]
 Probe = tuple[Outcome, dict[str, Any]]
 """A probe's outcome and its row in the record's ``probes``."""
+Key = tuple[int | None, int]
+"""A probe's limit (None: without one) and attempt (1: the repeat of a failure)."""
 
 
 def limited_peak_bytes(outcome: Outcome) -> int | None:
@@ -48,29 +57,31 @@ def limited_peak_bytes(outcome: Outcome) -> int | None:
     return outcome.measure.peak_tree_bytes if outcome.measure else None
 
 
-def saved_probes(path: Path | None) -> dict[int | None, Probe]:
+def saved_probes(path: Path | None) -> dict[Key, Probe]:
     """The probes an earlier, interrupted attempt of this bisection finished, by limit
-    (None: the run without one). A line cut short by the interruption is skipped."""
-    out: dict[int | None, Probe] = {}
+    (None: the run without one) and attempt. A line cut short by the interruption is
+    skipped."""
+    out: dict[Key, Probe] = {}
     if path is None or not path.is_file():
         return out
     for line in path.read_text().splitlines():
         try:
             d = json.loads(line)
             m = MeasureResult.from_dict(d["measure"]) if d["measure"] else None
-            out[d["limit_mib"]] = (Outcome(d["status"], m, d["reason"], d["figures"]), d["row"])
+            key = (d["limit_mib"], d.get("attempt", 0))  # logs before repeats: attempt 0
+            out[key] = (Outcome(d["status"], m, d["reason"], d["figures"]), d["row"])
         except (ValueError, KeyError, TypeError):
             continue
     return out
 
 
-def _save_probe(path: Path | None, limit_mib: int | None, outcome: Outcome,
-                row: dict[str, Any]) -> None:
+def _save_probe(path: Path | None, key: Key, outcome: Outcome, row: dict[str, Any]) -> None:
     if path is None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     m = outcome.measure.to_dict() if outcome.measure else None
-    line = {"limit_mib": limit_mib, "status": outcome.status, "reason": outcome.reason,
+    line = {"limit_mib": key[0], "attempt": key[1], "status": outcome.status,
+            "reason": outcome.reason,
             "measure": m, "figures": outcome.figures, "row": row}
     with path.open("a") as fh:
         fh.write(json.dumps(line, default=str) + "\n")
@@ -79,23 +90,39 @@ def _save_probe(path: Path | None, limit_mib: int | None, outcome: Outcome,
         os.fsync(fh.fileno())
 
 
-def _probe(recipe: Recipe, ctx: Context, limit_mib: int | None,
-           saved: dict[int | None, Probe]) -> Probe:
-    if limit_mib in saved:
-        _note(ctx, saved[limit_mib][1], "kept from before the resume")
-        return saved[limit_mib]
+def _probe(recipe: Recipe, ctx: Context, key: Key, saved: dict[Key, Probe]) -> Probe:
+    if key in saved:
+        _note(ctx, saved[key][1], "kept from before the resume")
+        return saved[key]
+    limit_mib = key[0]
     outcome = recipe(dataclasses.replace(ctx, limit_mib=limit_mib or 0))
     m, peak = outcome.measure, limited_peak_bytes(outcome)
-    row = {
+    row: dict[str, Any] = {
         "limit_mib": limit_mib,
         "status": outcome.status,
         "peak_mib": round(peak / MIB, 1) if peak is not None else None,
         "wall_s": round(m.wall_s, 2) if m else None,
         "ended_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    _save_probe(ctx.probe_log, limit_mib, outcome, row)
+    if outcome.status != "ok":
+        row["reason"] = (outcome.reason or "")[:300]
+    if key[1]:
+        row["attempt"] = key[1]
+    _save_probe(ctx.probe_log, key, outcome, row)
     _note(ctx, row, f"{row['wall_s']} s")
     return outcome, row
+
+
+def _judged(recipe: Recipe, ctx: Context, limit_mib: int | None, saved: dict[Key, Probe],
+            probes: list[dict[str, Any]]) -> Outcome:
+    """The outcome that decides a limit: its probe, and the repeat of a failure that was
+    not an OOM kill (the repeat decides). Every row goes into ``probes``."""
+    outcome, row = _probe(recipe, ctx, (limit_mib, 0), saved)
+    probes.append(row)
+    if outcome.status in REPEATED:
+        outcome, row = _probe(recipe, ctx, (limit_mib, 1), saved)
+        probes.append(row)
+    return outcome
 
 
 def _note(ctx: Context, row: dict[str, Any], how: str) -> None:
@@ -109,28 +136,31 @@ def bisect_limit(recipe: Recipe, ctx: Context) -> Outcome:
     Probes in ``ctx.probe_log`` are taken as measured: the same limits come in the same
     order, so a resumed bisection goes on where it was cut."""
     saved = saved_probes(ctx.probe_log)
-    free, row = _probe(recipe, ctx, None, saved)
-    probes = [row]
+    probes: list[dict[str, Any]] = []
+    free = _judged(recipe, ctx, None, saved, probes)
     peak = limited_peak_bytes(free)
     if free.status != "ok" or peak is None:
         reason = f"the run fails without a limit: {free.reason}"
         return Outcome("error", free.measure, reason, {"probes": probes})
     peak_mib = peak / MIB
-    hi = math.ceil(peak_mib * 1.1)
-    best, row = _probe(recipe, ctx, hi, saved)
-    probes.append(row)
-    if best.status != "ok":
+    lo = 0
+    for factor in CEILINGS:
+        hi = math.ceil(round(peak_mib * factor, 6))  # 650 x 1.1 is 715, not 716
+        best = _judged(recipe, ctx, hi, saved, probes)
+        if best.status == "ok":
+            break
+        lo = hi
+    else:
         return Outcome(
             "error",
             best.measure,
-            f"fails under 1.1 x its own peak ({hi} MiB)",
+            f"fails under {CEILINGS[-1]} x its own peak ({hi} MiB)",
             {"probes": probes, "unlimited_peak_mib": round(peak_mib, 1)},
         )
-    lo, steps = 0, 0
+    steps = 0
     while (hi - lo) / hi > PRECISION and steps < ctx.bisect_steps:
         mid = (lo + hi) // 2
-        outcome, row = _probe(recipe, ctx, mid, saved)
-        probes.append(row)
+        outcome = _judged(recipe, ctx, mid, saved, probes)
         steps += 1
         if outcome.status == "ok":
             hi, best = mid, outcome
@@ -142,6 +172,7 @@ def bisect_limit(recipe: Recipe, ctx: Context) -> Outcome:
         "precision": round((hi - lo) / hi, 4),
         "converged": (hi - lo) / hi <= PRECISION,
         "unlimited_peak_mib": round(peak_mib, 1),
+        "repeated_probes": sum(1 for p in probes if p.get("attempt")),
         "probes": probes,
     }
     keep = ("task_id", "role", "sample", "executor", "workers", "services", "celery_stack")
