@@ -4,10 +4,12 @@ Python runs a signal's handler in the main thread between two bytecodes, whereve
 thread is, and an exception raised inside a finalizer (a ``__del__``, a weakref
 callback: the garbage collector runs them at any allocation) is printed as "Exception
 ignored in ..." and dropped. A Ctrl-C or SIGTERM raised only as an exception can be
-lost that way, and the run goes on to its end as if never stopped (the full test suite
-saw it twice, under load). So the handler also keeps the stop, and the long waits of the
-main thread (a measurement's wait for its command, the runner between measurements)
-raise it again with ``raise_pending``.
+lost that way, and the run goes on to its end as if never stopped. Twice under the full
+test suite's load a stop was lost (a run SIGTERMed after its first record went on to exit
+0; a `harness measure` given SIGINT waited for its command); a finalizer is the likely
+place, not shown. So the handler also keeps the stop, and the long waits of the main
+thread (a measurement's wait for its command, the runner between measurements) raise it
+again with ``raise_pending``.
 """
 
 from __future__ import annotations
