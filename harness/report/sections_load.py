@@ -153,11 +153,18 @@ def bisection_cells(m: mw.MinWorker) -> list[Any]:
         if found and m.min_limit_mib and m.unlimited_peak_mib
         else DASH
     )
+    repeated = sum(p.repeat for p in m.probes)
+    unsteady = (
+        f"; {repeated} probe(s) failed without an OOM kill and were run again: a failure"
+        " the limit does not explain"
+        if repeated
+        else ""
+    )
     interval = (
         f"fails at {_mib(m.max_failing_limit_mib)}: known to within "
-        f"{(m.precision or 0):.1%}{converged}"
+        f"{(m.precision or 0):.1%}{converged}{unsteady}"
         if found
-        else (m.reason or "")
+        else (m.reason or "") + unsteady
     )
     return [
         cell(_mib(m.min_limit_mib) if found else f"not found ({m.status})", strong=True),
