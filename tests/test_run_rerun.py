@@ -141,3 +141,48 @@ def test_a_run_that_dies_is_not_left_running(
     with pytest.raises(MemoryError):
         execute(spec, units_of(expand(spec), 1), run_dir, "r")
     assert (read_run_info(run_dir.root) or {})["state"] == "failed"
+
+
+def test_a_stop_lost_in_a_measurement_ends_the_run_before_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C whose KeyboardInterrupt Python dropped (raised in a finalizer,
+    harness.measure.interrupt) still ends the run: the repetition under way is recorded,
+    the next is not measured, run.json says interrupted."""
+    import contextlib
+    import signal
+
+    from harness.measure import interrupt
+    from harness.run import runner
+    from harness.run.context import Context, Outcome
+    from harness.run.runner import execute, units_of
+    from harness.run.workspace import RunDir
+    from harness.scenarios.load import parse_scenarios
+    from harness.scenarios.matrix import expand
+    from harness.store.runinfo import read_run_info
+
+    text = "repetitions = 3\n[[matrix]]\nphases = ['import']\n"
+    spec = parse_scenarios(tomllib.loads(text), tmp_path / "s.toml", text)
+    calls: list[int] = []
+
+    def stopped_in_a_finalizer(ctx: Context) -> Outcome:
+        calls.append(1)
+        handler = signal.getsignal(signal.SIGUSR1)
+        with contextlib.suppress(KeyboardInterrupt):  # as Python drops it in a __del__
+            handler(signal.SIGUSR1, None)  # type: ignore[operator]
+        return Outcome("ok", None)
+
+    monkeypatch.setattr(runner, "recipe", lambda phase: stopped_in_a_finalizer)
+    monkeypatch.setattr(runner, "make_template_home", lambda run_dir: None)
+    monkeypatch.setattr(runner, "new_workspace",
+                        lambda run_dir, name: types.SimpleNamespace(root=tmp_path / name))
+    run_dir = RunDir(tmp_path / "results" / "r")
+    previous = interrupt.install([signal.SIGUSR1], lambda signum: KeyboardInterrupt())
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            execute(spec, units_of(expand(spec), 1), run_dir, "r")
+    finally:
+        interrupt.restore(previous)
+    assert len(calls) == 1
+    assert [r.status for r in read_records(run_dir.root / RESULTS_FILE)] == ["ok"]
+    assert (read_run_info(run_dir.root) or {})["state"] == "interrupted"
