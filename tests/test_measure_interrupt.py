@@ -20,7 +20,7 @@ SIG = signal.SIGUSR1
 
 @pytest.fixture
 def stop_on_sig() -> Iterator[None]:
-    previous = interrupt.install([SIG], lambda signum: KeyboardInterrupt())
+    previous = interrupt.install([SIG], interrupt.keyboard_interrupt)
     try:
         yield
     finally:
@@ -64,7 +64,7 @@ def test_a_lost_stop_ends_the_measurement_in_progress(stop_on_sig: None, tmp_pat
 
 def test_restore_puts_the_handlers_back_and_forgets_the_stop() -> None:
     before = signal.getsignal(SIG)
-    previous = interrupt.install([SIG], lambda signum: KeyboardInterrupt())
+    previous = interrupt.install([SIG], interrupt.keyboard_interrupt)
     with pytest.raises(KeyboardInterrupt):
         signal.getsignal(SIG)(SIG, None)  # type: ignore[operator]
     interrupt.restore(previous)

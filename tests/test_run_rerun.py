@@ -9,6 +9,7 @@ import sys
 import tomllib
 import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,16 @@ phases = ["import"]
 
 def _record(sid: str, rep: int, status: str) -> Record:
     return Record("r", sid, "import", {}, rep, status, None if status == "ok" else "boom")  # type: ignore[arg-type]
+
+
+def _stand_in(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, recipe: Any) -> None:
+    """No Airflow: every phase runs ``recipe``, its workspace a bare folder."""
+    from harness.run import runner
+
+    monkeypatch.setattr(runner, "recipe", lambda phase: recipe)
+    monkeypatch.setattr(runner, "make_template_home", lambda run_dir: None)
+    monkeypatch.setattr(runner, "new_workspace",
+                        lambda run_dir, name: types.SimpleNamespace(root=tmp_path / name))
 
 
 def test_latest_keeps_the_last_record_of_each_repetition() -> None:
@@ -84,7 +95,6 @@ def test_a_bug_in_a_recipe_is_recorded_and_the_run_goes_on(
     """An unexpected exception in one repetition (here an AttributeError, as a harness
     upgraded under a running run raised) is an error record with its reason and
     traceback; the next repetition is measured; run.json ends "finished"."""
-    from harness.run import runner
     from harness.run.context import Context, Outcome
     from harness.run.runner import execute, units_of
     from harness.run.workspace import RunDir
@@ -103,11 +113,7 @@ def test_a_bug_in_a_recipe_is_recorded_and_the_run_goes_on(
             raise AttributeError("'Phase' object has no attribute 'makes'")
         return Outcome("ok", None)
 
-    monkeypatch.setattr(runner, "recipe", lambda phase: flaky)
-    # No Airflow: the recipe is the stand-in, its workspace a bare folder.
-    monkeypatch.setattr(runner, "make_template_home", lambda run_dir: None)
-    monkeypatch.setattr(runner, "new_workspace",
-                        lambda run_dir, name: types.SimpleNamespace(root=tmp_path / name))
+    _stand_in(monkeypatch, tmp_path, flaky)
     run_dir = RunDir(tmp_path / "results" / "r")
     counts = execute(spec, units, run_dir, "r")
     assert counts == {"error": 1, "ok": 1}
@@ -153,7 +159,6 @@ def test_a_stop_lost_in_a_measurement_ends_the_run_before_the_next(
     import signal
 
     from harness.measure import interrupt
-    from harness.run import runner
     from harness.run.context import Context, Outcome
     from harness.run.runner import execute, units_of
     from harness.run.workspace import RunDir
@@ -172,12 +177,9 @@ def test_a_stop_lost_in_a_measurement_ends_the_run_before_the_next(
             handler(signal.SIGUSR1, None)  # type: ignore[operator]
         return Outcome("ok", None)
 
-    monkeypatch.setattr(runner, "recipe", lambda phase: stopped_in_a_finalizer)
-    monkeypatch.setattr(runner, "make_template_home", lambda run_dir: None)
-    monkeypatch.setattr(runner, "new_workspace",
-                        lambda run_dir, name: types.SimpleNamespace(root=tmp_path / name))
+    _stand_in(monkeypatch, tmp_path, stopped_in_a_finalizer)
     run_dir = RunDir(tmp_path / "results" / "r")
-    previous = interrupt.install([signal.SIGUSR1], lambda signum: KeyboardInterrupt())
+    previous = interrupt.install([signal.SIGUSR1], interrupt.keyboard_interrupt)
     try:
         with pytest.raises(KeyboardInterrupt):
             execute(spec, units_of(expand(spec), 1), run_dir, "r")

@@ -65,10 +65,6 @@ class _Terminated(SystemExit):
         super().__init__(128 + signum)
 
 
-def _interrupted(signum: int) -> BaseException:
-    return KeyboardInterrupt()
-
-
 def exit_code_of(result: MeasureResult) -> int:
     """The CLI's exit code for a result (see the module docstring)."""
     if result.status == "timeout":
@@ -136,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = interrupt.install([signal.SIGTERM], _Terminated)
-        previous.update(interrupt.install([signal.SIGINT], _interrupted))
+        previous.update(interrupt.install([signal.SIGINT], interrupt.keyboard_interrupt))
     try:
         result = measure(
             cmd,

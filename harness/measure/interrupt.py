@@ -26,6 +26,11 @@ Make = Callable[[int], BaseException]
 _pending: list[BaseException] = []
 
 
+def keyboard_interrupt(signum: int) -> BaseException:
+    """The stop of Ctrl-C, whatever the signal: the callers unwind on KeyboardInterrupt."""
+    return KeyboardInterrupt()
+
+
 def keep_and_raise(make: Make) -> Callable[[int, FrameType | None], None]:
     """A signal handler that raises ``make(signum)`` and keeps it for ``raise_pending``."""
 

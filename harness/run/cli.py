@@ -173,15 +173,12 @@ def supervised(root: Path, results_dir: Path) -> Iterator[None]:
 
 def _stop_on_signals() -> dict[int, Any]:
     """SIGTERM (a CI timeout, `kill`, a container stop) ends the run as Ctrl-C does: the
-    measurement in progress is ended, the results so far kept, resumable. SIGINT too when
-    it was ignored: a shell starts background jobs with SIGINT ignored, and such a run
-    could otherwise only be killed. Both are kept as well as raised, so that a stop is
-    not lost (harness.measure.interrupt). Returns the handlers to put back."""
-    return interrupt.install([signal.SIGTERM, signal.SIGINT], _stop)
-
-
-def _stop(signum: int) -> BaseException:
-    return KeyboardInterrupt()
+    measurement in progress is ended, the results so far kept, resumable. SIGINT is
+    handled even when it was ignored: a shell starts background jobs with SIGINT ignored,
+    and such a run could otherwise only be killed. Both are kept as well as raised, so
+    that a stop is not lost (harness.measure.interrupt). Returns the handlers to put
+    back."""
+    return interrupt.install([signal.SIGTERM, signal.SIGINT], interrupt.keyboard_interrupt)
 
 
 def _dry_run(console: Console, units: list[Unit]) -> int:
