@@ -28,9 +28,9 @@ class KnownNeed:
     error (no OOM kill) the first time it runs under a limit of ``flaky``."""
 
     def __init__(self, cut: int | None = None, need: int = NEED,
-                 flaky: frozenset[int | None] = frozenset()) -> None:
+                 flaky: frozenset[int | None] = frozenset(), peak: float = PEAK) -> None:
         self.calls: list[int | None] = []
-        self.cut, self.need, self.flaky = cut, need, set(flaky)
+        self.cut, self.need, self.flaky, self.peak = cut, need, set(flaky), peak
 
     def __call__(self, ctx: Context) -> Outcome:
         self.calls.append(ctx.limit_mib)
@@ -43,10 +43,9 @@ class KnownNeed:
                               limit * MIB if limit else None)
             return Outcome("error", m, "dag run failed; not successful: a_model_run", {})
         ok = limit is None or limit >= self.need
-        peak = PEAK if ok else limit
-        assert peak is not None
+        peak = int((self.peak if ok else limit or 0) * MIB)
         m = MeasureResult("cgroup1", "ok" if ok else "oom", 0 if ok else -9, 1.5, 1.0, 0.2,
-                          peak * MIB, peak * MIB, 3, limit * MIB if limit else None)
+                          peak, peak, 3, limit * MIB if limit else None)
         return Outcome(m.status, m, None if ok else "oom", {"executor": "local"})
 
 
@@ -114,6 +113,15 @@ def test_a_need_above_the_first_ceiling_is_still_bracketed(tmp_path: Path) -> No
     assert recipe.calls[:3] == [0, 715, 813]
     assert f["max_failing_limit_mib"] < 760 <= f["min_limit_mib"] and f["converged"]
     assert all(715 <= (c or 0) <= 813 for c in recipe.calls[1:])
+
+
+def test_the_first_ceiling_follows_the_peak_as_recorded(tmp_path: Path) -> None:
+    """A reader of the record must find the limits tried from the peak it shows: 451.84 MiB
+    is recorded 451.8, and 1.1 x 451.8 asks for 497 (1.1 x 451.84 would ask for 498, the
+    off-by-one CI caught)."""
+    recipe = KnownNeed(need=480, peak=451.84)
+    f = bisect_limit(recipe, _ctx(tmp_path, None)).figures
+    assert f["unlimited_peak_mib"] == 451.8 and recipe.calls[1] == 497
 
 
 def test_a_need_above_every_ceiling_is_an_error_that_says_so(tmp_path: Path) -> None:

@@ -142,7 +142,9 @@ def bisect_limit(recipe: Recipe, ctx: Context) -> Outcome:
     if free.status != "ok" or peak is None:
         reason = f"the run fails without a limit: {free.reason}"
         return Outcome("error", free.measure, reason, {"probes": probes})
-    peak_mib = peak / MIB
+    # The ceilings are taken from the peak as recorded (0.1 MiB), so a reader of the record
+    # finds the same limits: 451.84 MiB x 1.1 would ask for 498, the record's 451.8 for 497.
+    peak_mib = round(peak / MIB, 1)
     lo = 0
     for factor in CEILINGS:
         hi = math.ceil(round(peak_mib * factor, 6))  # 650 x 1.1 is 715, not 716
@@ -155,7 +157,7 @@ def bisect_limit(recipe: Recipe, ctx: Context) -> Outcome:
             "error",
             best.measure,
             f"fails under {CEILINGS[-1]} x its own peak ({hi} MiB)",
-            {"probes": probes, "unlimited_peak_mib": round(peak_mib, 1)},
+            {"probes": probes, "unlimited_peak_mib": peak_mib},
         )
     steps = 0
     while (hi - lo) / hi > PRECISION and steps < ctx.bisect_steps:
@@ -171,7 +173,7 @@ def bisect_limit(recipe: Recipe, ctx: Context) -> Outcome:
         "max_failing_limit_mib": lo,
         "precision": round((hi - lo) / hi, 4),
         "converged": (hi - lo) / hi <= PRECISION,
-        "unlimited_peak_mib": round(peak_mib, 1),
+        "unlimited_peak_mib": peak_mib,
         "repeated_probes": sum(1 for p in probes if p.get("attempt")),
         "probes": probes,
     }
