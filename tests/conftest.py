@@ -6,10 +6,10 @@ fixture, happens once, and modules are handed out in this order). Each worker ta
 next module when it is free; if a long real-stack module came last, one worker would
 run it alone while the other sat idle (on 2026-12-02 the partial-parse module ran its
 last 9 minutes alone that way). So the slow modules go out longest first, by the
-seconds they took in that idle run of the suite; the own project's bisections and the
-load test were cut since, and their figures are the two modules' shared 463 s split by
-hand, not timed apart (a hint for the order only: a module missing here goes after
-these, before the quick unit modules).
+seconds each took in the suite on two workers, idle, 2026-12-03 (its setup and calls from
+pytest's --durations; the own project, smoke and generator modules less the runs cut
+right after). A hint for the order only: a module missing here goes after these, before
+the quick unit modules.
 """
 
 from __future__ import annotations
@@ -17,16 +17,16 @@ from __future__ import annotations
 import pytest
 
 SLOW_MODULE_S = {
-    "test_run_own_project_sizing.py": 400,
-    "test_load.py": 460,
-    "test_run_own_project.py": 650,
-    "test_run.py": 600,
-    "test_run_celery.py": 520,
-    "test_run_partial_parse.py": 350,
-    "test_generate.py": 170,
-    "test_soak.py": 170,
-    "test_run_cleanup.py": 160,
-    "test_advise.py": 90,
+    "test_load.py": 550,
+    "test_run.py": 370,
+    "test_run_celery.py": 340,
+    "test_run_own_project.py": 300,
+    "test_run_own_project_sizing.py": 285,
+    "test_run_partial_parse.py": 240,
+    "test_soak.py": 125,
+    "test_run_cleanup.py": 110,
+    "test_generate.py": 100,
+    "test_advise.py": 75,
 }
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from bisection import assert_bracketed
 
 from harness.measure import measure
 from harness.registry.axes import effective
@@ -219,15 +220,13 @@ def test_task_groups_parse_at_ten(workers_run: Path) -> None:
 @pytest.mark.slow
 def test_pod_size_bisects_one_task(workers_run: Path) -> None:
     rec = _record(workers_run, "pod_size")
-    assert rec.status == "ok", rec.reason
+    assert_bracketed(rec, halvings=1)
     f = rec.figures
     assert f.task_id and f.role == "root"
-    assert len(f.probes) == 3  # unlimited, 1.1 x peak, one halving
-    assert all(p["ended_at"] for p in f.probes)
     assert not (workers_run / "probes").exists()  # kept until the record was written
     said = (workers_run.parents[1] / "harness-run.log").read_text()
-    assert len(re.findall(r"probe at (no limit|\d+ MiB): (ok|oom)", said)) == 3  # progress
-    assert 0 <= f.max_failing_limit_mib < f.min_limit_mib <= f.unlimited_peak_mib * 1.1 + 1
+    progress = re.findall(r"probe at (no limit|\d+ MiB): (ok|oom|error|timeout)", said)
+    assert len(progress) == len(f.probes)
     ok = [p for p in f.probes if p["limit_mib"] and p["status"] == "ok"]
     assert min(p["limit_mib"] for p in ok) == f.min_limit_mib
     failed = [p for p in f.probes if p["status"] != "ok"]

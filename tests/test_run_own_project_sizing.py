@@ -5,13 +5,11 @@ module of its own so that the suite's two workers run the two modules at once.""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pytest
+from bisection import assert_bracketed
 from own_shop import PREPARE, run_harness, tree_hashes, user_shop
-
-MIB = 1024 * 1024
 
 # One halving each (three runs: without a limit, under 1.1 x its peak, under half of
 # that): enough to see the limit act on the copy of the user's project; the bisection's
@@ -51,15 +49,5 @@ def test_smallest_worker_and_pod_size_on_a_users_project(tmp_path: Path) -> None
     seen = {(r.phase, (r.axes.get("project") or {}).get("profile")) for r in records}
     assert seen == {("min_worker", "project"), ("pod_size", "harness")}
     for r in records:
-        f = r.figures
-        assert f.unlimited_peak_mib and f.min_limit_mib and r.measure
-        assert [p["status"] for p in f.probes[:2]] == ["ok", "ok"], f.probes
-        assert len(f.probes) == 3  # one halving
-        # the first limit tried is 1.1 x the free run's peak as recorded, rounded up; the
-        # one found is it or the half below it; the run that passed was under that limit
-        # and stayed under it
-        assert f.probes[1]["limit_mib"] == math.ceil(round(1.1 * f.unlimited_peak_mib, 6))
-        assert f.min_limit_mib in (f.probes[1]["limit_mib"], f.probes[2]["limit_mib"])
-        assert r.measure.limit_bytes == f.min_limit_mib * MIB
-        assert r.measure.peak_tree_bytes <= r.measure.limit_bytes
+        assert_bracketed(r, halvings=1)
     assert tree_hashes(shop.parent) == before

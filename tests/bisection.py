@@ -1,0 +1,36 @@
+"""The truth of a real-stack bisection (min_worker, pod_size), shared by the modules that
+run one: tests/test_load.py, tests/test_run_celery.py, tests/test_run_own_project_sizing.py."""
+
+from __future__ import annotations
+
+import math
+
+from harness.run.recipes.min_worker import CEILINGS
+from harness.store.record import Record
+
+MIB = 1024 * 1024
+
+
+def assert_bracketed(r: Record, halvings: int) -> None:
+    """``r`` found its limit as the bisection must: it succeeded under the limit it reports
+    and failed under the largest limit below it; the limits tried are the free run, the
+    ceilings from 1.1 x its recorded peak up to the first that succeeded, then
+    ``halvings`` halvings (a failure without an OOM kill run once more, attempt 1); and the
+    measured run stayed under its limit."""
+    assert r.status == "ok", r.reason
+    f = r.figures
+    probes = f.probes
+    assert all(p["ended_at"] for p in probes)
+    at_min = [p for p in probes if p["limit_mib"] == f.min_limit_mib]
+    assert at_min and all(p["status"] == "ok" for p in at_min), probes
+    below = [p for p in probes if p["limit_mib"] == f.max_failing_limit_mib]
+    assert f.max_failing_limit_mib == 0 or all(p["status"] != "ok" for p in below), probes
+    first = [p["limit_mib"] for p in probes if not p.get("attempt")]
+    ceilings = [math.ceil(round(f.unlimited_peak_mib * c, 6)) for c in CEILINGS]
+    tried = [c for c in ceilings if c in first]
+    assert first[0] is None and first[1 : 1 + len(tried)] == tried, probes
+    assert f.min_limit_mib <= tried[-1]
+    assert len(first) == 1 + len(tried) + halvings, probes
+    assert f.repeated_probes == len(probes) - len(first)
+    assert r.measure is not None and r.measure.limit_bytes == f.min_limit_mib * MIB
+    assert r.measure.peak_tree_bytes <= r.measure.limit_bytes
