@@ -3,12 +3,10 @@ run one: tests/test_load.py, tests/test_run_celery.py, tests/test_run_own_projec
 
 from __future__ import annotations
 
-import math
+from typing import Any
 
-from harness.run.recipes.min_worker import CEILINGS
+from harness.run.recipes.min_worker import MIB, ceilings
 from harness.store.record import Record
-
-MIB = 1024 * 1024
 
 
 def assert_bracketed(r: Record, halvings: int) -> None:
@@ -21,13 +19,19 @@ def assert_bracketed(r: Record, halvings: int) -> None:
     f = r.figures
     probes = f.probes
     assert all(p["ended_at"] for p in probes)
-    at_min = [p for p in probes if p["limit_mib"] == f.min_limit_mib]
-    assert at_min and all(p["status"] == "ok" for p in at_min), probes
-    below = [p for p in probes if p["limit_mib"] == f.max_failing_limit_mib]
-    assert f.max_failing_limit_mib == 0 or all(p["status"] != "ok" for p in below), probes
+    # Each limit's deciding probe: the last at that limit (a repeat decides over the
+    # failure it repeats). The run succeeded under the limit it reports and failed under
+    # the largest limit below it; it succeeded under no smaller limit and failed under no
+    # larger one.
+    decided: dict[Any, dict[str, Any]] = {p["limit_mib"]: p for p in probes}
+    limited = [p for limit, p in decided.items() if limit is not None]
+    assert decided[f.min_limit_mib]["status"] == "ok", probes
+    assert f.max_failing_limit_mib == 0 or decided[f.max_failing_limit_mib]["status"] != "ok"
+    assert min(p["limit_mib"] for p in limited if p["status"] == "ok") == f.min_limit_mib
+    assert all(p["limit_mib"] <= f.max_failing_limit_mib
+               for p in limited if p["status"] != "ok"), probes  # fmt: skip
     first = [p["limit_mib"] for p in probes if not p.get("attempt")]
-    ceilings = [math.ceil(round(f.unlimited_peak_mib * c, 6)) for c in CEILINGS]
-    tried = [c for c in ceilings if c in first]
+    tried = [c for c in ceilings(f.unlimited_peak_mib) if c in first]
     assert first[0] is None and first[1 : 1 + len(tried)] == tried, probes
     assert f.min_limit_mib <= tried[-1]
     assert len(first) == 1 + len(tried) + halvings, probes

