@@ -72,6 +72,10 @@ def _where_dbt_runs(values: Mapping[str, Any], phase: str) -> bool:
     return phase != PARSE or runs_dbt_ls(values)
 
 
+RUN_NODES_MAX = 256
+"""run_nodes above this is no longer a slice: Cosmos matches each selected name in one
+pass over every node (trap 23), so the selection itself would cost the parse."""
+
 PARTIAL_PARSE_STATES = ("none", "cache_dir", "shipped", "changed")
 
 
@@ -109,6 +113,7 @@ class Axis:
     doc: str
     choices: tuple[Any, ...] | None = None
     minimum: int | None = None
+    maximum: int | None = None
     pattern: str | None = None
     """A regular expression a string value must match (instead of choices)."""
     acts: Acts = _always
@@ -129,6 +134,8 @@ class Axis:
                 return f"expected a whole number, got {value!r}"
             if self.minimum is not None and value < self.minimum:
                 return f"must be at least {self.minimum}, got {value}"
+            if self.maximum is not None and value > self.maximum:
+                return f"must be at most {self.maximum}, got {value}"
             if self.choices is not None and value not in self.choices:
                 return f"must be one of {self.doc_values()}, got {value}"
             return None
@@ -151,6 +158,8 @@ class Axis:
             return "true, false"
         if self.pattern == _VERSION:
             return "'locked' or a release such as '1.13.1'"
+        if self.minimum is not None and self.maximum is not None:
+            return f"a whole number from {self.minimum} to {self.maximum}"
         if self.minimum is not None:
             return f"a whole number >= {self.minimum}"
         return self.kind.__name__
@@ -228,6 +237,12 @@ AXES: dict[str, Axis] = {
              "0: one DbtDag; N: a DAG of N DbtTaskGroups sharing the project and manifest, "
              "each selecting its slice of the models by one tag (generated projects only)",
              choices=(0, *TASK_GROUP_COUNTS), quiet_default=True),
+        Axis("run_nodes", int, 0, {DAG_RUN, MIN_WORKER}, "dag_file",
+             "0: the whole DAG; N: the DAG run covers N models of the whole project "
+             "(RenderConfig.select of N mutually independent models, first in build order, "
+             "with their tests), from a built warehouse; every task still loads the whole "
+             "manifest and dbt parses the whole project, as on a worker of a big project",
+             minimum=0, maximum=RUN_NODES_MAX, quiet_default=True),
         Axis("soak_tasks", int, 200, {SOAK}, "harness",
              "soak: model tasks run in one process", minimum=1),
         Axis("dagbag_import_timeout", int, 30, _ALL_DAG, "env",

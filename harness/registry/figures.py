@@ -140,9 +140,15 @@ class TaskFigures(Figures):
 
 @dataclass
 class ExecutorFigures(Figures):
-    """What a DAG run under the CeleryExecutor keeps beside the scheduler's measurement
-    (harness.run.celery); unset under the LocalExecutor."""
+    """What a whole DAG run keeps beside the scheduler's measurement, for dag_run and the
+    min_worker bisection alike: its run_nodes slice, the tasks in flight, and under the
+    CeleryExecutor (harness.run.celery) its workers (unset under the LocalExecutor)."""
 
+    selected_models: list[str] | None = None
+    """The models a run_nodes run covered (RenderConfig.select); None: the whole DAG."""
+    tasks_in_flight_max: int | None = None
+    """The most task instances running at once (their start and end in Airflow's
+    metadata): the slots the run filled."""
     executor: str | None = None
     """celery (a record without it ran the LocalExecutor)."""
     workers: list[dict[str, Any]] | None = None

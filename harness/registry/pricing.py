@@ -65,7 +65,9 @@ def _tasks(v: Values, models: int) -> float:
     """Task processes of a whole run: a test task after each model (most synthetic
     models have tests), one `dbt build` per model, or the models and one test task."""
     behavior = v.get("test_behavior", "after_each")
-    return models * 2.0 if behavior == "after_each" else models * 1.0 + 1
+    # A run of run_nodes models renders those alone (their tests with them).
+    nodes = min(models, v.get("run_nodes") or models)
+    return nodes * 2.0 if behavior == "after_each" else nodes * 1.0 + 1
 
 
 def _slots(v: Values) -> int:
@@ -74,15 +76,21 @@ def _slots(v: Values) -> int:
     return max(1, v["concurrency"])
 
 
+def _run_task_s(v: Values, models: int) -> float:
+    # A run_nodes slice runs a few tasks of a big project, each of which re-imports the
+    # DAG and has dbt parse the whole project; whole runs are priced as calibrated so far.
+    return _per_task_s(v) + (0.01 * models if v.get("run_nodes") else 0.0)
+
+
 def dag_run_s(v: Values, models: int) -> float:
     """Services start, the parse, and every model task over the concurrency."""
     start = 60.0 if v.get("executor") == "celery" else 25.0
-    return start + parse_s(v, models) + _per_task_s(v) * _tasks(v, models) / _slots(v)
+    return start + parse_s(v, models) + _run_task_s(v, models) * _tasks(v, models) / _slots(v)
 
 
 def min_worker_s(v: Values, models: int) -> float:
     """About seven whole DAG runs at concurrency 1's pace (the bisection's probes)."""
-    return (25.0 + parse_s(v, models) + _per_task_s(v) * _tasks(v, models)) * 7
+    return (25.0 + parse_s(v, models) + _run_task_s(v, models) * _tasks(v, models)) * 7
 
 
 def pod_size_s(v: Values, models: int) -> float:
@@ -109,6 +117,9 @@ def dag_artefacts(v: Values) -> frozenset[str]:
         out.add("manifest")
     if v.get("load_mode") == "DBT_LS_FILE":
         out.add("ls")
+    if v.get("run_nodes"):
+        # The selection is read from the manifest; the models run against built upstreams.
+        out |= {"manifest", "built"}
     return frozenset(out)
 
 

@@ -21,18 +21,41 @@ def read_dag_run(db: Path) -> dict[str, Any]:
             (DAG_ID,),
         ).fetchone()
         rows = conn.execute(
-            "SELECT task_id, state, duration FROM task_instance"
+            "SELECT task_id, state, duration, start_date, end_date FROM task_instance"
             " WHERE dag_id=? AND run_id=? ORDER BY task_id",
             (DAG_ID, run[3] if run else None),
         ).fetchall()
     tasks = {r[0]: {"state": r[1], "duration_s": r[2]} for r in rows}
     return {
+        "tasks_in_flight_max": most_at_once([(r[3], r[4]) for r in rows]),
         "deferred_tasks": deferred_tasks(db, run[3] if run else None),
         "dag_run_state": run[0] if run else None,
         "dag_run_s": _seconds_between(run[1], run[2]) if run else None,
         "tasks": tasks,
         "task_slot_seconds": sum((t["duration_s"] or 0.0) for t in tasks.values()),
     }
+
+
+def most_at_once(spans: list[tuple[str | None, str | None]]) -> int:
+    """The most task instances running at once, from their start and end times (a task
+    without both is left out)."""
+    events: list[tuple[datetime, int]] = []
+    for start, end in spans:
+        try:
+            if start and end:
+                events += [(_instant(start), 1), (_instant(end), -1)]
+        except ValueError:
+            continue
+    most = now = 0
+    for _, step in sorted(events):  # an end sorts before a start at the same instant
+        now += step
+        most = max(most, now)
+    return most
+
+
+def _instant(text: str) -> datetime:
+    when = datetime.fromisoformat(str(text))
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _seconds_between(start: str | None, end: str | None) -> float | None:

@@ -65,6 +65,8 @@ class DagSpec:
     """None: Cosmos's default (eager)."""
     virtualenv_dir: Path | None = None
     py_requirements: tuple[str, ...] = ()
+    select: tuple[str, ...] = ()
+    """RenderConfig.select: the models a run_nodes run covers (empty: every node)."""
     task_groups: int = 0
     """0: one DbtDag. N: N DbtTaskGroups, each selecting its slice by one tag (which the
     generator writes), all sharing one ProjectConfig (and manifest), as users split a
@@ -113,6 +115,8 @@ def render_dag_file(spec: DagSpec) -> str:
         render_args.append(f"test_behavior=TestBehavior.{spec.test_behavior.upper()}")
     if spec.dbt_ls_path is not None:
         render_args.append(f"dbt_ls_path={str(spec.dbt_ls_path)!r}")
+    if spec.select:
+        render_args.append(f"select={list(spec.select)!r}")
     exec_args = [f"execution_mode=ExecutionMode.{spec.execution_mode}"]
     if spec.execution_invocation is not None:
         exec_args.append(f"invocation_mode=InvocationMode.{spec.execution_invocation}")

@@ -7,6 +7,7 @@ from pathlib import Path
 from harness.run.airflow_db import DAG_ID
 from harness.run.context import Context
 from harness.run.dagfile import DagSpec, render_dag_file
+from harness.run.selection import run_selection
 
 
 def dag_spec(ctx: Context) -> DagSpec:
@@ -36,8 +37,15 @@ def dag_spec(ctx: Context) -> DagSpec:
         test_indirect_selection=eff.get("test_indirect_selection"),
         virtualenv_dir=ctx.venv_dir,
         py_requirements=venv_requirements(),
+        select=tuple(selected_models(ctx)),
         task_groups=a["task_groups"],
     )
+
+
+def selected_models(ctx: Context) -> list[str]:
+    """The models a run_nodes run covers (harness.run.selection); empty: the whole DAG."""
+    n = ctx.axes.get("run_nodes") or 0
+    return run_selection(ctx.project.manifest(), n) if n and ctx.project else []
 
 
 def venv_requirements() -> tuple[str, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import re
+import shutil
 import time
 
 from harness.run.airflow_db import DAG_ID, read_dag_run, read_debug_xcom, watchdog_figures
@@ -16,7 +17,7 @@ from harness.run.celery import (
     plan_workers,
 )
 from harness.run.context import Context, Outcome, run_dbt, status_of
-from harness.run.recipes.dag import write_dag_file
+from harness.run.recipes.dag import selected_models, write_dag_file
 from harness.run.recipes.state import prepare_cache
 from harness.run.services import airflow_services, free_port
 from harness.run.watchdog import SHUTDOWN_GRACE_S, ShutdownWatchdog
@@ -54,7 +55,11 @@ def run_dag_run(ctx: Context) -> Outcome:
 
 def _dag_run_once(ctx: Context) -> Outcome:
     assert ctx.project is not None
-    ctx.project.fresh_warehouse(ctx.ws.warehouse)
+    if ctx.axes["run_nodes"]:
+        # A slice of the models runs on top of its upstream tables, as mid-DAG tasks do.
+        shutil.copy2(ctx.project.built_warehouse(), ctx.ws.warehouse)
+    else:
+        ctx.project.fresh_warehouse(ctx.ws.warehouse)
     port = free_port()
     env = ctx.env(api_port=port)
     watcher = ctx.axes["execution_mode"] == "WATCHER"
@@ -83,6 +88,8 @@ def _dag_run_once(ctx: Context) -> Outcome:
         return Outcome("error", None, str(exc))
     figures = read_dag_run(ctx.ws.db)
     figures["dbt"] = dbt
+    if ctx.axes["run_nodes"]:
+        figures["selected_models"] = selected_models(ctx)
     if cluster is not None:
         figures.update(cluster.figures())
     figures.update(read_debug_xcom(ctx.ws.db))

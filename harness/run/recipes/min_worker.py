@@ -182,7 +182,8 @@ def bisect_limit(recipe: Recipe, ctx: Context) -> Outcome:
         "repeated_probes": sum(1 for p in probes if p.get("attempt")),
         "probes": probes,
     }
-    keep = ("task_id", "role", "sample", "executor", "workers", "services", "celery_stack")
+    keep = ("task_id", "role", "sample", "executor", "workers", "services", "celery_stack",
+            "selected_models", "tasks_in_flight_max")
     figures.update({k: best.figures[k] for k in keep if k in best.figures})
     return Outcome("ok", best.measure, None, figures)
 
