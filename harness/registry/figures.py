@@ -1,8 +1,8 @@
 """What each phase keeps beside its measurement: one dataclass per phase.
 
 Every figure is documented where it is defined. A record's figures are read back
-with ``figures_from_dict``; keys this version does not know (from a newer harness,
-or a hand-edited file) are kept in ``extra`` rather than dropped.
+with its phase's ``Figures.from_dict``; keys this version does not know (from a newer
+harness, or a hand-edited file) are kept in ``extra`` rather than dropped.
 """
 
 from __future__ import annotations
