@@ -1,7 +1,7 @@
 """Every bad input the harness is known to refuse: one line on stderr, exit code 2,
-no traceback and nothing run or written. REFUSALS is the table; the README's
-"Refusals" section is generated from it (`python tests/test_refusals.py` rewrites
-it) and test_readme_lists_every_refusal keeps the two equal."""
+no traceback and nothing run or written. REFUSALS is the table; docs/refusals.md is
+generated from it (`python tests/test_refusals.py` rewrites its table) and
+test_docs_list_every_refusal keeps the two equal."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import pytest
 from harness.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs" / "refusals.md"
 SMOKE_RUN = ROOT / "tests" / "data" / "recorded-smoke"
 IMPORT_TOML = "[[matrix]]\nphases = ['import']\n"
 
@@ -128,7 +129,7 @@ def test_bad_input_is_one_line_and_exit_2(
 
 
 def render_table(lines: dict[str, str]) -> str:
-    """The README's table: bad input, command, the line printed."""
+    """docs/refusals.md's table: bad input, command, the line printed."""
     out = ["| Bad input | Command | The one line on stderr (exit 2) |", "|---|---|---|"]
     for r in REFUSALS:
         argv = r.argv.replace(str(ROOT) + "/", "")
@@ -157,10 +158,11 @@ def collect_lines(tmp_root: Path) -> dict[str, str]:
 BEGIN, END = "<!-- refusals:begin -->", "<!-- refusals:end -->"
 
 
-def test_readme_lists_every_refusal(tmp_path: Path) -> None:
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split(BEGIN, 1)[1].split(END, 1)[0]
-    assert section.strip() == render_table(collect_lines(tmp_path)).strip()
+def test_docs_list_every_refusal(tmp_path: Path) -> None:
+    section = DOCS.read_text().split(BEGIN, 1)[1].split(END, 1)[0]
+    assert section.strip() == render_table(collect_lines(tmp_path)).strip(), (
+        "docs/refusals.md differs from REFUSALS: run `python tests/test_refusals.py`"
+    )
 
 
 if __name__ == "__main__":
@@ -168,8 +170,7 @@ if __name__ == "__main__":
 
     with tempfile.TemporaryDirectory() as d:
         table = render_table(collect_lines(Path(d)))
-    readme_path = ROOT / "README.md"
-    text = readme_path.read_text()
+    text = DOCS.read_text()
     head, rest = text.split(BEGIN, 1)
-    readme_path.write_text(head + BEGIN + "\n" + table + END + rest.split(END, 1)[1])
+    DOCS.write_text(head + BEGIN + "\n" + table + END + rest.split(END, 1)[1])
     json.dump({"rows": len(REFUSALS)}, sys.stdout)

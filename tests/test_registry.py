@@ -1,5 +1,6 @@
 """The registry of phases and axes (harness/registry): each declared once, and every
-declaration resolves to working code."""
+declaration resolves to working code. docs/scenarios.md's axis and phase tables are
+`harness registry`'s output: `python tests/test_registry.py` rewrites them."""
 
 from __future__ import annotations
 
@@ -69,7 +70,38 @@ def test_figures_are_typed_and_keep_what_they_do_not_know() -> None:
     assert {f.name for f in dataclasses.fields(ParseFigures)} >= {"log", "harness_s"}
 
 
-def test_the_readme_tables_are_the_registry_as_declared() -> None:
-    readme = (ROOT / "README.md").read_text()
-    assert phases_table() in readme, "README's phase table: paste `harness registry`"
-    assert axes_table() in readme, "README's axis table: paste `harness registry`"
+DOCS = ROOT / "docs" / "scenarios.md"
+"""Where the axis and phase reference lives, between the markers of BLOCKS."""
+
+
+def _blocks() -> dict[str, str]:
+    """Marker name -> the table `harness registry` prints for it."""
+    return {"registry-axes": axes_table(), "registry-phases": phases_table()}
+
+
+def _replace_block(text: str, name: str, table: str) -> str:
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    if text.count(begin) != 1 or text.count(end) != 1:
+        raise ValueError(f"{DOCS.relative_to(ROOT)}: needs exactly one {begin} and one {end}")
+    head, rest = text.split(begin, 1)
+    return head + begin + "\n" + table.strip() + "\n" + end + rest.split(end, 1)[1]
+
+
+def regenerate(text: str) -> str:
+    """``text`` with every registry block rewritten from the declarations."""
+    for name, table in _blocks().items():
+        text = _replace_block(text, name, table)
+    return text
+
+
+def test_the_docs_tables_are_the_registry_as_declared() -> None:
+    text = DOCS.read_text()
+    assert regenerate(text) == text, (
+        "docs/scenarios.md's axis or phase table differs from the registry: "
+        "run `python tests/test_registry.py` to rewrite it"
+    )
+
+
+if __name__ == "__main__":
+    DOCS.write_text(regenerate(DOCS.read_text()))
+    print(f"rewrote the axis and phase tables of {DOCS.relative_to(ROOT)}")
