@@ -21,9 +21,11 @@ ALLOWED = {
     "store": {"measure"},
     "run": {"generate", "scenarios", "measure", "store"},
     "compare": {"store", "scenarios", "measure"},
-    "report": {"compare", "store", "scenarios", "measure"},
+    # size fits the sizing model from stored records (compare reads the runs).
+    "size": {"compare", "store", "scenarios", "measure"},
+    "report": {"compare", "store", "scenarios", "measure", "size"},
     # advise plans, runs and reads back: it sits on top and may use every step.
-    "advise": {"generate", "scenarios", "run", "measure", "store", "compare", "report"},
+    "advise": {"generate", "scenarios", "run", "measure", "store", "compare", "report", "size"},
 }
 SHARED = {"errors", "stack_env", "registry"}
 

@@ -1,0 +1,149 @@
+"""How much memory to give a deployment: measured where the harness measured it, else
+predicted by the sizing model, with the records it came from and the margin stated."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+from harness.size.deployments import (
+    BISECTIONS,
+    Deployment,
+    Observation,
+    deployments_for,
+    executor_of,
+    in_sizing_config,
+    matches,
+    observations,
+)
+from harness.size.model import Fit, Prediction, Validation, fit, leave_one_size_out
+from harness.store.current import REPRODUCED
+from harness.store.record import Record
+
+MARGIN = REPRODUCED
+"""What is added to a peak for run-to-run spread: runs of one configuration on one
+machine peak up to 10% apart (harness.store.current), so one run's peak is not a size."""
+ROUND_TO_MIB = 16
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the user runs."""
+
+    models: int
+    executor: str
+    slots: int = 1
+    mode: str = "LOCAL"
+    invocation: str = "DBT_RUNNER"
+
+
+@dataclass(frozen=True)
+class Sized:
+    """One deployment's answer."""
+
+    deployment: str
+    doc: str
+    give_mib: int | None
+    """The memory to give it: the measured peak's largest, or the prediction's upper
+    95% bound, whichever the basis, plus MARGIN; None when nothing answers."""
+    basis: str
+    """measured, predicted, extrapolated, failed (every measurement at this size and
+    slots failed) or none."""
+    measured_mib: list[float] = field(default_factory=list)
+    prediction: Prediction | None = None
+    formula: str | None = None
+    smallest_limit_mib: int | None = None
+    """A bisection's smallest limit under which it ran, where one was measured."""
+    sources: list[str] = field(default_factory=list)
+    """The runs whose records it came from, with their record counts."""
+    failures: list[str] = field(default_factory=list)
+    """Measurements of it at this size and slots that failed (a timeout, an OOM kill, an
+    error), each "status: reason (run)": a failure is an outcome, not a gap."""
+    fit_points: int = 0
+    fit_sizes: tuple[int, ...] = ()
+    fit_slots: tuple[int, ...] = ()
+    validation: list[Validation] = field(default_factory=list)
+
+
+def _round_up(mib: float) -> int:
+    return int(math.ceil(mib / ROUND_TO_MIB) * ROUND_TO_MIB)
+
+
+def _sources(obs: list[Observation]) -> list[str]:
+    runs: dict[str, int] = {}
+    for o in obs:
+        runs[o.record.run_id] = runs.get(o.record.run_id, 0) + 1
+    return [f"{run} ({n})" for run, n in sorted(runs.items())]
+
+
+def _smallest_limit(
+    d: Deployment, records: list[Record], req: Request, slots: int
+) -> int | None:
+    phase = BISECTIONS.get(d.executor)
+    limits = [
+        int(r.figures.get("min_limit_mib"))
+        for r in records
+        if r.phase == phase and r.status == "ok" and in_sizing_config(r)
+        and r.axes.get("execution_mode") == req.mode
+        and int(r.axes["models"]) == req.models
+        and (phase != "min_worker" or executor_of(r) == d.executor)
+        and (d.slots_axis is None or int(r.axes.get(d.slots_axis) or 1) == slots)
+        and r.axes.get("execution_invocation") in (None, req.invocation)
+        and r.figures.get("min_limit_mib")
+    ]  # fmt: skip
+    return max(limits) if limits else None
+
+
+def _failures(d: Deployment, records: list[Record], req: Request, slots: int) -> list[str]:
+    out = []
+    for r in records:
+        if r.status in ("ok", "invalid") or r.phase not in d.phases:
+            continue
+        ok_twin = dataclasses.replace(r, status="ok")
+        if not matches(d, ok_twin, req.mode, req.invocation):
+            continue
+        if int(r.axes["models"]) != req.models:
+            continue
+        if d.slots_axis and int(r.axes.get(d.slots_axis) or 1) != slots:
+            continue
+        reason = (r.reason or "").strip().splitlines()[0][:120] if r.reason else ""
+        out.append(f"{r.status}: {reason} ({r.run_id})")
+    return out
+
+
+def size_one(d: Deployment, records: list[Record], req: Request) -> Sized:
+    """The answer for deployment ``d`` at the request's size and slots."""
+    obs = observations(d, records, req.mode, req.invocation)
+    slots = req.slots if d.slots_axis else 1
+    here = [o.mib for o in obs if o.models == req.models and o.slots == slots]
+    model: Fit | None = fit(obs)
+    prediction = model.predict(req.models, slots) if model else None
+    failures = _failures(d, records, req, slots)
+    if failures and not here:
+        # Nothing this size succeeded: no memory makes it work (a timeout is not memory).
+        basis, give = "failed", None
+    elif here:
+        basis, give = "measured", max(here) * (1 + MARGIN)
+    elif prediction is not None:
+        basis = "extrapolated" if prediction.extrapolated else "predicted"
+        give = max(prediction.high_mib or prediction.mib, prediction.mib * (1 + MARGIN))
+    else:
+        basis, give = "none", None
+    return Sized(
+        deployment=d.name, doc=d.doc, give_mib=_round_up(give) if give else None, basis=basis,
+        measured_mib=sorted(round(m, 1) for m in here), prediction=prediction,
+        formula=model.formula() if model else None,
+        smallest_limit_mib=_smallest_limit(d, records, req, slots), sources=_sources(obs),
+        failures=failures,
+        fit_points=model.points if model else 0, fit_sizes=model.sizes if model else (),
+        fit_slots=model.slots if model else (), validation=leave_one_size_out(obs),
+    )  # fmt: skip
+
+
+def size(records: list[Record], req: Request) -> list[Sized]:
+    """Every deployment the request names (a WATCHER Celery run: the producer's worker
+    and the sensors' worker), then the DAG processor that parses the project."""
+    out = [size_one(d, records, req) for d in deployments_for(req.executor, req.mode)]
+    out += [size_one(d, records, req) for d in deployments_for("dag_processor", req.mode)]
+    return out

@@ -1,0 +1,142 @@
+"""The sizing model and `harness size`: a known linear truth is recovered, its interval
+covers at the stated rate, extrapolation is marked; on the committed records the
+superseded bisection is not used and a size left out is predicted within 15%."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from harness.cli import main
+from harness.size.deployments import Observation
+from harness.size.model import fit, leave_one_size_out
+from harness.store.record import Record
+
+BASELINES = Path(__file__).resolve().parents[1] / "results" / "baselines"
+NO_RECORD = cast(Record, None)
+
+
+def truth(models: int, slots: int) -> float:
+    """A worker of 300 MiB plus 160 MiB a slot, each slot growing 0.13 MiB a model."""
+    return 300 + 160 * slots + 0.13 * models * slots
+
+
+def sample(rng: random.Random, sizes: tuple[int, ...], slots: tuple[int, ...], reps: int,
+           sigma: float) -> list[Observation]:  # fmt: skip
+    return [
+        Observation(m, k, truth(m, k) + rng.gauss(0, sigma), NO_RECORD)
+        for m in sizes for k in slots for _ in range(reps)
+    ]  # fmt: skip
+
+
+def test_the_fit_recovers_a_linear_truth() -> None:
+    obs = sample(random.Random(1), (10, 100, 1000), (1, 2, 4), 2, 5.0)
+    model = fit(obs)
+    assert model is not None
+    assert model.terms == ("1", "models", "slots", "models*slots")
+    intercept, per_model, per_slot, per_model_slot = model.params
+    assert intercept == pytest.approx(300, abs=15)
+    assert per_model == pytest.approx(0.0, abs=0.02)
+    assert per_slot == pytest.approx(160, abs=6)
+    assert per_model_slot == pytest.approx(0.13, abs=0.01)
+
+
+def test_the_interval_covers_new_runs_at_about_the_stated_rate() -> None:
+    rng = random.Random(2)
+    covered = trials = 0
+    for _ in range(60):
+        model = fit(sample(rng, (10, 100, 1000), (1, 2, 4), 2, 8.0))
+        assert model is not None
+        for m, k in ((100, 2), (500, 3), (1000, 4)):
+            p = model.predict(m, k)
+            new = truth(m, k) + rng.gauss(0, 8.0)
+            assert p.low_mib is not None and p.high_mib is not None
+            covered += p.low_mib <= new <= p.high_mib
+            trials += 1
+    assert 0.88 <= covered / trials <= 1.0  # 95% intervals: about 171 of 180
+
+
+def test_an_extrapolation_is_marked_and_wider() -> None:
+    model = fit(sample(random.Random(3), (10, 100, 1000), (1, 2, 4), 2, 5.0))
+    assert model is not None
+    inside, outside = model.predict(500, 2), model.predict(5000, 8)
+    assert not inside.extrapolated and outside.extrapolated
+    assert inside.low_mib is not None and inside.high_mib is not None
+    assert outside.low_mib is not None and outside.high_mib is not None
+    assert outside.high_mib - outside.low_mib > 2 * (inside.high_mib - inside.low_mib)
+    assert outside.low_mib <= truth(5000, 8) <= outside.high_mib
+
+
+def test_leave_one_size_out_on_a_noiseless_truth_has_no_error() -> None:
+    obs = sample(random.Random(4), (10, 100, 1000, 5000), (1, 2, 4), 1, 0.0)
+    checks = leave_one_size_out(obs)
+    assert {(v.models, v.slots) for v in checks} == {
+        (m, k) for m in (10, 100, 1000, 5000) for k in (1, 2, 4)
+    }
+    assert all(v.error is not None and abs(v.error) < 1e-6 for v in checks)
+
+
+def test_sizes_and_slots_measured_only_together_drop_a_term() -> None:
+    # 10 models at 2 slots and 100 at 4 only: size and slots cannot be told apart.
+    obs = sample(random.Random(5), (10,), (2,), 3, 5.0) + sample(random.Random(6), (100,), (4,), 3, 5.0)
+    model = fit(obs)
+    assert model is not None and model.terms == ("1", "models")
+
+
+def size_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
+    assert main(["size", *args, "--results-dir", str(BASELINES), "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_size_does_not_use_a_superseded_bisection(capsys: pytest.CaptureFixture[str]) -> None:
+    # workers-20261202 bisected WATCHER at 1 slot, 100 models, to 846 MiB; workers-20261202e
+    # measured it again at 484 MiB (the README's "not reproduced").
+    doc = size_json(capsys, "workers-20261202", "workers-20261202e", "--models", "100",
+                    "--executor", "celery", "--execution-mode", "WATCHER")  # fmt: skip
+    names = [d["deployment"] for d in doc["deployments"]]
+    assert names == ["WATCHER producer's worker", "WATCHER sensors' worker", "DAG processor"]
+    for d in doc["deployments"][:2]:
+        assert d["smallest_limit_mib"] == 484
+        assert d["basis"] == "measured"
+    superseded = [s for s in doc["superseded"] if s["scenario_id"].startswith("min_worker/")]
+    assert [(s["run_id"], s["by_run_id"], round(s["figure_mib"])) for s in superseded] == [
+        ("workers-20261202", "workers-20261202e", 846)
+    ]
+    assert "not reproduced" in superseded[0]["why"]
+
+
+def test_size_predicts_a_size_left_out_within_15_percent(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    runs = sorted(p.name for p in BASELINES.iterdir() if (p / "results.jsonl").is_file())
+    doc = size_json(capsys, *runs, "--models", "5000", "--executor", "pod")
+    pod = doc["deployments"][0]
+    assert pod["deployment"] == "pod per task" and pod["basis"] == "measured"
+    left_out = [v for v in pod["validation"] if v["models"] == 5000]
+    assert left_out and all(abs(v["error"]) <= 0.15 for v in left_out)
+    assert left_out[0]["extrapolated"] is True
+    processor = doc["deployments"][1]
+    assert processor["basis"] == "failed" and processor["give_mib"] is None
+    assert any("dagbag_import_timeout" in f for f in processor["failures"])
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["bench-20261202b", "--executor", "pod"], "--models and --executor are needed"),
+        (["bench-20261202b", "--models", "0", "--executor", "pod"], "--models must be from 1"),
+        (["bench-20261202b", "--models", "10", "--executor", "celery",
+          "--worker-concurrency", "999"], "--worker-concurrency must be from 1 to 256"),
+        (["no-such-run", "--models", "10", "--executor", "pod"], "no-such-run"),
+    ],
+)  # fmt: skip
+def test_bad_input_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], args: list[str], words: str
+) -> None:
+    assert main(["size", *args, "--results-dir", str(BASELINES)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and words in err
