@@ -82,7 +82,8 @@ def test_leave_one_size_out_on_a_noiseless_truth_has_no_error() -> None:
 
 def test_sizes_and_slots_measured_only_together_drop_a_term() -> None:
     # 10 models at 2 slots and 100 at 4 only: size and slots cannot be told apart.
-    obs = sample(random.Random(5), (10,), (2,), 3, 5.0) + sample(random.Random(6), (100,), (4,), 3, 5.0)
+    rng = random.Random(5)
+    obs = sample(rng, (10,), (2,), 3, 5.0) + sample(rng, (100,), (4,), 3, 5.0)
     model = fit(obs)
     assert model is not None and model.terms == ("1", "models")
 
