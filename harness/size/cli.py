@@ -16,6 +16,7 @@ from harness.compare.runs import RESULTS_ROOT, load_run
 from harness.errors import UsageError
 from harness.registry.axes import EXECUTION_MODES, INVOCATIONS
 from harness.size.answer import MARGIN, Request, Sized, size
+from harness.size.check import method_checks, render_checks
 from harness.size.render import render_sized, render_validation, validation_row
 from harness.store.current import Current, RunRecords, current_records
 
@@ -84,11 +85,12 @@ def run(args: argparse.Namespace) -> int:
     """`harness size RUN... --models N --executor E`: prints the sizes."""
     req = None if args.validate and args.models is None else _request(args)
     current = read_current(args.runs, args.results_dir)
-    if req is None:
-        print(render_validation(current.records))
-        return 0
-    answers = size(current.records, req)
-    print(_as_json(req, answers, current) if args.json else render_sized(req, answers, current))
+    if req is not None:
+        answers = size(current.records, req)
+        print(_as_json(req, answers, current) if args.json else render_sized(req, answers, current))
     if args.validate:
+        print("\nLeave-one-size-out: each measured size predicted by a fit without it\n")
         print(render_validation(current.records))
+        print("\nThe run_nodes method: a slice of the models against the whole DAG run\n")
+        print(render_checks(method_checks(current.records)))
     return 0

@@ -1,0 +1,122 @@
+"""The run_nodes method checked where the truth is known: a DAG run of a few models of the
+project against the whole DAG run of the same configuration, deployment by deployment.
+
+Two figures per pair: the cgroup's peak (what the harness reports, page cache included
+on cgroup v1) and the anonymous memory at the peak (memory.stat's rss, what the kernel
+cannot take back). A whole run writes and reads more files than a slice of it, so its
+page cache is larger; the anonymous memory is what a worker's limit must hold.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass
+
+from harness.registry.names import DAG_RUN
+from harness.size.deployments import DEPLOYMENTS, MIB, Deployment, in_sizing_config
+from harness.store.record import Record
+
+_RUN_NODES = re.compile(r"/run_nodes=\d+")
+
+
+@dataclass(frozen=True)
+class MethodCheck:
+    """One deployment of one configuration: its slice's peak against the whole run's."""
+
+    deployment: str
+    mode: str
+    models: int
+    slots: int
+    run_nodes: int
+    whole_mib: list[float]
+    part_mib: list[float]
+    whole_anon_mib: list[float]
+    part_anon_mib: list[float]
+
+    @property
+    def difference(self) -> float:
+        """(slice - whole) / whole, of the medians of the peaks."""
+        return _rel(self.part_mib, self.whole_mib)
+
+    @property
+    def anon_difference(self) -> float | None:
+        """The same of the anonymous memory at the peak (None where not recorded)."""
+        if not self.whole_anon_mib or not self.part_anon_mib:
+            return None
+        return _rel(self.part_anon_mib, self.whole_anon_mib)
+
+
+def _rel(part: list[float], whole: list[float]) -> float:
+    w = statistics.median(whole)
+    return (statistics.median(part) - w) / w
+
+
+def _figures(d: Deployment, r: Record) -> tuple[list[float], list[float]]:
+    """The deployment's peaks in ``r`` and the anonymous memory at each peak."""
+    if d.role is None:
+        peak = [r.measure.peak_tree_bytes / MIB] if r.measure else []
+        return peak, []
+    peaks, anon = [], []
+    for w in r.figures.get("workers") or []:
+        if isinstance(w, dict) and w.get("role") == d.role and w.get("peak_tree_bytes"):
+            peaks.append(w["peak_tree_bytes"] / MIB)
+            stat = w.get("memory_stat_near_peak") or {}
+            if isinstance(stat.get("rss"), int | float):
+                anon.append(stat["rss"] / MIB)
+    return peaks, anon
+
+
+def method_checks(records: list[Record]) -> list[MethodCheck]:
+    """Every run_nodes DAG run paired with the whole runs of its configuration."""
+    runs = [r for r in records if r.phase == DAG_RUN and r.status == "ok" and in_sizing_config(r)]
+    whole: dict[str, list[Record]] = {}
+    for r in runs:
+        if not r.axes.get("run_nodes"):
+            whole.setdefault(r.scenario_id, []).append(r)
+    parts: dict[str, list[Record]] = {}
+    for r in runs:
+        if r.axes.get("run_nodes") and _RUN_NODES.sub("", r.scenario_id) in whole:
+            parts.setdefault(r.scenario_id, []).append(r)
+    out = []
+    for sid, part in sorted(parts.items()):
+        base = whole[_RUN_NODES.sub("", sid)]
+        a = part[0].axes
+        executor = "celery" if a.get("executor") == "celery" else "local"
+        for d in DEPLOYMENTS:
+            if d.executor != executor or a.get("execution_mode") not in d.modes:
+                continue
+            wp, wa = _collect(d, base)
+            pp, pa = _collect(d, part)
+            if wp and pp:
+                slots = int(a.get(d.slots_axis or "") or 1)
+                out.append(MethodCheck(d.name, a["execution_mode"], int(a["models"]), slots,
+                                       int(a["run_nodes"]), wp, pp, wa, pa))  # fmt: skip
+    return out
+
+
+def _collect(d: Deployment, records: list[Record]) -> tuple[list[float], list[float]]:
+    peaks: list[float] = []
+    anon: list[float] = []
+    for r in records:
+        p, a = _figures(d, r)
+        peaks += p
+        anon += a
+    return peaks, anon
+
+
+def render_checks(checks: list[MethodCheck]) -> str:
+    """The checks as a markdown table."""
+    lines = [
+        "| deployment | mode | models | slots | run_nodes | whole run MiB | run_nodes MiB "
+        "| difference | anonymous memory difference |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for c in checks:
+        anon = f"{c.anon_difference:+.1%}" if c.anon_difference is not None else "-"
+        lines.append(
+            f"| {c.deployment} | {c.mode} | {c.models} | {c.slots} | {c.run_nodes} "
+            f"| {', '.join(f'{m:.0f}' for m in c.whole_mib)} "
+            f"| {', '.join(f'{m:.0f}' for m in c.part_mib)} | {c.difference:+.1%} | {anon} |"
+        )
+    return "\n".join(lines)
