@@ -10,9 +10,21 @@ from pathlib import Path
 
 import pytest
 
-from harness.advise.plan import Target, base_matrices, fit, parse_budget, scenario_file
+from harness.advise.plan import (
+    Target,
+    Worker,
+    base_matrices,
+    count_models,
+    fit,
+    parse_budget,
+    scenario_file,
+)
+from harness.advise.sizing import baseline_records, worker_sizes
 from harness.errors import UsageError
+from harness.store.jsonl import read_records
 from tests.test_run_own_project import PREPARE, SHOP, tree_hashes, user_shop
+
+BASELINES = Path(__file__).resolve().parents[1] / "results" / "baselines"
 
 
 def test_budgets_read_as_durations() -> None:
@@ -85,3 +97,53 @@ def test_advise_on_the_fixture_with_a_small_budget(tmp_path: Path) -> None:
     assert next(iter(info["projects"].values()))["prepare"]["command"] == PREPARE
     assert tree_hashes(shop.parent) == before
     assert not (run / "work").exists()
+
+
+def test_the_worker_asked_for_is_planned_before_the_tasks(tmp_path: Path) -> None:
+    """--executor celery --worker-concurrency 2 on the 9-model fixture: a run of 4 of its
+    models (2 x slots, since it has more than 4 x slots) on a Celery worker at 2 slots,
+    right after the parses; a budget of 5 minutes keeps LOCAL's and leaves WATCHER's."""
+    assert count_models(SHOP) == 9  # models/**/*.sql of the fixture
+    worker = Worker("celery", 2, count_models(SHOP))
+    spec = scenario_file(Target(SHOP, "harness", None), base_matrices(worker), tmp_path / "s.toml")
+    plan = fit(spec, 300)
+    runs = [u for u in plan.units if u.phase == "dag_run"]
+    assert [u.phase for u in plan.units][:3] == ["dag_parse"] * 3
+    assert [u.measurement.scenario.axes["execution_mode"] for u in runs] == ["LOCAL"]
+    axes = runs[0].measurement.scenario.axes
+    assert (axes["executor"], axes["worker_concurrency"], axes["run_nodes"]) == ("celery", 2, 4)
+    assert any(u.phase == "dag_run" for u in plan.left_out)
+    assert Worker("local", 4, 16).run_nodes == 0  # a project of 4 x slots runs whole
+
+
+def test_worker_sizes_are_measured_where_the_run_measured_them() -> None:
+    """The Celery LOCAL worker at 2 slots, 100 models, measured at 713 MiB (workers-20261202d)
+    is given 713 x 1.1 rounded up to 16 MiB; WATCHER's workers, not in that run, come from
+    the sizing model and say so."""
+    model = baseline_records(BASELINES)
+    run = list(read_records(BASELINES / "workers-20261202d" / "results.jsonl"))
+    sizes = {(s.deployment, s.mode): s for s in worker_sizes(run, "celery", 2, 100, model)}
+    local = sizes[("Celery worker", "LOCAL")]
+    assert local.basis == "measured on your project" and local.give_mib == 800
+    assert [round(m) for m in local.measured_mib] == [713]
+    producer = sizes[("WATCHER producer's worker", "WATCHER")]
+    assert producer.basis.startswith("from the sizing model at 100 models")
+    assert producer.prediction is not None and producer.give_mib is not None
+    assert producer.give_mib >= producer.prediction.mib * 1.1
+
+
+@pytest.mark.slow
+def test_advise_sizes_a_celery_worker_on_the_fixture(tmp_path: Path) -> None:
+    shop = user_shop(tmp_path)
+    results = str(tmp_path / "results")
+    args = ["--budget", "5m", "--profile", "harness", "--prepare", PREPARE,
+            "--executor", "celery", "--worker-concurrency", "2"]  # fmt: skip
+    proc = _advise(str(shop), *args, "--results-dir", results, "--run-id", "c", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    answer = json.loads((tmp_path / "results" / "c" / "answer.json").read_text())
+    by_name = {(w["deployment"], w["mode"]): w for w in answer["worker"]}
+    local = by_name[("Celery worker", "LOCAL")]
+    assert local["basis"] == "measured on your project", answer["dag_runs"]
+    assert local["give_mib"] >= 1.1 * max(local["measured_mib"])
+    assert by_name[("WATCHER producer's worker", "WATCHER")]["basis"].startswith("from the")
+    assert "## Worker size: a Celery worker at worker_concurrency 2 (9 models)" in proc.stdout

@@ -1,7 +1,9 @@
 """The short answer of `harness advise`, read from the run's stored records.
 
-Every figure in it is a measured one of this run; what was not measured is said so,
-never guessed. It is written as answer.md (for reading) and answer.json (for tools).
+Every figure in it is a measured one of this run, except a worker size the plan did not
+measure (--executor), which comes from the sizing model and says so; what was not
+measured is said so, never guessed. It is written as answer.md (for reading) and
+answer.json (for tools).
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ class Answer:
     min_worker: dict[str, Any] | None = None
     unmeasured: list[str] = field(default_factory=list)
     interrupted: bool = False
+    worker: list[dict[str, Any]] = field(default_factory=list)
+    """The worker asked for (--executor), each deployment's size (harness.advise.sizing)."""
+    worker_md: list[str] = field(default_factory=list)
 
     def best_parse(self) -> dict[str, Any] | None:
         """The load mode whose parse peaked lowest."""
@@ -91,6 +96,7 @@ def render(ans: Answer, project: Path, worker_mib: int | None) -> str:
         out.append("- nothing measured successfully: see the failures below")
     if worker_mib and not run and ans.dag_runs:
         out.append(f"- no DAG run measured fits a {worker_mib} MiB worker")
+    out += ["", *ans.worker_md] if ans.worker_md else []
     out += ["", "## Parse (the DAG processor)"]
     for p in ans.parses:
         out.append(_line(p, p["load_mode"]) + _timeout(p))
@@ -131,6 +137,7 @@ def write_answer(run_dir: Path, ans: Answer, project: Path, worker_mib: int | No
     """answer.md and answer.json in ``run_dir``; returns the markdown's path."""
     md = run_dir / "answer.md"
     md.write_text(render(ans, project, worker_mib))
-    data = {**ans.__dict__, "best_parse": ans.best_parse(), "best_run": ans.best_run(worker_mib)}
+    data = {k: v for k, v in ans.__dict__.items() if k != "worker_md"}
+    data |= {"best_parse": ans.best_parse(), "best_run": ans.best_run(worker_mib)}
     (run_dir / "answer.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
     return md

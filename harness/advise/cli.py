@@ -7,6 +7,7 @@ the parse time against Airflow's timeout. The answer (answer.md) and the full re
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from datetime import datetime
 from pathlib import Path
@@ -17,12 +18,16 @@ from rich.console import Console
 from harness.advise.answer import read_answer, write_answer
 from harness.advise.plan import (
     Target,
+    Worker,
     base_matrices,
+    count_models,
     fit,
     min_worker_matrix,
     parse_budget,
     scenario_file,
 )
+from harness.advise.sizing import baseline_records, worker_sizes
+from harness.advise.sizing import render as render_sizes
 from harness.errors import UsageError
 from harness.run.cli import RESULTS_ROOT, run_with_progress, supervised
 from harness.run.estimate import estimate_s
@@ -32,8 +37,11 @@ from harness.run.runner import Unit, units_of
 from harness.run.workspace import RunDir
 from harness.scenarios import expand
 from harness.scenarios.load import ScenarioFile
+from harness.store.jsonl import RESULTS_FILE, latest, read_records
+from harness.store.record import Record
 
 INTERRUPTED = 130
+MAX_SLOTS = 256
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +56,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--prepare", metavar="CMD", help="run once in the copy first, "
                         "e.g. 'dbt seed' or 'python scripts/load.py'")  # fmt: skip
+    parser.add_argument("--executor", choices=("local", "celery", "pod"),
+                        help="size the worker you run: local (LocalExecutor), celery (a "
+                        "Celery worker), pod (a pod per task); measured on your project "
+                        "at --worker-concurrency, else from the sizing model")  # fmt: skip
+    parser.add_argument("--worker-concurrency", type=int, default=None, metavar="K",
+                        help="task slots of that worker (default 1)")  # fmt: skip
     parser.add_argument("--results-dir", type=Path, default=RESULTS_ROOT)
     parser.add_argument("--run-id", help="name of the run folder")
 
@@ -60,6 +74,11 @@ def _target(args: argparse.Namespace) -> Target:
         raise UsageError(f"{args.path}: no profiles.yml for it (use --profile harness)")
     if args.worker_mib is not None and args.worker_mib < 1:
         raise UsageError(f"--worker-mib: must be at least 1, got {args.worker_mib}")
+    k = args.worker_concurrency
+    if k is not None and not 1 <= k <= MAX_SLOTS:
+        raise UsageError(f"--worker-concurrency must be from 1 to {MAX_SLOTS}, got {k}")
+    if k is not None and args.executor is None:
+        raise UsageError("--worker-concurrency needs --executor")
     return Target(path, args.profile, args.prepare)
 
 
@@ -80,22 +99,37 @@ def run(args: argparse.Namespace) -> int:
 def _advise(
     args: argparse.Namespace, target: Target, budget: float, run_dir: RunDir, run_id: str
 ) -> int:
-    plan = fit(_spec(target, base_matrices(), run_dir), budget)
+    worker = None
+    if args.executor:
+        worker = Worker(args.executor, args.worker_concurrency or 1, count_models(target.path))
+    plan = fit(_spec(target, base_matrices(worker), run_dir), budget)
     console = Console(stderr=True)
     console.print(f"advise: {len(plan.units)} measurements planned, about "
                   f"{plan.estimate_s / 60:.0f} min of a {budget / 60:.0f} min budget")  # fmt: skip
     left = [u.scenario_id for u in plan.left_out]
     t0 = time.monotonic()
     code = run_with_progress(console, plan.spec, plan.units, run_dir, run_id, None)
-    if code == 0:
+    if code == 0 and worker is None:
         code, more = _min_worker(target, run_dir, run_id, budget - (time.monotonic() - t0), args)
         left += more
     ans = read_answer(run_dir.root, left, interrupted=code == INTERRUPTED)
+    if worker is not None:
+        sizes = worker_sizes(_records(run_dir), worker.executor, worker.slots, worker.models,
+                             baseline_records())  # fmt: skip
+        ans.worker = [dataclasses.asdict(s) for s in sizes]
+        ans.worker_md = render_sizes(sizes, worker.executor, worker.slots, worker.models)
+        ans.unmeasured.append("min_worker: not planned with --executor (the size carries "
+                              "a margin for run-to-run spread instead)")  # fmt: skip
     md = write_answer(run_dir.root, ans, target.path, args.worker_mib)
     Console().print(md.read_text(), markup=False)
     _full_report(run_dir, console)
     console.print(f"answer: {md}")
     return code
+
+
+def _records(run_dir: RunDir) -> list[Record]:
+    path = run_dir.root / RESULTS_FILE
+    return latest(read_records(path)) if path.exists() else []
 
 
 def _spec(target: Target, matrices: list[dict[str, Any]], run_dir: RunDir) -> ScenarioFile:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from harness.errors import UsageError
 from harness.run.estimate import estimate_s, setup_estimate_s
 from harness.run.runner import Unit, units_of
@@ -58,16 +60,63 @@ class Target:
         return out
 
 
-def base_matrices() -> list[dict[str, Any]]:
-    """Every matrix of the plan before the budget is applied, most useful first."""
+def base_matrices(worker: Worker | None = None) -> list[dict[str, Any]]:
+    """Every matrix of the plan before the budget is applied, most useful first: the
+    parses, then the worker asked for (if any) before the tasks, else the tasks and a
+    LocalExecutor DAG run at concurrency 1, 2 and 4."""
     run = {"load_mode": RUN_LOAD_MODE, "execution_mode": list(RUN_MODES)}
-    out: list[dict[str, Any]] = [
-        {"name": "parse", "phases": ["dag_parse"], "load_mode": list(PARSE_MODES)},
-        {"name": "task", "phases": ["task"], **run, "execution_invocation": list(INVOCATIONS)},
+    parse = {"name": "parse", "phases": ["dag_parse"], "load_mode": list(PARSE_MODES)}
+    task = {"name": "task", "phases": ["task"], **run, "execution_invocation": list(INVOCATIONS)}
+    if worker is not None:
+        return [parse, *worker.matrices(run), task]
+    return [parse, task] + [
+        {"name": f"dag_run_c{c}", "phases": ["dag_run"], **run, "concurrency": c}
+        for c in CONCURRENCIES
     ]
-    out += [{"name": f"dag_run_c{c}", "phases": ["dag_run"], **run, "concurrency": c}
-            for c in CONCURRENCIES]  # fmt: skip
-    return out
+
+
+@dataclass(frozen=True)
+class Worker:
+    """The worker the user runs: `--executor` and `--worker-concurrency`."""
+
+    executor: str
+    slots: int
+    models: int
+    """The project's models (count_models), which decides whether a slice is run."""
+
+    @property
+    def run_nodes(self) -> int:
+        """A run of 2 x slots models of the project (harness.run.selection) where the
+        project has more than twice that; else the whole DAG run."""
+        return 2 * self.slots if self.models > 4 * self.slots else 0
+
+    def matrices(self, run: dict[str, Any]) -> list[dict[str, Any]]:
+        """The worker's DAG run at its slots (none for a pod: a task is a pod)."""
+        if self.executor == "pod":
+            return []
+        name = f"worker_{self.executor}_k{self.slots}"
+        table: dict[str, Any] = {"name": name, "phases": ["dag_run"], **run,
+                                 "run_nodes": self.run_nodes}  # fmt: skip
+        if self.executor == "celery":
+            table |= {"executor": "celery", "worker_concurrency": self.slots,
+                      "celery_workers": 1, "concurrency": max(self.slots, 4)}  # fmt: skip
+        else:
+            table["concurrency"] = self.slots
+        return [table]
+
+
+def count_models(project: Path) -> int:
+    """The project's models: the .sql and .py files under its model-paths (dbt_project.yml;
+    "models" by default). A count of files, not of dbt's nodes (a disabled model counts)."""
+    try:
+        spec = yaml.safe_load((project / "dbt_project.yml").read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        spec = {}
+    paths = spec.get("model-paths") or ["models"] if isinstance(spec, dict) else ["models"]
+    return sum(
+        1 for folder in paths for f in (project / str(folder)).rglob("*")
+        if f.suffix in (".sql", ".py") and f.is_file()
+    )  # fmt: skip
 
 
 def scenario_file(target: Target, matrices: list[dict[str, Any]], where: Path) -> ScenarioFile:
@@ -115,6 +164,9 @@ class Plan:
 def fit(spec: ScenarioFile, budget_s: float) -> Plan:
     """Keep each unit, in plan order, while the estimated total fits ``budget_s``."""
     units = units_of(expand(spec), spec.task_sample)
+    # The plan's order is its matrices' (most useful first), not the runner's phase order.
+    order = {m.name: i for i, m in enumerate(spec.matrices)}
+    units.sort(key=lambda u: order.get(u.measurement.matrix, len(order)))
     kept: list[Unit] = []
     left: list[Unit] = []
     total = SETUP_S

@@ -1,0 +1,108 @@
+"""The worker size in `harness advise`'s answer: measured on the user's project where the
+plan measured that worker, else predicted by the sizing model (harness.size) fitted on
+the committed runs of synthetic projects, and said to be so."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.registry.names import DAG_RUN
+from harness.size.answer import MARGIN, Request, size_one
+from harness.size.deployments import Deployment, deployments_for, executor_of
+from harness.size.model import Prediction
+from harness.store.current import RunRecords, current_records
+from harness.store.jsonl import RESULTS_FILE, latest, read_records
+from harness.store.record import Record
+from harness.store.runinfo import read_run_info
+
+BASELINES = Path("results") / "baselines"
+"""The committed runs the model is fitted from (the run folder's own records are not:
+they measure the user's project, not the synthetic ones the model describes)."""
+ROUND_TO_MIB = 16
+
+
+@dataclass(frozen=True)
+class WorkerSize:
+    """One deployment's size for the user's project."""
+
+    deployment: str
+    mode: str
+    give_mib: int | None
+    basis: str
+    """"measured on your project" or "from the model (...)"; "not answered"."""
+    measured_mib: list[float]
+    prediction: Prediction | None
+    model_runs: list[str]
+
+
+def _measured(d: Deployment, records: list[Record], mode: str, slots: int) -> list[float]:
+    out: list[float] = []
+    for r in records:
+        if r.status != "ok" or r.phase not in d.phases or r.axes.get("execution_mode") != mode:
+            continue
+        if r.phase == DAG_RUN and executor_of(r) != d.executor:
+            continue
+        if d.slots_axis and int(r.axes.get(d.slots_axis) or 1) != slots:
+            continue
+        out += d.peaks(r)
+    return out
+
+
+def baseline_records(root: Path = BASELINES) -> list[Record]:
+    """The committed runs' records an answer across them uses (harness.store.current)."""
+    runs = []
+    for folder in sorted(p for p in root.glob("*") if (p / RESULTS_FILE).is_file()):
+        info = read_run_info(folder)
+        runs.append(RunRecords(folder.name, str(info.get("started_at") or ""),
+                               latest(read_records(folder / RESULTS_FILE))))  # fmt: skip
+    return current_records(runs).records
+
+
+def worker_sizes(
+    records: list[Record], executor: str, slots: int, models: int, model_records: list[Record]
+) -> list[WorkerSize]:
+    """Each deployment of ``executor`` at ``slots``, LOCAL and WATCHER, for a project of
+    ``models`` models: measured in ``records`` (the user's run) where it was."""
+    out = []
+    for mode in ("LOCAL", "WATCHER"):
+        for d in deployments_for(executor, mode):
+            peaks = _measured(d, records, mode, slots if d.slots_axis else 1)
+            sized = size_one(d, model_records, Request(models, executor, slots, mode))
+            if peaks:
+                give: float | None = max(peaks) * (1 + MARGIN)
+                basis = "measured on your project"
+            elif sized.prediction is not None:
+                give = sized.give_mib
+                kind = "extrapolated" if sized.prediction.extrapolated else "predicted"
+                basis = (f"from the sizing model at {models} models ({kind} from synthetic "
+                         "projects, not measured on yours)")  # fmt: skip
+            else:
+                give, basis = None, "not answered: not measured, and no model for it"
+            rounded = int(-(-give // ROUND_TO_MIB) * ROUND_TO_MIB) if give else None
+            out.append(WorkerSize(d.name, mode, rounded, basis, sorted(round(p, 1) for p in peaks),
+                                  sized.prediction, sized.sources))  # fmt: skip
+    return out
+
+
+def render(sizes: list[WorkerSize], executor: str, slots: int, models: int) -> list[str]:
+    """The answer's "Worker size" section, as markdown lines."""
+    what = {"local": f"LocalExecutor at parallelism {slots}",
+            "celery": f"a Celery worker at worker_concurrency {slots}",
+            "pod": "a pod per task"}[executor]  # fmt: skip
+    out = [f"## Worker size: {what} ({models} models)", ""]
+    for s in sizes:
+        give = f"{s.give_mib} MiB" if s.give_mib else "no size"
+        line = f"- {s.deployment}, {s.mode}: give **{give}**, {s.basis}"
+        if s.measured_mib:
+            line += f" (peaks {', '.join(f'{m:.0f}' for m in s.measured_mib)} MiB)"
+        elif s.prediction is not None and s.prediction.low_mib is not None:
+            p = s.prediction
+            line += (f" (model {p.mib:.0f} MiB, 95% interval {p.low_mib:.0f}-"
+                     f"{p.high_mib or 0:.0f}; from {', '.join(s.model_runs)})")  # fmt: skip
+        out.append(line)
+    out += ["", f"A size is the largest peak (or the model's upper 95% bound) plus "
+            f"{MARGIN:.0%} for run-to-run spread. `harness size --validate` shows the "
+            "model's error at each measured size.", ""]  # fmt: skip
+    return out
+
