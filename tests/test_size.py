@@ -141,3 +141,43 @@ def test_bad_input_is_one_line_and_exit_2(
     assert main(["size", *args, "--results-dir", str(BASELINES)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and words in err
+
+
+README = BASELINES.parents[1] / "README.md"
+BEGIN, END = "<!-- sizing:begin -->", "<!-- sizing:end -->"
+
+
+def sizing_block() -> str:
+    """The README's sizing section as the committed runs give it today."""
+    from harness.compare.runs import load_run
+    from harness.size.cli import read_current
+    from harness.size.table import machine_line, sizing_table, validation_summary
+
+    runs = sorted(p.name for p in BASELINES.iterdir() if (p / "results.jsonl").is_file())
+    records = read_current(runs, BASELINES).records
+    newest = max((load_run(r, BASELINES) for r in runs), key=lambda r: r.info.get("started_at", ""))
+    return "\n".join([
+        BEGIN,
+        "Memory to give each worker, in MiB, from every committed run (`harness size "
+        "$(ls results/baselines) --table --results-dir results/baselines`; for your own "
+        "size: `--models N --executor local|celery|pod --worker-concurrency K`):",
+        "",
+        sizing_table(records),
+        "",
+        f"Measured on: {machine_line(newest.info)} (run `{newest.run_id}`, the newest).",
+        f"The model's largest leave-one-size-out error: {validation_summary(records)} "
+        "(`harness size ... --validate` lists each size).",
+        END,
+    ])  # fmt: skip
+
+
+def test_the_readme_sizing_table_is_the_committed_runs_answer() -> None:
+    text = README.read_text()
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    assert text[start:end] == sizing_block(), "run `python tests/test_size.py` to rewrite it"
+
+
+if __name__ == "__main__":
+    text = README.read_text()
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    README.write_text(text[:start] + sizing_block() + text[end:])

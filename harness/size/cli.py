@@ -18,6 +18,7 @@ from harness.registry.axes import EXECUTION_MODES, INVOCATIONS
 from harness.size.answer import MARGIN, Request, Sized, size
 from harness.size.check import method_checks, render_checks
 from harness.size.render import render_sized, render_validation, validation_row
+from harness.size.table import sizing_table
 from harness.store.current import Current, RunRecords, current_records
 
 MAX_MODELS = 100_000
@@ -43,13 +44,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the answer as JSON")
     parser.add_argument("--validate", action="store_true",
                         help="print each measured size's leave-one-size-out error")  # fmt: skip
+    parser.add_argument("--table", action="store_true",
+                        help="print every deployment at 100, 1000 and 5000 models as one "
+                        "markdown table")  # fmt: skip
     parser.add_argument("--results-dir", type=Path, default=RESULTS_ROOT,
                         help="where run ids are looked up (default results/)")  # fmt: skip
 
 
 def _request(args: argparse.Namespace) -> Request:
     if args.models is None or args.executor is None:
-        raise UsageError("--models and --executor are needed (or --validate alone)")
+        raise UsageError("--models and --executor are needed (or --validate or --table alone)")
     if not 1 <= args.models <= MAX_MODELS:
         raise UsageError(f"--models must be from 1 to {MAX_MODELS}, got {args.models}")
     if not 1 <= args.worker_concurrency <= MAX_SLOTS:
@@ -83,8 +87,11 @@ def _as_json(req: Request, answers: list[Sized], current: Current) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """`harness size RUN... --models N --executor E`: prints the sizes."""
-    req = None if args.validate and args.models is None else _request(args)
+    alone = (args.validate or args.table) and args.models is None
+    req = None if alone else _request(args)
     current = read_current(args.runs, args.results_dir)
+    if args.table:
+        print(sizing_table(current.records))
     if req is not None:
         answers = size(current.records, req)
         print(_as_json(req, answers, current) if args.json else render_sized(req, answers, current))

@@ -1,0 +1,94 @@
+"""The sizing answer as one table: each deployment a user runs, at the project sizes
+users have, the memory to give it (`harness size --table`; the README's headline)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.size.answer import MARGIN, Request, Sized, size_one
+from harness.size.deployments import DEPLOYMENTS, Deployment, observations
+from harness.size.model import leave_one_size_out
+from harness.store.record import Record
+
+SIZES = (100, 1000, 5000)
+ROWS: tuple[tuple[str, str, int], ...] = (
+    ("LocalExecutor worker", "LOCAL", 1),
+    ("LocalExecutor worker", "LOCAL", 4),
+    ("LocalExecutor worker", "WATCHER", 4),
+    ("Celery worker", "LOCAL", 1),
+    ("Celery worker", "LOCAL", 2),
+    ("Celery worker", "LOCAL", 4),
+    ("Celery worker", "LOCAL", 8),
+    ("WATCHER producer's worker", "WATCHER", 2),
+    ("WATCHER sensors' worker", "WATCHER", 2),
+    ("WATCHER sensors' worker", "WATCHER", 4),
+    ("pod per task", "LOCAL", 1),
+    ("pod per task", "WATCHER", 1),
+    ("DAG processor", "LOCAL", 1),
+)
+"""(deployment, execution mode, slots): the configurations users deploy most."""
+_MARK = {"measured": "", "predicted": " (p)", "extrapolated": " (x)"}
+
+
+def _deployment(name: str) -> Deployment:
+    return next(d for d in DEPLOYMENTS if d.name == name)
+
+
+def cell(s: Sized) -> str:
+    """One size as the table shows it."""
+    if s.basis == "failed":
+        # "status: what failed: details (run)" -> "fails: what failed"
+        return "fails: " + s.failures[0].split(": ")[1].split(" (")[0]
+    if s.give_mib is None:
+        return "-"
+    return f"{s.give_mib}{_MARK[s.basis]}"
+
+
+def sizing_table(records: list[Record]) -> str:
+    """The markdown table of every row of ROWS at every size of SIZES."""
+    head = "| deployment | mode | slots | " + " | ".join(f"{n} models" for n in SIZES) + " |"
+    lines = [head, "|---|---|---|" + "---|" * len(SIZES)]
+    for name, mode, slots in ROWS:
+        d = _deployment(name)
+        cells = []
+        for models in SIZES:
+            req = Request(models, d.executor, slots, mode)
+            cells.append(cell(size_one(d, records, req)))
+        shown = str(slots) if d.slots_axis else "-"
+        lines.append(f"| {name} | {mode} | {shown} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"MiB to give, the largest measured peak plus {MARGIN:.0%} for run-to-run spread; "
+        "(p): predicted by the sizing model within the measured sizes, (x): extrapolated "
+        "beyond them (its 95% interval is wider: `harness size` prints it); fails: every "
+        "measurement at that size failed (a timeout is not cured by memory). dbtRunner, "
+        "DBT_MANIFEST, partial parse on, one DbtDag.",
+    ]
+    return "\n".join(lines)
+
+
+def machine_line(info: dict[str, Any]) -> str:
+    """Where a run measured, from its run.json: machine and the stack's versions."""
+    m, v = info.get("machine") or {}, info.get("versions") or {}
+    memory = (m.get("memory_bytes") or 0) / 2**30
+    return (
+        f"{m.get('cores_logical')}-core {m.get('cpu')} {m.get('node')}, {memory:.0f} GiB; "
+        f"Airflow {v.get('apache-airflow')}, Cosmos {v.get('astronomer-cosmos')}, "
+        f"dbt-core {v.get('dbt-core')}, dbt-duckdb {v.get('dbt-duckdb')}, "
+        f"DuckDB {v.get('duckdb')}, Python {v.get('python')}"
+    )
+
+
+def validation_summary(records: list[Record]) -> str:
+    """Each deployment's largest leave-one-size-out error, as one line."""
+    parts = []
+    for d in DEPLOYMENTS:
+        errors = [
+            abs(e)
+            for mode in d.modes
+            for v in leave_one_size_out(observations(d, records, mode, "DBT_RUNNER"))
+            if (e := v.error) is not None
+        ]
+        if errors:
+            parts.append(f"{d.name} {max(errors):.0%}")
+    return "; ".join(parts)
