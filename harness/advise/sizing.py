@@ -16,9 +16,10 @@ from harness.store.jsonl import RESULTS_FILE, latest, read_records
 from harness.store.record import Record
 from harness.store.runinfo import read_run_info
 
-BASELINES = Path("results") / "baselines"
-"""The committed runs the model is fitted from (the run folder's own records are not:
-they measure the user's project, not the synthetic ones the model describes)."""
+BASELINES = Path(__file__).resolve().parents[2] / "results" / "baselines"
+"""The committed runs of this checkout the model is fitted from, wherever advise runs
+(the run folder's own records are not: they measure the user's project, not the
+synthetic ones the model describes)."""
 ROUND_TO_MIB = 16
 
 
