@@ -19,6 +19,7 @@ from harness.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "refusals.md"
 SMOKE_RUN = ROOT / "tests" / "data" / "recorded-smoke"
+WORKERS_RUN = ROOT / "results" / "baselines" / "workers-20261203"
 IMPORT_TOML = "[[matrix]]\nphases = ['import']\n"
 
 
@@ -90,6 +91,11 @@ REFUSALS = [
     Refusal("compare: --export-pytest-benchmark a directory",
             f"compare {SMOKE_RUN} {SMOKE_RUN} --export-pytest-benchmark /tmp",
             r"--export-pytest-benchmark: /tmp is a directory"),
+    Refusal("report: several runs without --out", f"report {SMOKE_RUN} {WORKERS_RUN}",
+            r"several runs need --out DIR"),
+    Refusal("report: --out inside a source run",
+            f"report {SMOKE_RUN} {WORKERS_RUN} --out {WORKERS_RUN}/combined",
+            r"--out .*combined: inside the run workers-20261203"),
     Refusal("measure: --limit-mib inf", "measure --limit-mib inf -- touch {tmp}/ran",
             r"--limit-mib must be a finite positive number, got inf"),
     Refusal("measure: --limit-mib nan", "measure --limit-mib nan -- touch {tmp}/ran",

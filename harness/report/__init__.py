@@ -4,6 +4,6 @@ plain dbt, failures, environment and figures, as markdown and self-contained HTM
 Reads only from harness.store, harness.scenarios and harness.compare.
 """
 
-from harness.report.render import write_report
+from harness.report.render import write_report, write_runs_report
 
-__all__ = ["write_report"]
+__all__ = ["write_report", "write_runs_report"]

@@ -1,9 +1,11 @@
-"""Build the report of a run once, as sections (harness.report.view), and write it as
-markdown (figures in report_files/) and as one self-contained HTML file."""
+"""Build the report of a run, or of several runs (the records harness.store.current
+chooses across them), once, as sections (harness.report.view), and write it as markdown
+(figures in report_files/) and as one self-contained HTML file."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from harness.compare.diff import compare_runs
@@ -15,6 +17,7 @@ from harness.report.failures import failures
 from harness.report.plots import line_plots, pareto_plots
 from harness.report.render_html import render_html
 from harness.report.render_md import render_markdown
+from harness.report.runs import Sources, check_out, choose, combined_failures, combined_run
 from harness.report.sections_checks import load_section
 from harness.report.sections_guide import guide_section, pairs_section
 from harness.report.sections_run import (
@@ -26,6 +29,7 @@ from harness.report.sections_run import (
     parse_limits_section,
     recommendations_section,
 )
+from harness.report.sections_runs import environments_section, runs_section, scenarios_text
 from harness.report.sections_workers import workers_section
 from harness.report.summary import summary_section
 from harness.report.view import Report, Section
@@ -51,8 +55,25 @@ def _summary(run: RunData, n_scenarios: int) -> list[str]:
     ]
 
 
-def build_report(run: RunData, baseline: RunData | None = None) -> Report:
-    """Compute every section of the report of ``run`` (against ``baseline`` if given)."""
+def _sources_line(sources: Sources) -> str:
+    current = sources.current
+    return (
+        f"Records of {len(sources.runs)} runs ("
+        + ", ".join(r.run_id for r in sources.runs)
+        + "): where a scenario was measured in more than one, one answer is used; "
+        f"a run's records of {scenarios_text(len(current.superseded))} superseded, "
+        f"{scenarios_text(len(current.pooled))} pooled across runs (see Runs and superseded "
+        "records)."
+    )
+
+
+def build_report(
+    run: RunData, baseline: RunData | None = None, sources: Sources | None = None
+) -> Report:
+    """Compute every section of the report of ``run`` (against ``baseline`` if given).
+    ``sources``: ``run`` is several runs combined (harness.report.runs.combined_run): the
+    runs section is added, failures are read in their own runs, and the environment is
+    each run's."""
     scenarios = group_scenarios(run.records)
     # A Celery run's own peak is the scheduler loop's alone (its tasks ran in the
     # workers' cgroups): the guide, the recommendations and the plots, which compare
@@ -69,15 +90,34 @@ def build_report(run: RunData, baseline: RunData | None = None) -> Report:
         workers_section(scenarios),
         figures_section(line_plots(local) + pareto_plots(local)),
         comparison_section(compare_runs(baseline, run)) if baseline is not None else None,
-        failures_section(failures(run.path, run.records)),
-        environment_section(run),
+        failures_section(
+            combined_failures(sources) if sources else failures(run.path, run.records)
+        ),
+        runs_section(sources) if sources else None,
+        environments_section(sources) if sources else environment_section(run),
         pairs_section(rows),
     ]
+    summary = _summary(run, len(scenarios))
+    if sources:
+        summary.insert(1, _sources_line(sources))
     return Report(
         f"Cosmos memory harness: {run.run_id}",
-        _summary(run, len(scenarios)),
+        summary,
         [s for s in sections if s is not None],
     )
+
+
+def _write(report: Report, folder: Path) -> tuple[Path, Path]:
+    """Write ``report`` into ``folder``: report.md, its figures in report_files/, and a
+    self-contained report.html; returns the two paths."""
+    figures = folder / FIGURES_DIR
+    figures.mkdir(exist_ok=True)
+    for plot in report.plots:
+        (figures / plot.file_name).write_bytes(plot.png)
+    md, html = folder / REPORT_MD, folder / REPORT_HTML
+    md.write_text(render_markdown(report, FIGURES_DIR), encoding="utf-8")
+    html.write_text(render_html(report), encoding="utf-8")
+    return md, html
 
 
 def write_report(run_dir: Path, baseline: Path | None = None) -> tuple[Path, Path]:
@@ -85,12 +125,23 @@ def write_report(run_dir: Path, baseline: Path | None = None) -> tuple[Path, Pat
     ``run_dir``/report.html; returns their paths. ``baseline``: a run folder to compare with."""
     run = load_run(run_dir)
     base = load_run(baseline) if baseline is not None else None
-    report = build_report(run, base)
-    figures = run.path / FIGURES_DIR
-    figures.mkdir(exist_ok=True)
-    for plot in report.plots:
-        (figures / plot.file_name).write_bytes(plot.png)
-    md, html = run.path / REPORT_MD, run.path / REPORT_HTML
-    md.write_text(render_markdown(report, FIGURES_DIR), encoding="utf-8")
-    html.write_text(render_html(report), encoding="utf-8")
-    return md, html
+    return _write(build_report(run, base), run.path)
+
+
+def write_runs_report(
+    run_dirs: Sequence[Path], out: Path, baseline: Path | None = None
+) -> tuple[Path, Path]:
+    """Write the report of several runs into ``out`` (report.md, report_files/,
+    report.html), from the records harness.store.current chooses across them (one run:
+    its own report, written into ``out``); ``out`` must not be inside a run nor hold
+    other files, and its parent must exist."""
+    runs = [load_run(d) for d in run_dirs]
+    check_out(out, runs)
+    base = load_run(baseline) if baseline is not None else None
+    if len(runs) == 1:
+        report = build_report(runs[0], base)
+    else:
+        sources = choose(runs)
+        report = build_report(combined_run(sources, out), base, sources)
+    out.mkdir(exist_ok=True)
+    return _write(report, out)

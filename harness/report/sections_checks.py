@@ -208,9 +208,10 @@ def load_section(run: RunData, scenarios: dict[str, ScenarioSamples]) -> Section
         ),
     }
     missing = [name for name, s in parts.items() if s is None]
+    where = "these runs" if run.info.get("sources") else "this run"  # several: report.runs
     return Section(
         "Load test",
         id="load-test",
-        intro=[f"Not measured in this run: {', '.join(missing)}."] if missing else [],
+        intro=[f"Not measured in {where}: {', '.join(missing)}."] if missing else [],
         children=[s for s in parts.values() if s is not None],
     )

@@ -250,37 +250,44 @@ def speed_text(info: dict[str, Any]) -> str:
     return text
 
 
-def environment_section(run: RunData) -> Section:
-    """Where and on what the run was measured."""
+def environment_rows(run: RunData) -> list[tuple[str, str]]:
+    """Where and on what ``run`` was measured, as (what, value) rows."""
     info: dict[str, Any] = run.info
     m = info.get("machine") or {}
     c = info.get("commit") or {}
-    env = Table(["", ""], id="environment")
-    env.add("run", run.run_id)
-    env.add("state", str(info.get("state", "unknown")))
-    env.add("started / finished", f"{info.get('started_at', '?')} / {info.get('finished_at', '?')}")
-    env.add("scenario file", str(info.get("scenario_file", "?")))
-    env.add("time", time_taken(run))
-    env.add("memory backend", str(info.get("backend", "?")))
-    env.add(
-        "machine",
-        f"{m.get('node', '?')}: {m.get('cpu', '?')}, {m.get('cores_logical', '?')} logical "
-        f"cores, {(m.get('memory_bytes') or 0) / 1024**3:.1f} GiB",
-    )
-    env.add(
-        "system", f"{m.get('system', '?')} {m.get('kernel', '?')} {m.get('machine', '')}".strip()
-    )
-    env.add("machine speed", speed_text(info))
-    env.add(
-        "harness commit",
-        f"{c.get('id', '?')} ({c.get('branch', '?')}{', dirty' if c.get('dirty') else ''})",
-    )
+    rows = [
+        ("run", run.run_id),
+        ("state", str(info.get("state", "unknown"))),
+        ("started / finished", f"{info.get('started_at', '?')} / {info.get('finished_at', '?')}"),
+        ("scenario file", str(info.get("scenario_file", "?"))),
+        ("time", time_taken(run)),
+        ("memory backend", str(info.get("backend", "?"))),
+        (
+            "machine",
+            f"{m.get('node', '?')}: {m.get('cpu', '?')}, {m.get('cores_logical', '?')} logical "
+            f"cores, {(m.get('memory_bytes') or 0) / 1024**3:.1f} GiB",
+        ),
+        ("system", f"{m.get('system', '?')} {m.get('kernel', '?')} {m.get('machine', '')}".strip()),
+        ("machine speed", speed_text(info)),
+        (
+            "harness commit",
+            f"{c.get('id', '?')} ({c.get('branch', '?')}{', dirty' if c.get('dirty') else ''})",
+        ),
+    ]
     if info.get("shard"):
-        env.add("shard", str(info["shard"]))
+        rows.append(("shard", str(info["shard"])))
     if info.get("merged_from"):
-        env.add("merged from", ", ".join(str(x.get("run_id")) for x in info["merged_from"]))
+        rows.append(("merged from", ", ".join(str(x.get("run_id")) for x in info["merged_from"])))
+    return rows
+
+
+def environment_section(run: RunData) -> Section:
+    """Where and on what the run was measured."""
+    env = Table(["", ""], id="environment")
+    for what, value in environment_rows(run):
+        env.add(what, value)
     versions = Table(["package", "version"], id="versions")
-    for k, v in sorted((info.get("versions") or {}).items()):
+    for k, v in sorted((run.info.get("versions") or {}).items()):
         versions.add(k, str(v))
     return Section("Environment", id="environment-section", tables=[env, versions])
 
