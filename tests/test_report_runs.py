@@ -127,7 +127,7 @@ def test_a_run_measured_again_with_the_same_figures_is_pooled(tmp_path: Path) ->
     text = md.read_text()
     assert "### Scenarios pooled across runs" in text and "No record is superseded." in text
     pooled = text.split("### Scenarios pooled across runs", 1)[1].split("\n## ", 1)[0]
-    assert f"`{MIN_WORKER_WATCHER_1}` | 2 | again: 484 MiB<br>{NEW}: 484 MiB" in pooled
+    assert f"`{MIN_WORKER_WATCHER_1}` | 2 | {NEW}: 484 MiB<br>again: 484 MiB" in pooled
     assert 'id="pooled-section"' in html.read_text()
 
 

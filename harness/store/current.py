@@ -56,7 +56,9 @@ class Current:
     records: list[Record]
     superseded: list[Superseded]
     pooled: dict[str, list[str]]
-    """scenario id -> the runs whose records of it are used together (reproduced)."""
+    """scenario id -> the runs whose records of it are used together: within 10% of each
+    other (reproduced), or failed in every run (a failure is an outcome too); the runs in
+    the order they started."""
 
 
 def headline_mib(r: Record) -> float | None:
@@ -106,14 +108,15 @@ def current_records(runs: Sequence[RunRecords]) -> Current:
             if run is ref_run:
                 continue
             mib = _median(recs)
-            why = _why_not(recs, mib, ref_recs, ref_mib)
+            why = _why_not(recs, mib, ref_run.run_id, ref_recs, ref_mib)
             if why is None:
                 used.extend(recs)
                 runs_used.append(run.run_id)
             else:
                 superseded.append(Superseded(run.run_id, sid, mib, ref_run.run_id, ref_mib, why))
         if len(runs_used) > 1:
-            pooled[sid] = sorted(runs_used)
+            order = [run.run_id for run, _ in measured]
+            pooled[sid] = sorted(runs_used, key=order.index)
     return Current(used, superseded, pooled)
 
 
@@ -127,16 +130,17 @@ def _reference(
 
 
 def _why_not(
-    recs: list[Record], mib: float | None, ref: list[Record], ref_mib: float | None
+    recs: list[Record], mib: float | None, ref_run: str, ref: list[Record], ref_mib: float | None
 ) -> str | None:
-    """Why an older run's records of a scenario are not used beside the reference's."""
+    """Why a run's records of a scenario are not used beside the reference's (run
+    ``ref_run``, the newest with a converged success: it may be older than this one)."""
     if mib is None or ref_mib is None:
-        return None if mib is None and ref_mib is None else "a newer run measured it"
+        return None if mib is None and ref_mib is None else f"it failed here; {ref_run} measured it"
     if not _converged(recs) and _converged(ref):
-        return "its bisection did not converge; a newer one did"
+        return f"its bisection did not converge; {ref_run}'s did"
     if abs(mib - ref_mib) > REPRODUCED * ref_mib:
         return (
-            f"not reproduced: {mib:.0f} MiB against {ref_mib:.0f} MiB in the newer run "
+            f"not reproduced: {mib:.0f} MiB against {ref_mib:.0f} MiB in {ref_run} "
             f"(more than {REPRODUCED:.0%} apart)"
         )
     return None
