@@ -70,7 +70,7 @@ def test_a_figure_not_reproduced_is_superseded_by_the_newer_run() -> None:
 def test_the_median_of_a_runs_repetitions_is_its_figure() -> None:
     old = run("old", OLD, peak("old", 100, rep=0), peak("old", 560, rep=1), peak("old", 570, rep=2))
     current = current_records([old, run("new", NEW, peak("new", 520))])
-    assert current.pooled == {PEAK_SID: ["old", "new"]}  # in the order the runs started  # median 560 is within 10% of 520
+    assert current.pooled == {PEAK_SID: ["old", "new"]}  # median 560: within 10% of 520
     assert len(used_from(current, PEAK_SID)) == 4
 
 
