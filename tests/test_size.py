@@ -5,6 +5,7 @@ superseded bisection is not used and a size left out is predicted within 15%."""
 from __future__ import annotations
 
 import json
+import math
 import random
 from pathlib import Path
 from typing import cast
@@ -14,6 +15,7 @@ import pytest
 from harness.cli import main
 from harness.size.deployments import Observation
 from harness.size.model import fit, leave_one_size_out
+from harness.store.jsonl import read_records
 from harness.store.record import Record
 
 BASELINES = Path(__file__).resolve().parents[1] / "results" / "baselines"
@@ -181,3 +183,29 @@ if __name__ == "__main__":
     text = README.read_text()
     start, end = text.index(BEGIN), text.index(END) + len(END)
     README.write_text(text[:start] + sizing_block() + text[end:])
+
+
+def test_the_report_answers_the_sizing_question_on_its_first_screen(tmp_path: Path) -> None:
+    """`harness report` of the bench and workers runs together: the sizing table comes
+    right after the summary, 1000 and 5000 models answered (measured or marked)."""
+    from harness.report.render import write_runs_report
+
+    runs = [BASELINES / r for r in ("bench-20261202b", "workers-20261202", "workers-20261202e")]
+    md, _ = write_runs_report(runs, tmp_path / "out")
+    text = md.read_text()
+    sections = [line for line in text.splitlines() if line.startswith("## ")]
+    assert sections[1] == "## How big a worker", sections
+    table = text.split("## How big a worker", 1)[1].split("\n## ", 1)[0]
+    pod = next(line for line in table.splitlines() if line.startswith("| pod per task | LOCAL"))
+    cells = [c.strip() for c in pod.strip("|").split("|")]
+    # Known truth: bench-20261202b's LOCAL root tasks at 5000 models, largest peak + 10%.
+    peaks = [
+        r.measure.peak_tree_bytes / 2**20
+        for r in read_records(BASELINES / "bench-20261202b" / "results.jsonl")
+        if r.phase == "task" and r.status == "ok" and r.measure is not None
+        and r.axes["models"] == 5000 and r.axes["execution_mode"] == "LOCAL"
+        and r.axes["execution_invocation"] == "DBT_RUNNER"
+    ]  # fmt: skip
+    assert peaks and cells[6] == str(math.ceil(max(peaks) * 1.1 / 16) * 16)
+    processor = next(line for line in table.splitlines() if line.startswith("| DAG processor"))
+    assert "fails: DagBag import timeout" in processor  # 5000 models, bench-20261202b

@@ -30,6 +30,7 @@ from harness.report.sections_run import (
     recommendations_section,
 )
 from harness.report.sections_runs import environments_section, runs_section, scenarios_text
+from harness.report.sections_sizing import sizing_section
 from harness.report.sections_workers import workers_section
 from harness.report.summary import summary_section
 from harness.report.view import Report, Section
@@ -82,6 +83,7 @@ def build_report(
     rows = guide.evaluate(local)
     sections: list[Section | None] = [
         summary_section(scenarios),
+        sizing_section(run.records),
         guide_section(rows),
         recommendations_section(local),
         cost_section(local),

@@ -44,27 +44,34 @@ def cell(s: Sized) -> str:
     return f"{s.give_mib}{_MARK[s.basis]}"
 
 
+def sizing_rows(
+    records: list[Record], sizes: tuple[int, ...] = SIZES
+) -> list[tuple[str, str, str, list[str]]]:
+    """(deployment, mode, slots shown, one cell per size) for every row of ROWS."""
+    out = []
+    for name, mode, slots in ROWS:
+        d = _deployment(name)
+        cells = [cell(size_one(d, records, Request(m, d.executor, slots, mode))) for m in sizes]
+        out.append((name, mode, str(slots) if d.slots_axis else "-", cells))
+    return out
+
+
+LEGEND = (
+    f"MiB to give, the largest measured peak plus {MARGIN:.0%} for run-to-run spread; "
+    "(p): predicted by the sizing model within the measured sizes, (x): extrapolated "
+    "beyond them (its 95% interval is wider: `harness size` prints it); fails: every "
+    "measurement at that size failed (a timeout is not cured by memory). dbtRunner, "
+    "DBT_MANIFEST, partial parse on, one DbtDag."
+)
+
+
 def sizing_table(records: list[Record]) -> str:
     """The markdown table of every row of ROWS at every size of SIZES."""
     head = "| deployment | mode | slots | " + " | ".join(f"{n} models" for n in SIZES) + " |"
     lines = [head, "|---|---|---|" + "---|" * len(SIZES)]
-    for name, mode, slots in ROWS:
-        d = _deployment(name)
-        cells = []
-        for models in SIZES:
-            req = Request(models, d.executor, slots, mode)
-            cells.append(cell(size_one(d, records, req)))
-        shown = str(slots) if d.slots_axis else "-"
-        lines.append(f"| {name} | {mode} | {shown} | " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        f"MiB to give, the largest measured peak plus {MARGIN:.0%} for run-to-run spread; "
-        "(p): predicted by the sizing model within the measured sizes, (x): extrapolated "
-        "beyond them (its 95% interval is wider: `harness size` prints it); fails: every "
-        "measurement at that size failed (a timeout is not cured by memory). dbtRunner, "
-        "DBT_MANIFEST, partial parse on, one DbtDag.",
-    ]
-    return "\n".join(lines)
+    for name, mode, slots, cells in sizing_rows(records):
+        lines.append(f"| {name} | {mode} | {slots} | " + " | ".join(cells) + " |")
+    return "\n".join([*lines, "", LEGEND])
 
 
 def machine_line(info: dict[str, Any]) -> str:
