@@ -20,11 +20,12 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import numpy as np
-import statsmodels.api as sm
+from typing import TYPE_CHECKING, Any
 
 from harness.size.deployments import Observation
+
+if TYPE_CHECKING:
+    pass
 
 ALPHA = 0.05
 """Prediction intervals are 95%."""
@@ -54,12 +55,14 @@ class Fit:
     sizes: tuple[int, ...]
     slots: tuple[int, ...]
     r2: float | None
-    _result: object
+    _result: Any
 
     def predict(self, models: int, slots: int) -> Prediction:
         """The peak at ``models`` and ``slots``, with its 95% prediction interval."""
+        import numpy as np
+
         row = np.array([_row(self.terms, models, slots)])
-        frame = self._result.get_prediction(row).summary_frame(alpha=ALPHA)  # type: ignore[attr-defined]
+        frame = self._result.get_prediction(row).summary_frame(alpha=ALPHA)
         low, high = float(frame["obs_ci_lower"].iloc[0]), float(frame["obs_ci_upper"].iloc[0])
         defined = math.isfinite(low) and math.isfinite(high)
         outside = not (min(self.sizes) <= models <= max(self.sizes)) or not (
@@ -108,6 +111,11 @@ def terms_for(observations: Sequence[Observation]) -> tuple[str, ...]:
 def fit(observations: Sequence[Observation]) -> Fit | None:
     """The least-squares fit of the observations; None when there are too few points to
     leave a residual (then no interval can be given)."""
+    # Imported here: importing the report (which shows the sizing table) must not load
+    # the statistics libraries unless a size is computed.
+    import numpy as np
+    import statsmodels.api as sm
+
     terms = terms_for(observations)
     x = np.array([_row(terms, o.models, o.slots) for o in observations])
     # Sizes and slots measured only together (10 models at 2 slots, 100 at 4) cannot
