@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.compare.gate import run_failures, run_notes
+from harness.compare.methods import method_change, method_warning
 from harness.compare.nights import Nights
 from harness.compare.runs import RunData
 from harness.compare.samples import METRICS, ScenarioSamples, group_scenarios
@@ -130,6 +131,8 @@ class ScenarioDiff:
     note: str | None = None
     """Status changes: "now fails: oom x3", "now succeeds", "no ok repetition"."""
     now_fails: bool = False
+    method_changed: bool = False
+    """Measured by different method versions of its recipe: flagged, no verdict."""
 
     @property
     def regressed(self) -> list[str]:
@@ -205,6 +208,9 @@ def _pair(
     """Per-comparison tests (not yet adjusted over the run; ``compare_runs`` does that)."""
     sid = base.scenario_id
     d = ScenarioDiff(sid, base.phase, "both", base.statuses, new.statuses)
+    if note := method_change(base.phase, base, new):  # not comparable: no verdict
+        d.note, d.method_changed = note, True
+        return d
     for metric in METRICS:
         b, n = base.values.get(metric.key), new.values.get(metric.key)
         if b and n:
@@ -213,7 +219,8 @@ def _pair(
             known, floor = spreads.get((sid, metric.key)), spreads.get((base.phase, metric.key))
             change = compare_samples(b, n, alpha, known, floor)
             earlier = (nights.previous or {}).get(sid)
-            p = earlier.values.get(metric.key) if single and earlier else None
+            confirms = single and earlier is not None and earlier.methods == new.methods
+            p = earlier.values.get(metric.key) if confirms and earlier else None
             previous = compare_samples(b, p, alpha, known, floor) if p else None
             t = th.of(metric.key)
             d.metrics[metric.key] = MetricDiff(
@@ -358,7 +365,8 @@ def compare_runs(
         new.run_id,
         th,
         diffs,
-        environment_warnings(base, new),
+        environment_warnings(base, new)
+        + method_warning([d.scenario_id for d in diffs if d.method_changed]),
         version_changes(base, new),
         alpha,
         run_failures(new),

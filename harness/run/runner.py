@@ -208,6 +208,7 @@ def _record(run_id: str, unit: Unit, rep: int, outcome: Outcome, started: str) -
         measure=outcome.measure,
         figures=PHASES[m.phase].figures.from_dict(outcome.figures, strict=True),
         started_at=started,
+        method_version=PHASES[m.phase].method_version,
     )
 
 
