@@ -28,7 +28,7 @@ from harness.compare.samples import METRICS, ScenarioSamples, group_scenarios
 from harness.compare.stability import Stability, check
 from harness.compare.stats import ALPHA, Change, adjust, compare_samples
 from harness.measure.speed import differ, mixed, speed_ratio
-from harness.store.runinfo import cpu_references
+from harness.store.runinfo import Machine
 
 REGRESSION = "regression"
 IMPROVEMENT = "improvement"
@@ -241,8 +241,8 @@ def _pair(
 
 def _backends(run: RunData) -> set[str]:
     found: set[str] = {r.measure.backend for r in run.records if r.measure is not None}
-    if run.info.get("backend"):
-        found.add(str(run.info["backend"]))
+    if run.info.backend:
+        found.add(run.info.backend)
     return found
 
 
@@ -250,7 +250,7 @@ def environment_warnings(base: RunData, new: RunData) -> list[str]:
     """Reasons the two runs' figures may not be comparable, one line each."""
     out = []
     for run in (base, new):
-        if not run.info:
+        if not run.has_info:
             out.append(f"{run.run_id}: no run.json, so its machine and backend are unknown")
     bb, nb = _backends(base), _backends(new)
     if bb and nb and bb != nb:
@@ -258,8 +258,7 @@ def environment_warnings(base: RunData, new: RunData) -> list[str]:
             f"different memory backends: base {'/'.join(sorted(bb))}, new {'/'.join(sorted(nb))}"
             " (peak memory is measured differently)"
         )
-    bm, nm = base.info.get("machine") or {}, new.info.get("machine") or {}
-    diffs = _machine_diffs(bm, nm)
+    diffs = _machine_diffs(base.info.machine, new.info.machine)
     if diffs:
         out.append("different machines: " + "; ".join(diffs))
     out += speed_warnings(base, new)
@@ -274,14 +273,14 @@ def speed_warnings(base: RunData, new: RunData) -> list[str]:
     one run against each other; times compare the machines too when they differ."""
     out = []
     for run in (base, new):
-        refs = cpu_references(run.info)
+        refs = run.info.cpu_references
         if mixed(refs):
             out.append(
                 f"{run.run_id}: its parts ran at different machine speeds (a fixed loop took "
                 f"{min(refs):.3f}-{max(refs):.3f} s of CPU at its start and resumes): "
                 "its times mix them"
             )
-    b, n = cpu_references(base.info), cpu_references(new.info)
+    b, n = base.info.cpu_references, new.info.cpu_references
     if b and n and differ(b[0], n[0]):
         out.append(
             f"different machine speeds: a fixed loop took {b[0]:.3f} s of CPU for BASE and "
@@ -291,23 +290,24 @@ def speed_warnings(base: RunData, new: RunData) -> list[str]:
     return out
 
 
-def _machine_diffs(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    if not a or not b:
+def _machine_diffs(a: Machine | None, b: Machine | None) -> list[str]:
+    if a is None or b is None:
         return []
-    return [f"{k} {a.get(k)} vs {b.get(k)}" for k in MACHINE_KEYS if a.get(k) != b.get(k)]
+    pairs = [(k, getattr(a, k), getattr(b, k)) for k in MACHINE_KEYS]
+    return [f"{k} {x} vs {y}" for k, x, y in pairs if x != y]
 
 
 def _mixed_shards(run: RunData) -> list[str]:
     """Shards of one merged run measured on different machines or backends."""
-    sources = run.info.get("merged_from") or []
+    sources = run.info.merged_from
     out = []
     for src in sources[1:]:
-        diffs = _machine_diffs(sources[0].get("machine") or {}, src.get("machine") or {})
-        if src.get("backend") != sources[0].get("backend"):
-            diffs.append(f"backend {sources[0].get('backend')} vs {src.get('backend')}")
+        diffs = _machine_diffs(sources[0].machine, src.machine)
+        if src.backend != sources[0].backend:
+            diffs.append(f"backend {sources[0].backend} vs {src.backend}")
         if diffs:
             out.append(
-                f"{run.run_id}: its sources {sources[0].get('path')} and {src.get('path')}"
+                f"{run.run_id}: its sources {sources[0].path} and {src.path}"
                 f" ran on different machines: {'; '.join(diffs)}"
             )
     return out
@@ -315,7 +315,7 @@ def _mixed_shards(run: RunData) -> list[str]:
 
 def version_changes(base: RunData, new: RunData) -> list[tuple[str, Any, Any]]:
     """Packages whose version differs between the runs (an upgrade is why one compares)."""
-    bv, nv = base.info.get("versions") or {}, new.info.get("versions") or {}
+    bv, nv = base.info.versions, new.info.versions
     return [(k, bv.get(k), nv.get(k)) for k in sorted(set(bv) | set(nv)) if bv.get(k) != nv.get(k)]
 
 
