@@ -6,7 +6,7 @@ it by attribute. What goes into it is gathered by harness.store.provenance.
 
 Schema history (``schema_version``); older files are brought up to date when read, one
 step per version (``STEPS``):
-  1 - a free dict without ``schema_version`` (every run.json before 2026-12-08; keys were
+  1 - a free dict without ``schema_version`` (every committed run.json; keys were
       added over time: ``owner`` and ``projects`` from 2026-12-01, ``estimate_s``,
       ``cpu_reference``, ``machine.runner`` later; merged runs have ``merged_from``).
   2 - the typed ``RunInfo``: the same keys, with ``schema_version``; ``resumed_at`` and
