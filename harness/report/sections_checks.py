@@ -208,7 +208,7 @@ def load_section(run: RunData, scenarios: dict[str, ScenarioSamples]) -> Section
         ),
     }
     missing = [name for name, s in parts.items() if s is None]
-    where = "these runs" if run.info.get("sources") else "this run"  # several: report.runs
+    where = "these runs" if run.info.sources else "this run"  # several: report.runs
     return Section(
         "Load test",
         id="load-test",

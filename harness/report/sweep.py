@@ -114,4 +114,5 @@ def concurrency_sweeps(scenarios: dict[str, ScenarioSamples]) -> list[Sweep]:
 
 def machine_cores(info: RunInfo) -> int | None:
     """The logical core count of the machine the run was measured on (run.json)."""
-    return info.machine.cores_logical if info.machine else None
+    cores = info.machine.cores_logical if info.machine else None
+    return cores if isinstance(cores, int) else None  # several runs may disagree: text

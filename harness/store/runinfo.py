@@ -138,6 +138,9 @@ class RunInfo:
     """Provenance keys that differ between a merged run's sources."""
     filtered_at: str | None = None
     filtered_from: Source | None = None
+    sources: list[Source] | None = None
+    """The runs a report of several runs reads as one (harness.report.runs); None for a
+    run folder's run.json."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Keys this harness does not know (written by another version), kept as they are."""
     schema_version: int = RUN_SCHEMA_VERSION
