@@ -22,7 +22,7 @@ from harness.scenarios.load import load_scenario_file
 from harness.scenarios.matrix import expand
 from harness.store.jsonl import RESULTS_FILE, ResultsWriter
 from harness.store.record import Record
-from harness.store.runinfo import write_run_info
+from harness.store.runinfo import RunInfo, write_run_info
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDED = ("results/baselines/bench-20261124", "results/baselines/concurrency-20261124")
@@ -84,7 +84,7 @@ def simulated_run(
             v = {k: LEVEL[k] * float(np.exp(rng.choice(residuals(k)))) for k in LEVEL}
             v["memory"] *= (factors or {}).get(sid, 1.0)
             records.append(_record(run_id, sid, phase, rep, v))
-    return RunData(Path(run_id), {"run_id": run_id, "state": "finished"}, records)
+    return RunData(Path(run_id), RunInfo(run_id=run_id, state="finished"), records)
 
 
 def noisy_copy(

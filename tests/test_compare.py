@@ -25,7 +25,7 @@ from harness.compare.stats import compare_samples
 from harness.measure.result import MeasureResult
 from harness.store.jsonl import ResultsWriter
 from harness.store.record import Record
-from harness.store.runinfo import add_cpu_reference, read_run_info, write_run_info
+from harness.store.runinfo import read_run_info, write_run_info
 
 MIB = 1 << 20
 
@@ -257,8 +257,9 @@ def test_same_environment_is_not_flagged(tmp_path: Path) -> None:
 
 def _speeds(run_dir: Path, *loop_cpu_s: float) -> Path:
     info = read_run_info(run_dir)
+    assert info is not None
     for s in loop_cpu_s:
-        add_cpu_reference(info, s)
+        info.add_cpu_reference(s)
     write_run_info(run_dir, info)
     return run_dir
 

@@ -21,6 +21,11 @@ from harness.compare.format import render_markdown
 from harness.compare.nights import by_start, previous_night
 from harness.store.runinfo import read_run_info, write_run_info
 
+
+def _dict(run: Path) -> dict:
+    info = read_run_info(run)
+    return info.to_dict() if info else {}
+
 SID = "dag_parse/a"
 
 
@@ -29,7 +34,7 @@ def _night(
 ) -> Path:
     """A run started on 2026-01-``day``, SID's memory times ``factor``."""
     run = make_run(tmp, name, with_change("mem", factor), reps=reps, seed=seed or day)
-    write_run_info(run, {**read_run_info(run), "started_at": f"2026-01-{day:02d}T02:17:00+00:00"})
+    write_run_info(run, {**_dict(run), "started_at": f"2026-01-{day:02d}T02:17:00+00:00"})
     return run
 
 

@@ -21,7 +21,8 @@ SMOKE = ROOT / "tests" / "data" / "recorded-smoke"
 
 
 def _info(run: Path, **extra: Any) -> dict[str, Any]:
-    return {**read_run_info(run), "state": "finished", "shard": None, **extra}
+    info = read_run_info(run)
+    return {**(info.to_dict() if info else {}), "state": "finished", "shard": None, **extra}
 
 
 def _smoke_x3(rng: np.random.Generator, run_id: str, factors: dict[str, float] | None = None):
@@ -95,7 +96,7 @@ def test_an_unfinished_shard_or_an_empty_run_fails_the_gate(tmp_path: Path, caps
     rng = np.random.default_rng(3)
     base = write_run(tmp_path / "base", _smoke_x3(rng, "base"), _info(SMOKE))
     new = _shards(tmp_path, _smoke_x3(rng, "new"), states=("finished", "interrupted"))
-    assert read_run_info(new)["state"] == "interrupted"
+    assert getattr(read_run_info(new), "state", None) == "interrupted"
     assert main(["compare", str(base), str(new)]) == 1
     assert "did not finish" in capsys.readouterr().out
     empty = write_run(tmp_path / "empty", [], _info(SMOKE))
@@ -156,15 +157,16 @@ def test_merge_keeps_every_source_and_filter_replaces_hand_edits(
     b = write_run(tmp_path / "b", records[20:], other)
     assert main(["merge", str(tmp_path / "m"), str(a), str(b)]) == 0
     info = read_run_info(tmp_path / "m")
-    assert [s["commit"]["id"] for s in info["merged_from"]] == [
-        read_run_info(SMOKE)["commit"]["id"],
+    smoke = read_run_info(SMOKE)
+    assert info and smoke and smoke.commit
+    assert [s.commit.id if s.commit else None for s in info.merged_from] == [
+        smoke.commit.id,
         "f" * 40,
     ]
     assert all(
-        s["scenario_text"] and s["versions"] and s["state"] == "finished"
-        for s in info["merged_from"]
+        s.scenario_text and s.versions and s.state == "finished" for s in info.merged_from
     )
-    assert set(info["mixed"]) == {"commit", "machine"} and info["state"] == "finished"
+    assert set(info.mixed or []) == {"commit", "machine"} and info.state == "finished"
     assert (
         main(
             [
@@ -183,8 +185,10 @@ def test_merge_keeps_every_source_and_filter_replaces_hand_edits(
     assert kept and all(
         "dag_parse" in r.scenario_id and "SUBPROCESS" not in r.scenario_id for r in kept
     )
-    src = read_run_info(tmp_path / "f")["filtered_from"]
-    assert src["filter"]["k"] == "dag_parse and not SUBPROCESS" and len(src["merged_from"]) == 2
+    filtered = read_run_info(tmp_path / "f")
+    src = filtered.filtered_from if filtered else None
+    assert src and src.filter and src.merged_from
+    assert src.filter["k"] == "dag_parse and not SUBPROCESS" and len(src.merged_from) == 2
     assert main(["filter", str(tmp_path / "m"), str(tmp_path / "g"), "--status", "bogus"]) == 2
     assert "--status" in capsys.readouterr().err
-    json.dumps(info)  # provenance stays plain JSON
+    json.dumps(info.to_dict())  # provenance stays plain JSON

@@ -32,7 +32,7 @@ from harness.report.sections_run import speed_text
 from harness.scenarios.model import ProjectSpec, Scenario
 from harness.store.jsonl import ResultsWriter, read_records
 from harness.store.record import Record
-from harness.store.runinfo import add_cpu_reference, write_run_info
+from harness.store.runinfo import RunInfo, write_run_info
 
 DATA = Path(__file__).parent / "data"
 RECORDED = DATA / "recorded-smoke"
@@ -352,11 +352,11 @@ def test_report_of_the_recorded_run(recorded: Path) -> None:
 
 
 def test_the_environment_says_the_machine_speed_of_each_part() -> None:
-    assert "not recorded" in speed_text({})
-    info: dict[str, Any] = {}
-    add_cpu_reference(info, 0.100)
+    assert "not recorded" in speed_text(RunInfo())
+    info = RunInfo()
+    info.add_cpu_reference(0.100)
     assert speed_text(info) == "a fixed Python loop took 0.100 s of CPU at the start"
-    add_cpu_reference(info, 0.160)
+    info.add_cpu_reference(0.160)
     assert speed_text(info).endswith(
         ", 0.160 s at the resumes (different speeds: the run's times mix them)"
     )

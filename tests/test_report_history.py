@@ -16,7 +16,7 @@ import pytest
 from harness.cli import main
 from harness.report.history import key_scenarios, load_nights
 from harness.store.jsonl import ResultsWriter, read_records
-from harness.store.runinfo import read_run_info, write_run_info
+from harness.store.runinfo import Commit, read_run_info, write_run_info
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINES = sorted(p for p in (ROOT / "results" / "baselines").iterdir()
@@ -45,9 +45,10 @@ def synthetic_night(dest: Path, day: str, commit: str, parse_factor: float,
                                                                        peak_tree_bytes=peak))
             w.append(dataclasses.replace(r, run_id=dest.name))
     info = read_run_info(BENCH)
-    info.update(run_id=dest.name, started_at=f"{day}T02:17:00+00:00",
-                commit={"id": commit * 5, "branch": "main", "dirty": False},
-                versions={**info["versions"], "astronomer-cosmos": cosmos})
+    assert info is not None
+    info = dataclasses.replace(info, run_id=dest.name, started_at=f"{day}T02:17:00+00:00",
+                               commit=Commit(id=commit * 5, branch="main", dirty=False),
+                               versions={**info.versions, "astronomer-cosmos": cosmos})
     write_run_info(dest, info)
     return dest
 

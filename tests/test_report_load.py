@@ -244,10 +244,10 @@ def test_min_worker_of_a_recorded_run(recorded_min_worker: Path) -> None:
     info = json.loads((recorded_min_worker / "run.json").read_text())
     assert rec.phase == "min_worker" and info["versions"]["astronomer-cosmos"].startswith("1.15")
     # written (schema 1) before the runner put the project in these records' axes: the
-    # migration to schema 2 takes it from the id
+    # migration to schema 2 takes it from the id (and schema 3 gives it method version 1)
     raw = json.loads((recorded_min_worker / "results.jsonl").read_text().splitlines()[0])
     assert raw["schema_version"] == 1 and "models" not in raw["axes"]
-    assert rec.schema_version == 2 and rec.axes["models"] == 10
+    assert rec.schema_version == 3 and rec.axes["models"] == 10 and rec.method_version == 1
     assert rec.axes["project"] == {"shape": "layered", "models": 10, "seed": 0}
     md, _ = write_report(recorded_min_worker)
     (row,) = md_rows(md.read_text(), "| size | execution mode | invocation |")

@@ -15,6 +15,7 @@ from test_report_load import with_figures
 from test_report_workers import both, html_table
 
 from harness.run.recipes.parse_probe import timeout_margins
+from harness.store.runinfo import RunInfo
 
 LIMITS = {"dagbag_import_timeout": 30.0, "dag_file_processor_timeout": 50.0}
 
@@ -75,7 +76,7 @@ def test_environment_says_what_the_repetitions_took_against_the_estimate() -> No
     for r, spent in zip(recs, (600.0, 900.0, 300.0), strict=True):
         r.figures.harness_s = spent
     recs[2] = dataclasses.replace(recs[2], status="invalid")
-    line = time_taken(RunData(Path("r"), {"estimate_s": 1200}, recs))
+    line = time_taken(RunData(Path("r"), RunInfo(estimate_s=1200), recs))
     assert line == ("the repetitions took 25 min; the estimate when the run began was "
                     "20 min (took / estimate 1.25)")  # fmt: skip
-    assert "no estimate recorded" in time_taken(RunData(Path("r"), {}, recs))
+    assert "no estimate recorded" in time_taken(RunData(Path("r"), RunInfo(), recs))

@@ -86,7 +86,7 @@ def test_rerun_failed_measures_only_the_failed_repetition(tmp_path: Path) -> Non
     assert (run / "logs" / "0000-import-r1-a2.log").stat().st_size > 0
     # run.json says the run was taken up again, and at what machine speed
     info = read_run_info(run)
-    assert len(info["resumed_at"]) == 1 and len(info["cpu_reference"]) == 1
+    assert info is not None and len(info.resumed_at) == 1 and len(info.cpu_reference) == 1
 
 
 def test_a_bug_in_a_recipe_is_recorded_and_the_run_goes_on(
@@ -123,7 +123,7 @@ def test_a_bug_in_a_recipe_is_recorded_and_the_run_goes_on(
     log = run_dir.logs / str(first.figures.log).split("/")[-1]
     assert "Traceback" in log.read_text()
     assert second.status == "ok"
-    assert (read_run_info(run_dir.root) or {})["state"] == "finished"
+    assert getattr(read_run_info(run_dir.root), "state", None) == "finished"
 
 
 def test_a_run_that_dies_is_not_left_running(
@@ -146,7 +146,7 @@ def test_a_run_that_dies_is_not_left_running(
     run_dir = RunDir(tmp_path / "results" / "r")
     with pytest.raises(MemoryError):
         execute(spec, units_of(expand(spec), 1), run_dir, "r")
-    assert (read_run_info(run_dir.root) or {})["state"] == "failed"
+    assert getattr(read_run_info(run_dir.root), "state", None) == "failed"
 
 
 def test_a_stop_lost_in_a_measurement_ends_the_run_before_the_next(
@@ -187,4 +187,4 @@ def test_a_stop_lost_in_a_measurement_ends_the_run_before_the_next(
         interrupt.restore(previous)
     assert len(calls) == 1
     assert [r.status for r in read_records(run_dir.root / RESULTS_FILE)] == ["ok"]
-    assert (read_run_info(run_dir.root) or {})["state"] == "interrupted"
+    assert getattr(read_run_info(run_dir.root), "state", None) == "interrupted"

@@ -157,7 +157,7 @@ def sizing_block() -> str:
 
     runs = sorted(p.name for p in BASELINES.iterdir() if (p / "results.jsonl").is_file())
     records = read_current(runs, BASELINES).records
-    newest = max((load_run(r, BASELINES) for r in runs), key=lambda r: r.info.get("started_at", ""))
+    newest = max((load_run(r, BASELINES) for r in runs), key=lambda r: r.info.started_at or "")
     return "\n".join([
         BEGIN,
         "Memory to give each worker, in MiB, from every committed run (`harness size "

@@ -55,7 +55,7 @@ def baseline_records(root: Path = BASELINES) -> list[Record]:
     runs = []
     for folder in sorted(p for p in root.glob("*") if (p / RESULTS_FILE).is_file()):
         info = read_run_info(folder)
-        runs.append(RunRecords(folder.name, str(info.get("started_at") or ""),
+        runs.append(RunRecords(folder.name, (info.started_at if info else None) or "",
                                latest(read_records(folder / RESULTS_FILE))))  # fmt: skip
     return current_records(runs).records
 

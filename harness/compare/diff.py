@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.compare.gate import run_failures, run_notes
+from harness.compare.methods import method_change, method_warning
 from harness.compare.nights import Nights
 from harness.compare.runs import RunData
 from harness.compare.samples import METRICS, ScenarioSamples, group_scenarios
 from harness.compare.stability import Stability, check
 from harness.compare.stats import ALPHA, Change, adjust, compare_samples
 from harness.measure.speed import differ, mixed, speed_ratio
-from harness.store.runinfo import cpu_references
+from harness.store.runinfo import Machine
 
 REGRESSION = "regression"
 IMPROVEMENT = "improvement"
@@ -130,6 +131,8 @@ class ScenarioDiff:
     note: str | None = None
     """Status changes: "now fails: oom x3", "now succeeds", "no ok repetition"."""
     now_fails: bool = False
+    method_changed: bool = False
+    """Measured by different method versions of its recipe: flagged, no verdict."""
 
     @property
     def regressed(self) -> list[str]:
@@ -205,6 +208,9 @@ def _pair(
     """Per-comparison tests (not yet adjusted over the run; ``compare_runs`` does that)."""
     sid = base.scenario_id
     d = ScenarioDiff(sid, base.phase, "both", base.statuses, new.statuses)
+    if note := method_change(base.phase, base, new):  # not comparable: no verdict
+        d.note, d.method_changed = note, True
+        return d
     for metric in METRICS:
         b, n = base.values.get(metric.key), new.values.get(metric.key)
         if b and n:
@@ -213,7 +219,8 @@ def _pair(
             known, floor = spreads.get((sid, metric.key)), spreads.get((base.phase, metric.key))
             change = compare_samples(b, n, alpha, known, floor)
             earlier = (nights.previous or {}).get(sid)
-            p = earlier.values.get(metric.key) if single and earlier else None
+            confirms = single and earlier is not None and earlier.methods == new.methods
+            p = earlier.values.get(metric.key) if confirms and earlier else None
             previous = compare_samples(b, p, alpha, known, floor) if p else None
             t = th.of(metric.key)
             d.metrics[metric.key] = MetricDiff(
@@ -234,8 +241,8 @@ def _pair(
 
 def _backends(run: RunData) -> set[str]:
     found: set[str] = {r.measure.backend for r in run.records if r.measure is not None}
-    if run.info.get("backend"):
-        found.add(str(run.info["backend"]))
+    if run.info.backend:
+        found.add(run.info.backend)
     return found
 
 
@@ -243,7 +250,7 @@ def environment_warnings(base: RunData, new: RunData) -> list[str]:
     """Reasons the two runs' figures may not be comparable, one line each."""
     out = []
     for run in (base, new):
-        if not run.info:
+        if not run.has_info:
             out.append(f"{run.run_id}: no run.json, so its machine and backend are unknown")
     bb, nb = _backends(base), _backends(new)
     if bb and nb and bb != nb:
@@ -251,8 +258,7 @@ def environment_warnings(base: RunData, new: RunData) -> list[str]:
             f"different memory backends: base {'/'.join(sorted(bb))}, new {'/'.join(sorted(nb))}"
             " (peak memory is measured differently)"
         )
-    bm, nm = base.info.get("machine") or {}, new.info.get("machine") or {}
-    diffs = _machine_diffs(bm, nm)
+    diffs = _machine_diffs(base.info.machine, new.info.machine)
     if diffs:
         out.append("different machines: " + "; ".join(diffs))
     out += speed_warnings(base, new)
@@ -267,14 +273,14 @@ def speed_warnings(base: RunData, new: RunData) -> list[str]:
     one run against each other; times compare the machines too when they differ."""
     out = []
     for run in (base, new):
-        refs = cpu_references(run.info)
+        refs = run.info.cpu_references
         if mixed(refs):
             out.append(
                 f"{run.run_id}: its parts ran at different machine speeds (a fixed loop took "
                 f"{min(refs):.3f}-{max(refs):.3f} s of CPU at its start and resumes): "
                 "its times mix them"
             )
-    b, n = cpu_references(base.info), cpu_references(new.info)
+    b, n = base.info.cpu_references, new.info.cpu_references
     if b and n and differ(b[0], n[0]):
         out.append(
             f"different machine speeds: a fixed loop took {b[0]:.3f} s of CPU for BASE and "
@@ -284,23 +290,24 @@ def speed_warnings(base: RunData, new: RunData) -> list[str]:
     return out
 
 
-def _machine_diffs(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    if not a or not b:
+def _machine_diffs(a: Machine | None, b: Machine | None) -> list[str]:
+    if a is None or b is None:
         return []
-    return [f"{k} {a.get(k)} vs {b.get(k)}" for k in MACHINE_KEYS if a.get(k) != b.get(k)]
+    pairs = [(k, getattr(a, k), getattr(b, k)) for k in MACHINE_KEYS]
+    return [f"{k} {x} vs {y}" for k, x, y in pairs if x != y]
 
 
 def _mixed_shards(run: RunData) -> list[str]:
     """Shards of one merged run measured on different machines or backends."""
-    sources = run.info.get("merged_from") or []
+    sources = run.info.merged_from
     out = []
     for src in sources[1:]:
-        diffs = _machine_diffs(sources[0].get("machine") or {}, src.get("machine") or {})
-        if src.get("backend") != sources[0].get("backend"):
-            diffs.append(f"backend {sources[0].get('backend')} vs {src.get('backend')}")
+        diffs = _machine_diffs(sources[0].machine, src.machine)
+        if src.backend != sources[0].backend:
+            diffs.append(f"backend {sources[0].backend} vs {src.backend}")
         if diffs:
             out.append(
-                f"{run.run_id}: its sources {sources[0].get('path')} and {src.get('path')}"
+                f"{run.run_id}: its sources {sources[0].path} and {src.path}"
                 f" ran on different machines: {'; '.join(diffs)}"
             )
     return out
@@ -308,7 +315,7 @@ def _mixed_shards(run: RunData) -> list[str]:
 
 def version_changes(base: RunData, new: RunData) -> list[tuple[str, Any, Any]]:
     """Packages whose version differs between the runs (an upgrade is why one compares)."""
-    bv, nv = base.info.get("versions") or {}, new.info.get("versions") or {}
+    bv, nv = base.info.versions, new.info.versions
     return [(k, bv.get(k), nv.get(k)) for k in sorted(set(bv) | set(nv)) if bv.get(k) != nv.get(k)]
 
 
@@ -358,7 +365,8 @@ def compare_runs(
         new.run_id,
         th,
         diffs,
-        environment_warnings(base, new),
+        environment_warnings(base, new)
+        + method_warning([d.scenario_id for d in diffs if d.method_changed]),
         version_changes(base, new),
         alpha,
         run_failures(new),

@@ -21,6 +21,7 @@ from typing import Any
 
 from harness.compare.runs import RunData
 from harness.compare.samples import ScenarioSamples, group_scenarios
+from harness.store.runinfo import Commit, Machine, RunInfo
 
 PYTEST_BENCHMARK_FORMAT = "5.3.1"
 
@@ -128,41 +129,37 @@ def _benchmark(s: ScenarioSamples) -> dict[str, Any]:
     }
 
 
-def machine_info(info: dict[str, Any]) -> dict[str, Any]:
+def machine_info(info: RunInfo) -> dict[str, Any]:
     """pytest-benchmark's machine_info from run.json (with the harness's own fields added)."""
-    m = info.get("machine") or {}
-    v = info.get("versions") or {}
+    m = info.machine or Machine()
+    v = info.versions
     return {
-        "node": m.get("node", ""),
-        "processor": m.get("cpu", ""),
-        "machine": m.get("machine", ""),
+        "node": m.node or "",
+        "processor": m.cpu or "",
+        "machine": m.machine or "",
         "python_compiler": "",
         "python_implementation": "CPython",
-        "python_implementation_version": v.get("python", ""),
-        "python_version": v.get("python", ""),
+        "python_implementation_version": v.get("python") or "",
+        "python_version": v.get("python") or "",
         "python_build": [],
-        "release": m.get("kernel", ""),
-        "system": m.get("system", ""),
-        "cpu": {
-            "brand_raw": m.get("cpu", ""),
-            "count": m.get("cores_logical"),
-            "arch": m.get("machine", ""),
-        },
-        "memory_bytes": m.get("memory_bytes"),
-        "harness": {"backend": info.get("backend"), "versions": v, "run_id": info.get("run_id")},
+        "release": m.kernel or "",
+        "system": m.system or "",
+        "cpu": {"brand_raw": m.cpu or "", "count": m.cores_logical, "arch": m.machine or ""},
+        "memory_bytes": m.memory_bytes,
+        "harness": {"backend": info.backend, "versions": v, "run_id": info.run_id},
     }
 
 
-def commit_info(info: dict[str, Any]) -> dict[str, Any]:
+def commit_info(info: RunInfo) -> dict[str, Any]:
     """pytest-benchmark's commit_info from run.json's commit."""
-    c = info.get("commit") or {}
+    c = info.commit or Commit()
     return {
-        "id": c.get("id"),
-        "time": c.get("time"),
-        "author_time": c.get("time"),
-        "dirty": c.get("dirty"),
+        "id": c.id,
+        "time": c.time,
+        "author_time": c.time,
+        "dirty": c.dirty,
         "project": "cosmos-memory-harness",
-        "branch": c.get("branch"),
+        "branch": c.branch,
     }
 
 
@@ -173,7 +170,7 @@ def to_pytest_benchmark(run: RunData) -> dict[str, Any]:
         "machine_info": machine_info(run.info),
         "commit_info": commit_info(run.info),
         "benchmarks": [_benchmark(s) for s in scenarios.values() if s.values.get("time")],
-        "datetime": run.info.get("started_at") or datetime.now(UTC).isoformat(),
+        "datetime": run.info.started_at or datetime.now(UTC).isoformat(),
         "version": PYTEST_BENCHMARK_FORMAT,
     }
 

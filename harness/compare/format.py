@@ -186,7 +186,8 @@ def _scenario_lines(s: ScenarioDiff) -> list[tuple[str, str]]:
     elif s.presence == "new only":
         out.append(("new", "in NEW only"))
     if s.note:
-        out.append(("NOW FAILS" if s.now_fails else "status", s.note))
+        out.append(("NOW FAILS" if s.now_fails else "method" if s.method_changed else "status",
+                    s.note))
     for metric in METRICS:
         m = s.metrics.get(metric.key)
         if m is None or (r < UNCHANGED and m.verdict == WITHIN and not m.unstable):

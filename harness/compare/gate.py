@@ -4,17 +4,16 @@ measured nothing, did not finish, or holds a shard that did not finish or is emp
 
 from __future__ import annotations
 
-from typing import Any
-
 from harness.compare.runs import RunData
+from harness.store.runinfo import Source
 
 FINISHED = "finished"
 
 
-def _shard_name(src: dict[str, Any]) -> str:
-    shard = src.get("shard")
-    label = f"shard {shard[0]}/{shard[1]}" if isinstance(shard, list) and len(shard) == 2 else ""
-    return " ".join(p for p in (label, str(src.get("path") or src.get("run_id"))) if p)
+def _shard_name(src: Source) -> str:
+    shard = src.shard
+    label = f"shard {shard[0]}/{shard[1]}" if shard and len(shard) == 2 else ""
+    return " ".join(p for p in (label, str(src.path or src.run_id)) if p)
 
 
 def run_failures(new: RunData) -> list[str]:
@@ -22,20 +21,20 @@ def run_failures(new: RunData) -> list[str]:
     out = []
     if not new.records:
         out.append(f"{new.run_id} has no record: the run measured nothing")
-    state = new.info.get("state")
+    state = new.info.state
     if state is not None and state != FINISHED:
         out.append(f"{new.run_id} did not finish (run.json state: {state})")
-    for src in new.info.get("merged_from") or []:
+    for src in new.info.merged_from:
         name = _shard_name(src)
-        if "state" in src and src["state"] != FINISHED:
-            out.append(f"{name} did not finish (state: {src['state']})")
-        if src.get("records") == 0:
+        if src.state is not None and src.state != FINISHED:
+            out.append(f"{name} did not finish (state: {src.state})")
+        if src.records == 0:
             out.append(f"{name} recorded nothing (an empty shard)")
     return out
 
 
 def run_notes(run: RunData) -> list[str]:
     """Why a run's completeness is unknown (old run.json without a state)."""
-    if run.info and "state" not in run.info:
+    if run.has_info and run.info.state is None:
         return [f"{run.run_id}: run.json has no state, so whether it finished is unknown"]
     return []

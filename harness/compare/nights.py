@@ -42,7 +42,7 @@ History = dict[tuple[str, str], KnownSpread]
 
 def by_start(runs: list[RunData]) -> list[RunData]:
     """The runs oldest first: run.json's started_at, then the order given."""
-    return sorted(runs, key=lambda r: str(r.info.get("started_at") or ""))
+    return sorted(runs, key=lambda r: r.info.started_at or "")
 
 
 def previous_night(history: list[RunData], base: RunData, new: RunData) -> RunData | None:

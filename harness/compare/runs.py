@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harness.errors import UsageError
 from harness.store.jsonl import RESULTS_FILE, latest, read_records
 from harness.store.record import Record
-from harness.store.runinfo import read_run_info
+from harness.store.runinfo import RunInfo, read_run_info
 
 RESULTS_ROOT = Path("results")
 
@@ -19,14 +18,16 @@ class RunData:
     """One run folder read into memory."""
 
     path: Path
-    info: dict[str, Any]
-    """run.json ({} when the folder has none)."""
+    info: RunInfo
+    """run.json (every field None when the folder has none: ``has_info``)."""
     records: list[Record]
+    has_info: bool = True
+    """False when the folder has no run.json."""
 
     @property
     def run_id(self) -> str:
         """The run's id: run.json's, else the folder name."""
-        return str(self.info.get("run_id") or self.path.name)
+        return self.info.run_id or self.path.name
 
 
 def latest_run(results_root: Path = RESULTS_ROOT) -> Path:
@@ -57,4 +58,4 @@ def load_run(arg: str | Path, results_root: Path = RESULTS_ROOT) -> RunData:
         info = read_run_info(path)
     except (ValueError, TypeError) as exc:  # JSON errors are ValueErrors; unknown fields TypeErrors
         raise UsageError(f"{path}: unreadable results: {exc}") from None
-    return RunData(path=path, info=info, records=records)
+    return RunData(path, info or RunInfo(), records, has_info=info is not None)

@@ -67,6 +67,8 @@ class ScenarioSamples:
     statuses: Counter[str] = field(default_factory=Counter)
     reasons: list[str] = field(default_factory=list)
     backends: set[str] = field(default_factory=set)
+    methods: set[int] = field(default_factory=set)
+    """The method versions of the phase's recipe that measured it (harness.compare.methods)."""
     records: list[Record] = field(default_factory=list)
 
     @property
@@ -109,6 +111,7 @@ def group_scenarios(records: Iterable[Record]) -> dict[str, ScenarioSamples]:
             s = out[r.scenario_id] = ScenarioSamples(r.scenario_id, r.phase, dict(r.axes))
         s.records.append(r)
         s.statuses[r.status] += 1
+        s.methods.add(r.method_version)
         if r.measure is not None:
             s.backends.add(r.measure.backend)
         if r.status != "ok":

@@ -3,8 +3,8 @@
 A phase says which axes shape it (derived from the axes' own declarations), whether
 it needs a project, whether Cosmos judges its combination before it runs, which
 recipe of harness.run measures it, how the estimate prices it, which figures its
-records keep, and which report section shows it. PHASES is also the run order of a
-project's measurements.
+records keep, which report section shows it, and the version of its recipe's method.
+PHASES is also the run order of a project's measurements.
 """
 
 from __future__ import annotations
@@ -68,6 +68,14 @@ class Phase:
     proportions between them are wrong (a whole LOCAL run against a WATCHER one, the
     WATCHER producer by dbtRunner against a subprocess), one recorded outlier would
     otherwise scale all of the phase's prices at that size."""
+    method_version: int = 1
+    """The version of the recipe's method, written into every record it measures
+    (``Record.method_version``); `harness compare` leaves out of its verdict a scenario
+    whose two runs measured it by different versions. Raise it when a change of the
+    recipe changes what its figures mean (what is measured, or how a bisection decides),
+    not for a new axis with a ``quiet_default`` (the old figures keep their meaning).
+    Version 1 is each recipe as it stood when versions were introduced (record schema
+    3); records written before carry 1 by migration (harness.store.migrate)."""
 
     @property
     def axes(self) -> tuple[str, ...]:

@@ -25,6 +25,7 @@ from harness.errors import UsageError
 from harness.report.render_html import render_template
 from harness.report.steps import MIN_REL, Step, find_steps
 from harness.store.record import Record
+from harness.store.runinfo import Commit, Machine
 
 HISTORY_FILE = "index.html"
 DEFAULT_LIMIT = 24
@@ -48,42 +49,41 @@ class Night:
     @property
     def when(self) -> str:
         """When it started (run.json), the sort key of the nights."""
-        return str(self.run.info.get("started_at") or "")
+        return self.run.info.started_at or ""
 
     @property
     def commit(self) -> str:
         """The harness commit, short, with `+dirty` when the tree was."""
-        c = self.run.info.get("commit") or {}
-        return str(c.get("id", "?"))[:8] + ("+dirty" if c.get("dirty") else "")
+        c = self.run.info.commit or Commit()
+        return (c.id or "?")[:8] + ("+dirty" if c.dirty else "")
 
     @property
     def versions(self) -> dict[str, str]:
         """The stack's versions (STACK)."""
-        v = self.run.info.get("versions") or {}
+        v = self.run.info.versions
         return {k: str(v.get(k, "?")) for k in STACK}
 
-    def machines(self) -> list[dict[str, Any]]:
+    def machines(self) -> list[Machine]:
         """The machine of every shard (merged run) or of the run."""
-        merged = self.run.info.get("merged_from") or []
-        found = [m.get("machine") or {} for m in merged] or [self.run.info.get("machine") or {}]
-        return [m for m in found if m]
+        merged = self.run.info.merged_from
+        found = [m.machine for m in merged] if merged else [self.run.info.machine]
+        return [m for m in found if m is not None]
 
     def machine_text(self) -> str:
         """CPU, cores and memory; `mixed machines` when the shards differ in them."""
         ms = self.machines()
         if not ms:
             return "?"
-        kinds = {tuple(m.get(k) for k in MACHINE_KEYS) for m in ms}
+        kinds = {tuple(getattr(m, k) for k in MACHINE_KEYS) for m in ms}
         m = ms[0]
-        text = f"{m.get('cpu', '?')}, {m.get('cores_logical', '?')} cores, " + (
-            f"{(m.get('memory_bytes') or 0) / 2**30:.0f} GiB"
+        text = f"{m.cpu or '?'}, {m.cores_logical or '?'} cores, " + (
+            f"{(m.memory_bytes or 0) / 2**30:.0f} GiB"
         )
         return text if len(kinds) == 1 else f"mixed machines ({len(kinds)} kinds): {text}, ..."
 
     def runners(self) -> str:
         """The CI runners that measured it (run.json machine.runner.name)."""
-        names = sorted({str((m.get("runner") or {}).get("name")) for m in self.machines()
-                        if (m.get("runner") or {}).get("name")})
+        names = sorted({m.runner.name for m in self.machines() if m.runner and m.runner.name})
         return ", ".join(names) or "-"
 
 
@@ -180,10 +180,10 @@ def _night_rows(nights: list[Night]) -> list[dict[str, Any]]:
             "run": n.run.run_id,
             "when": n.when or "?",
             "commit": n.commit,
-            "state": str(n.run.info.get("state", "?")),
+            "state": n.run.info.state or "?",
             "versions": [(k, v, before is not None and before[k] != v)
                          for k, v in versions.items()],
-            "backend": str(n.run.info.get("backend", "?")),
+            "backend": n.run.info.backend or "?",
             "machine": n.machine_text(),
             "runners": n.runners(),
             "counts": ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),

@@ -5,7 +5,7 @@ report of several runs is written to (never one of the runs)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +14,14 @@ from harness.errors import UsageError
 from harness.report.failures import Failure, failure_of
 from harness.store.current import Current, RunRecords, current_records
 from harness.store.record import Record
+from harness.store.runinfo import Machine, RunInfo, Source
+from harness.store.typed import to_plain
 
 REPORT_WRITES = ("report.md", "report.html", "report_files")
 """What a report writes into its folder: a folder holding anything else is refused."""
 SOURCE_KEYS = ("run_id", "started_at", "finished_at", "state", "machine", "versions", "commit")
-"""The run-level facts of each source run the combined info keeps (run.json's keys)."""
+"""The run-level facts of each source run the combined info keeps (RunInfo's fields)."""
+_MACHINE_FIELDS = {f.name for f in fields(Machine)} - {"runner", "extra"}
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ class Sources:
 
 def started_at(run: RunData) -> str:
     """run.json's started_at ('' when absent: such a run counts as the oldest)."""
-    return str(run.info.get("started_at") or "")
+    return run.info.started_at or ""
 
 
 def choose(runs: Sequence[RunData]) -> Sources:
@@ -66,24 +69,28 @@ def agreed(values: dict[str, Any]) -> Any:
     )
 
 
-def _agreed_dict(runs: Sequence[RunData], key: str) -> dict[str, Any]:
-    dicts = {r.run_id: r.info.get(key) or {} for r in runs}
+def _agreed_dict(dicts: dict[str, dict[str, Any]]) -> dict[str, Any]:
     keys = sorted({k for d in dicts.values() for k in d if not isinstance(d[k], dict)})
     return {k: agreed({run_id: d.get(k) for run_id, d in dicts.items()}) for k in keys}
 
 
-def combined_info(runs: Sequence[RunData]) -> dict[str, Any]:
+def combined_info(runs: Sequence[RunData]) -> RunInfo:
     """A run.json for the report of several runs: every source run's run-level facts
     (``sources``), and the machine and versions where every run agrees, else each run's
     value named by its run id (so the sections that quote them say which run it was)."""
-    return {
-        "run_id": " + ".join(r.run_id for r in runs),
-        "started_at": started_at(runs[0]) if runs else "",
-        "sources": [{k: r.info.get(k) for k in SOURCE_KEYS} | {"run_id": r.run_id} for r in runs],
-        "machine": _agreed_dict(runs, "machine"),
-        "versions": _agreed_dict(runs, "versions"),
-        "backend": agreed({r.run_id: r.info.get("backend") for r in runs}),
-    }
+    machines = {r.run_id: to_plain(r.info.machine) or {} for r in runs}
+    machine = {k: v for k, v in _agreed_dict(machines).items() if k in _MACHINE_FIELDS}
+    return RunInfo(
+        run_id=" + ".join(r.run_id for r in runs),
+        started_at=started_at(runs[0]) if runs else "",
+        sources=[
+            Source(**{k: getattr(r.info, k) for k in SOURCE_KEYS} | {"run_id": r.run_id})
+            for r in runs
+        ],
+        machine=Machine(**machine),  # a value the runs disagree on is text naming each
+        versions=_agreed_dict({r.run_id: dict(r.info.versions) for r in runs}),
+        backend=agreed({r.run_id: r.info.backend for r in runs}),
+    )
 
 
 def combined_run(sources: Sources, out: Path) -> RunData:

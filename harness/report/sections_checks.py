@@ -189,7 +189,7 @@ def versions_section(rows: list[vs.VersionRow], locked: str) -> Section | None:
 
 def load_section(run: RunData, scenarios: dict[str, ScenarioSamples]) -> Section:
     """Every load-test section of ``run``; the ones it did not measure listed."""
-    locked = str((run.info.get("versions") or {}).get("astronomer-cosmos") or "locked")
+    locked = run.info.versions.get("astronomer-cosmos") or "locked"
     sweeps = sw.concurrency_sweeps(scenarios)
     # Celery workers' bisections size one worker node: the Celery section shows them.
     workers = mw.min_workers(scenarios, keep=lambda config: not on_celery(config))
@@ -208,7 +208,7 @@ def load_section(run: RunData, scenarios: dict[str, ScenarioSamples]) -> Section
         ),
     }
     missing = [name for name, s in parts.items() if s is None]
-    where = "these runs" if run.info.get("sources") else "this run"  # several: report.runs
+    where = "these runs" if run.info.sources else "this run"  # several: report.runs
     return Section(
         "Load test",
         id="load-test",

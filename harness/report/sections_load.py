@@ -14,6 +14,7 @@ from harness.report import sweep as sw
 from harness.report.common import fmt_mib, fmt_pct, fmt_s, fmt_spread, size_label
 from harness.report.plots import concurrency_plots, soak_plot
 from harness.report.view import Section, Table, cell
+from harness.store.runinfo import Machine, RunInfo
 
 DASH = "-"
 LEAK_TEXT = "growth above 1 MiB per task"
@@ -24,14 +25,11 @@ def _opt(sp: Spread | None, unit: str) -> str:
     return fmt_spread(sp, unit) if sp else "failed"
 
 
-def machine_text(info: dict[str, Any]) -> str:
+def machine_text(info: RunInfo) -> str:
     """The machine a run was measured on, in a few words."""
-    m = info.get("machine") or {}
+    m = info.machine or Machine()
     cores = sw.machine_cores(info)
-    return (
-        f"{m.get('node', '?')}: {cores if cores is not None else '?'} logical cores, "
-        f"{m.get('cpu', '?')}"
-    )
+    return f"{m.node or '?'}: {cores if cores is not None else '?'} logical cores, {m.cpu or '?'}"
 
 
 def _sweep_verdict(w: sw.Sweep) -> str:

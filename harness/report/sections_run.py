@@ -4,8 +4,6 @@ baseline and the environment."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from harness.compare.diff import REGRESSION, Comparison
 from harness.compare.format import header_lines, metric_cell, summary_line
 from harness.compare.runs import RunData
@@ -24,7 +22,7 @@ from harness.report.recommend import (
     ties,
 )
 from harness.report.view import Section, Table, cell
-from harness.store.runinfo import cpu_references
+from harness.store.runinfo import Commit, Machine, RunInfo
 
 DASH = "-"
 RECOMMEND_NOTE = (
@@ -230,16 +228,16 @@ def time_taken(run: RunData) -> str:
     """What the repetitions took (their harness_s: set-up included, the run's start-up
     and report not) against the dry-run estimate the run began with."""
     took = sum(r.figures.harness_s or 0.0 for r in run.records if r.status != "invalid")
-    estimate = run.info.get("estimate_s")
+    estimate = run.info.estimate_s
     if not estimate:
         return f"the repetitions took {_minutes(took)} (no estimate recorded)"
     return (f"the repetitions took {_minutes(took)}; the estimate when the run began was "
             f"{_minutes(estimate)} (took / estimate {took / estimate:.2f})")  # fmt: skip
 
 
-def speed_text(info: dict[str, Any]) -> str:
+def speed_text(info: RunInfo) -> str:
     """The CPU time of harness.measure.speed's fixed loop at the run's start and resumes."""
-    refs = cpu_references(info)
+    refs = info.cpu_references
     if not refs:
         return "not recorded (runs before 2026-12-02 evening)"
     text = f"a fixed Python loop took {refs[0]:.3f} s of CPU at the start"
@@ -252,32 +250,28 @@ def speed_text(info: dict[str, Any]) -> str:
 
 def environment_rows(run: RunData) -> list[tuple[str, str]]:
     """Where and on what ``run`` was measured, as (what, value) rows."""
-    info: dict[str, Any] = run.info
-    m = info.get("machine") or {}
-    c = info.get("commit") or {}
+    info = run.info
+    m, c = info.machine or Machine(), info.commit or Commit()
     rows = [
         ("run", run.run_id),
-        ("state", str(info.get("state", "unknown"))),
-        ("started / finished", f"{info.get('started_at', '?')} / {info.get('finished_at', '?')}"),
-        ("scenario file", str(info.get("scenario_file", "?"))),
+        ("state", info.state or "unknown"),
+        ("started / finished", f"{info.started_at or '?'} / {info.finished_at or '?'}"),
+        ("scenario file", info.scenario_file or "?"),
         ("time", time_taken(run)),
-        ("memory backend", str(info.get("backend", "?"))),
+        ("memory backend", info.backend or "?"),
         (
             "machine",
-            f"{m.get('node', '?')}: {m.get('cpu', '?')}, {m.get('cores_logical', '?')} logical "
-            f"cores, {(m.get('memory_bytes') or 0) / 1024**3:.1f} GiB",
+            f"{m.node or '?'}: {m.cpu or '?'}, {m.cores_logical or '?'} logical "
+            f"cores, {(m.memory_bytes or 0) / 1024**3:.1f} GiB",
         ),
-        ("system", f"{m.get('system', '?')} {m.get('kernel', '?')} {m.get('machine', '')}".strip()),
+        ("system", f"{m.system or '?'} {m.kernel or '?'} {m.machine or ''}".strip()),
         ("machine speed", speed_text(info)),
-        (
-            "harness commit",
-            f"{c.get('id', '?')} ({c.get('branch', '?')}{', dirty' if c.get('dirty') else ''})",
-        ),
+        ("harness commit", f"{c.id or '?'} ({c.branch or '?'}{', dirty' if c.dirty else ''})"),
     ]
-    if info.get("shard"):
-        rows.append(("shard", str(info["shard"])))
-    if info.get("merged_from"):
-        rows.append(("merged from", ", ".join(str(x.get("run_id")) for x in info["merged_from"])))
+    if info.shard:
+        rows.append(("shard", str(info.shard)))
+    if info.merged_from:
+        rows.append(("merged from", ", ".join(str(x.run_id) for x in info.merged_from)))
     return rows
 
 
@@ -287,7 +281,7 @@ def environment_section(run: RunData) -> Section:
     for what, value in environment_rows(run):
         env.add(what, value)
     versions = Table(["package", "version"], id="versions")
-    for k, v in sorted((run.info.get("versions") or {}).items()):
+    for k, v in sorted(run.info.versions.items()):
         versions.add(k, str(v))
     return Section("Environment", id="environment-section", tables=[env, versions])
 

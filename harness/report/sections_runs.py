@@ -45,10 +45,10 @@ def _runs_table(sources: Sources) -> Table:
     for run in sources.runs:
         table.add(
             cell(run.run_id, code=True),
-            str(run.info.get("started_at", "?")),
-            str(run.info.get("finished_at") or DASH),
-            str(run.info.get("state", "unknown")),
-            str(run.info.get("scenario_file", "?")),
+            run.info.started_at or "?",
+            run.info.finished_at or DASH,
+            run.info.state or "unknown",
+            run.info.scenario_file or "?",
             len(run.records),
             used[run.run_id],
             superseded[run.run_id],
@@ -145,9 +145,9 @@ def environments_section(sources: Sources) -> Section:
     for what in dict.fromkeys(what for col in columns for what in col):
         env.add(what, *(col.get(what, DASH) for col in columns))
     versions = Table(["package", *(r.run_id for r in runs)], id="versions")
-    packages = sorted({k for r in runs for k in (r.info.get("versions") or {})})
+    packages = sorted({k for r in runs for k in r.info.versions})
     for k in packages:
-        versions.add(k, *(str((r.info.get("versions") or {}).get(k, DASH)) for r in runs))
+        versions.add(k, *(str(r.info.versions.get(k, DASH)) for r in runs))
     return Section(
         "Environment",
         id="environment-section",

@@ -10,12 +10,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from harness.compare.samples import ScenarioSamples
 from harness.compare.stats import Spread, spread
 from harness.report import figures as fig
 from harness.report.common import axes_key, config_label, size_sort_key, varying_axes
+from harness.store.runinfo import RunInfo
 
 MIN_GAIN = 0.10
 """More concurrency "pays" while the next value measured cuts the median wall time by
@@ -112,8 +112,7 @@ def concurrency_sweeps(scenarios: dict[str, ScenarioSamples]) -> list[Sweep]:
     return sorted(out, key=lambda w: (size_sort_key(w.size), w.label))
 
 
-def machine_cores(info: dict[str, Any]) -> int | None:
+def machine_cores(info: RunInfo) -> int | None:
     """The logical core count of the machine the run was measured on (run.json)."""
-    m = info.get("machine") or {}
-    cores = m.get("cores_logical") or m.get("cores")
-    return int(cores) if isinstance(cores, int | float) else None
+    cores = info.machine.cores_logical if info.machine else None
+    return cores if isinstance(cores, int) else None  # several runs may disagree: text

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psutil
 
+from harness.errors import UsageError
 from harness.measure import cgroupfs
 from harness.store.runinfo import RUN_FILE, read_run_info, write_run_info
 
@@ -85,13 +86,13 @@ def close_dead_runs(results_dir: Path) -> list[str]:
     with contextlib.suppress(OSError):
         for run_json in results_dir.glob(f"*/{RUN_FILE}"):
             root = run_json.parent
-            with contextlib.suppress(OSError, ValueError):
+            with contextlib.suppress(OSError, ValueError, UsageError):
                 info = read_run_info(root)
-                owner = info.get("owner")
-                if info.get("state") != "running" or not owner or owner_alive(owner):
+                owner = info.owner if info else None
+                if info is None or info.state != "running" or not owner or owner_alive(owner):
                     continue
                 shutil.rmtree(root / "work", ignore_errors=True)
-                info["state"] = "killed"
+                info.state = "killed"
                 write_run_info(root, info)
                 closed.append(root.name)
     return closed

@@ -29,11 +29,7 @@ from harness.scenarios.matrix import Measurement
 from harness.scenarios.model import ProjectSpec
 from harness.store.jsonl import FAILED, RESULTS_FILE, ResultsWriter, latest, read_records
 from harness.store.record import Record
-from harness.store.runinfo import (
-    now_iso,
-    read_run_info,
-    write_run_info,
-)
+from harness.store.runinfo import RunInfo, now_iso, read_run_info, write_run_info
 
 
 @dataclass(frozen=True)
@@ -160,15 +156,15 @@ def execute(
                 counts[record.status] = counts.get(record.status, 0) + 1
                 if on_done:
                     on_done(record, weight)
-        info["state"] = "finished"
+        info.state = "finished"
     except KeyboardInterrupt:
-        info["state"] = "interrupted"
+        info.state = "interrupted"
         raise
     except BaseException:
-        info["state"] = "failed"  # not "running": nothing runs it any more
+        info.state = "failed"  # not "running": nothing runs it any more
         raise
     finally:
-        info["finished_at"] = now_iso()
+        info.finished_at = now_iso()
         write_run_info(run_dir.root, info)
         shutil.rmtree(run_dir.work, ignore_errors=True)
     return counts
@@ -208,11 +204,12 @@ def _record(run_id: str, unit: Unit, rep: int, outcome: Outcome, started: str) -
         measure=outcome.measure,
         figures=PHASES[m.phase].figures.from_dict(outcome.figures, strict=True),
         started_at=started,
+        method_version=PHASES[m.phase].method_version,
     )
 
 
 def own_projects(
-    units: list[Unit], run_dir: RunDir, info: dict[str, Any]
+    units: list[Unit], run_dir: RunDir, info: RunInfo
 ) -> dict[ProjectSpec, PreparedProject | Exception]:
     """Copy and prepare every user's project before anything is measured, so that a
     failing ``prepare`` stops the run (PrepareError, a SetupError) with one line; what
@@ -226,7 +223,7 @@ def own_projects(
             out[pspec] = prepare_project(pspec, run_dir.work, run_dir.logs)
         except (ProjectError, OSError, subprocess.SubprocessError) as exc:
             out[pspec] = exc
-    info["projects"] = {
+    info.projects = {
         p.spec.label: p.own.notes
         for p in out.values()
         if isinstance(p, PreparedProject) and p.own is not None

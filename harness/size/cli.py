@@ -68,7 +68,7 @@ def read_current(runs: list[str], results_dir: Path) -> Current:
     """The records of ``runs`` an answer across them uses (harness.store.current)."""
     loaded = [load_run(run, results_dir) for run in runs]
     return current_records([
-        RunRecords(r.run_id, str(r.info.get("started_at") or ""), r.records) for r in loaded
+        RunRecords(r.run_id, r.info.started_at or "", r.records) for r in loaded
     ])  # fmt: skip
 
 

@@ -3,12 +3,11 @@ users have, the memory to give it (`harness size --table`; the README's headline
 
 from __future__ import annotations
 
-from typing import Any
-
 from harness.size.answer import MARGIN, Request, Sized, size_one
 from harness.size.deployments import DEPLOYMENTS, Deployment, observations
 from harness.size.model import leave_one_size_out
 from harness.store.record import Record
+from harness.store.runinfo import Machine, RunInfo
 
 SIZES = (100, 1000, 5000)
 ROWS: tuple[tuple[str, str, int], ...] = (
@@ -74,12 +73,12 @@ def sizing_table(records: list[Record]) -> str:
     return "\n".join([*lines, "", LEGEND])
 
 
-def machine_line(info: dict[str, Any]) -> str:
+def machine_line(info: RunInfo) -> str:
     """Where a run measured, from its run.json: machine and the stack's versions."""
-    m, v = info.get("machine") or {}, info.get("versions") or {}
-    memory = (m.get("memory_bytes") or 0) / 2**30
+    m, v = info.machine or Machine(), info.versions
+    memory = (m.memory_bytes or 0) / 2**30
     return (
-        f"{m.get('cores_logical')}-core {m.get('cpu')} {m.get('node')}, {memory:.0f} GiB; "
+        f"{m.cores_logical}-core {m.cpu} {m.node}, {memory:.0f} GiB; "
         f"Airflow {v.get('apache-airflow')}, Cosmos {v.get('astronomer-cosmos')}, "
         f"dbt-core {v.get('dbt-core')}, dbt-duckdb {v.get('dbt-duckdb')}, "
         f"DuckDB {v.get('duckdb')}, Python {v.get('python')}"

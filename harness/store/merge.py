@@ -11,11 +11,11 @@ from typing import Any
 
 from harness.store.jsonl import RESULTS_FILE, latest, read_records, write_records
 from harness.store.record import Record
-from harness.store.runinfo import now_iso, read_run_info, write_run_info
+from harness.store.runinfo import RunInfo, Source, now_iso, read_run_info, write_run_info
 
 FINISHED = "finished"
-# run.json keys kept per source; the ones that may differ between shards are listed in
-# "mixed" when they do, so compare and the report can flag them.
+# run.json fields kept per source (Source); the ones that may differ between shards are
+# listed in "mixed" when they do, so compare and the report can flag them.
 SOURCE_KEYS = (
     "run_id", "shard", "state", "started_at", "finished_at", "commit", "versions", "machine",
     "backend", "scenario_file", "scenario_text", "merged_from", "filtered_from", "cpu_reference",
@@ -27,15 +27,15 @@ class MergeError(ValueError):
     """The runs cannot be joined (missing files, or the same measurement twice)."""
 
 
-def source_info(path: Path, info: dict[str, Any], n_records: int) -> dict[str, Any]:
+def source_info(path: Path, info: RunInfo | None, n_records: int) -> Source:
     """What a merged or filtered run keeps of one source run."""
-    out = {k: info.get(k) for k in SOURCE_KEYS if k in info}
-    return {"path": str(path), "records": n_records, **out}
+    kept = {k: getattr(info, k) for k in SOURCE_KEYS} if info else {}
+    return Source(path=str(path), records=n_records, **kept)
 
 
-def combined_state(infos: list[dict[str, Any]]) -> str | None:
+def combined_state(infos: list[RunInfo | None]) -> str | None:
     """"finished" when every source finished; else the first other state (None: unknown)."""
-    states = [i.get("state") for i in infos]
+    states = [i.state if i else None for i in infos]
     if states and all(s == FINISHED for s in states):
         return FINISHED
     return next((s or "unknown" for s in states if s != FINISHED), None)
@@ -46,14 +46,14 @@ def _check_dest(dest: Path) -> None:
         raise MergeError(f"{dest} exists and is not empty")
 
 
-def _read_source(src: Path) -> tuple[list[Record], dict[str, Any]]:
+def _read_source(src: Path) -> tuple[list[Record], RunInfo | None]:
     path = src / RESULTS_FILE
     if not path.is_file():
         raise MergeError(f"{src}: no {RESULTS_FILE}")
     return latest(read_records(path)), read_run_info(src)
 
 
-def _write(dest: Path, records: list[Record], info: dict[str, Any]) -> int:
+def _write(dest: Path, records: list[Record], info: RunInfo) -> int:
     dest.mkdir(parents=True, exist_ok=True)
     n = write_records(
         dest / RESULTS_FILE, (dataclasses.replace(r, run_id=dest.name) for r in records)
@@ -74,7 +74,7 @@ def merge_runs(sources: list[Path], dest: Path) -> int:
     _check_dest(dest)
     records: list[Record] = []
     seen: dict[tuple[str, int], Path] = {}
-    infos: list[dict[str, Any]] = []
+    infos: list[RunInfo | None] = []
     sources_info = []
     for src in sources:
         recs, info = _read_source(src)
@@ -87,19 +87,20 @@ def merge_runs(sources: list[Path], dest: Path) -> int:
         records += recs
         infos.append(info)
         sources_info.append(source_info(src, info, len(recs)))
-    first = infos[0] if infos else {}
-    info = {
-        **first,
-        "run_id": dest.name,
-        "merged_at": now_iso(),
-        "merged_from": sources_info,
-        "mixed": [k for k in MIXED_KEYS if len({repr(i.get(k)) for i in infos}) > 1],
-        "state": combined_state(infos),
-        "shard": None,
+    first = (infos[0] if infos else None) or RunInfo()
+    info = dataclasses.replace(
+        first,
+        run_id=dest.name,
+        merged_at=now_iso(),
+        merged_from=sources_info,
+        mixed=[k for k in MIXED_KEYS if len({repr(getattr(i, k, None)) for i in infos}) > 1],
+        state=combined_state(infos),
+        shard=None,
         # Every source's machine speed, so a merge of parts at different speeds says so.
-        "cpu_reference": [e for i in infos for e in i.get("cpu_reference") or []],
-    }
-    info.pop("filtered_from", None)
+        cpu_reference=[e for i in infos if i for e in i.cpu_reference],
+        filtered_from=None,
+        filtered_at=None,
+    )
     return _write(dest, records, info)
 
 
@@ -112,11 +113,9 @@ def filter_run(
     _check_dest(dest)
     records, info = _read_source(src)
     kept = [r for r in records if keep(r)]
-    out = {
-        **info,
-        "run_id": dest.name,
-        "filtered_at": now_iso(),
-        "filtered_from": {**source_info(src, info, len(records)), "filter": how},
-    }
+    source = dataclasses.replace(source_info(src, info, len(records)), filter=how)
+    out = dataclasses.replace(
+        info or RunInfo(), run_id=dest.name, filtered_at=now_iso(), filtered_from=source
+    )
     _write(dest, kept, out)
     return len(kept), len(records) - len(kept)

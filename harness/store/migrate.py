@@ -1,8 +1,8 @@
 """Bring records written by an older harness up to the current schema.
 
 One function per step (``_v1_to_v2`` ...); ``migrate`` applies them in turn. The
-committed baselines under results/baselines/ are version 1: tests/test_store.py
-reads them through here.
+committed baselines under results/baselines/ are versions 1 and 2: tests/test_store.py
+and tests/test_store_migrate.py read them through here.
 """
 
 from __future__ import annotations
@@ -59,7 +59,17 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-STEPS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """Records written before method versions get version 1, the recipes as they stood
+    when versions were introduced (harness.registry.phases). Earlier changes are not told
+    apart: a parse past the DAG processor's timeout became an error (2026-12-02), the
+    bisection repeats a failure without an OOM kill and widens its ceiling (2026-12-03);
+    what the figures measure (a peak, a time, the smallest limit that ran) did not change."""
+    data["method_version"] = 1
+    return data
+
+
+STEPS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
 """version -> the step that brings a record of that version to the next one."""
 
 

@@ -8,6 +8,8 @@ records are brought up to date by harness.store.migrate when they are read:
   2 - ``figures`` typed per phase (harness.registry.figures); scenario ids list the
       axes in the registry's order (dbt_baseline and soak ids changed); soak and
       min_worker records carry their project and size in ``axes`` like the others.
+  3 - ``method_version``: the version of the phase's recipe that measured the record
+      (harness.registry.phases, ``Phase.method_version``); older records get 1.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from harness.registry import PHASES
 from harness.registry.figures import Figures
 from harness.store.migrate import migrate
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 RecordStatus = Literal["ok", "error", "oom", "timeout", "invalid"]
 
@@ -53,6 +55,9 @@ class Record:
     dag_run's task states, durations and task-slot-seconds, the sampled task ids."""
     started_at: str = ""
     """UTC ISO-8601 time the measurement started."""
+    method_version: int = 1
+    """The version of the phase's recipe that measured it (``Phase.method_version``):
+    records of different versions are not compared (harness.compare.diff)."""
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:

@@ -1,134 +1,225 @@
-"""run.json: how and where a run was measured (versions, machine, commit, backend),
-the counterpart of pytest-benchmark's machine_info/commit_info and pyperf's metadata."""
+"""run.json: how and where a run was measured, as one typed, versioned record.
+
+``RunInfo`` is the one definition; the runner writes it (harness.run.runjson), merge and
+filter write it for the runs they make (harness.store.merge), compare and report read
+it by attribute. What goes into it is gathered by harness.store.provenance.
+
+Schema history (``schema_version``); older files are brought up to date when read, one
+step per version (``STEPS``):
+  1 - a free dict without ``schema_version`` (every committed run.json; keys were
+      added over time: ``owner`` and ``projects`` from 2026-12-01, ``estimate_s``,
+      ``cpu_reference``, ``machine.runner`` later; merged runs have ``merged_from``).
+  2 - the typed ``RunInfo``: the same keys, with ``schema_version``; ``resumed_at`` and
+      ``cpu_reference`` always lists.
+"""
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
-import platform
-import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psutil
+from harness.errors import UsageError
+from harness.store.typed import from_plain, to_plain
 
 RUN_FILE = "run.json"
-PACKAGES = (
-    "apache-airflow",
-    "apache-airflow-core",
-    "apache-airflow-task-sdk",
-    "astronomer-cosmos",
-    "dbt-core",
-    "dbt-duckdb",
-    "duckdb",
-    "psutil",
-)
+RUN_SCHEMA_VERSION = 2
 
 
-def package_versions() -> dict[str, str | None]:
-    """Installed versions of the measured stack (None where absent)."""
-    versions: dict[str, str | None] = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
+@dataclass(frozen=True)
+class Commit:
+    """The harness's git commit (harness.store.provenance.commit_info)."""
+
+    id: str | None = None
+    branch: str | None = None
+    time: str | None = None
+    dirty: bool | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+@dataclass(frozen=True)
+class Runner:
+    """The CI runner that measured (all None outside CI) and the shard "k/K" it ran."""
+
+    name: str | None = None
+    os: str | None = None
+    run_id: str | None = None
+    run_attempt: str | None = None
+    shard: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
-# CI variables that name the runner and the workflow run (GitHub Actions sets them).
-RUNNER_ENV = {
-    "name": "RUNNER_NAME",
-    "os": "RUNNER_OS",
-    "run_id": "GITHUB_RUN_ID",
-    "run_attempt": "GITHUB_RUN_ATTEMPT",
-}
+@dataclass(frozen=True)
+class Machine:
+    """What every figure was measured on (harness.store.provenance.machine_info)."""
+
+    node: str | None = None
+    system: str | None = None
+    kernel: str | None = None
+    machine: str | None = None
+    cpu: str | None = None
+    cores_logical: int | None = None
+    cores_physical: int | None = None
+    memory_bytes: int | None = None
+    runner: Runner | None = None
+    """Absent before runs recorded it (2026-12-02)."""
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
-def runner_info(shard: tuple[int, int] | list[int] | None = None) -> dict[str, Any]:
-    """Which CI runner measured (empty values outside CI) and the shard "k/K" it ran, so
-    a merged run shows when its shards came from different machines."""
-    info: dict[str, Any] = {key: os.environ.get(var) for key, var in RUNNER_ENV.items()}
-    info["shard"] = f"{shard[0]}/{shard[1]}" if shard else None
-    return info
+@dataclass(frozen=True)
+class CpuReference:
+    """The machine's speed at a start or resume: harness.measure.speed's fixed loop."""
+
+    at: str
+    loop_cpu_s: float
 
 
-def machine_info(shard: tuple[int, int] | list[int] | None = None) -> dict[str, Any]:
-    """Cores, memory, CPU model, kernel: what every figure was measured on; and the
-    runner (name, OS, CI run, shard) that measured it."""
-    uname = platform.uname()
-    return {
-        "node": uname.node,
-        "system": uname.system,
-        "kernel": uname.release,
-        "machine": uname.machine,
-        "cpu": _cpu_model(),
-        "cores_logical": psutil.cpu_count(logical=True),
-        "cores_physical": psutil.cpu_count(logical=False),
-        "memory_bytes": psutil.virtual_memory().total,
-        "runner": runner_info(shard),
-    }
+@dataclass
+class Source:
+    """What a merged or filtered run keeps of one source run (harness.store.merge)."""
+
+    path: str | None = None
+    records: int | None = None
+    """How many records the source had (0: an empty shard)."""
+    run_id: str | None = None
+    shard: list[int] | None = None
+    state: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    commit: Commit | None = None
+    versions: dict[str, str | None] | None = None
+    machine: Machine | None = None
+    backend: str | None = None
+    scenario_file: str | None = None
+    scenario_text: str | None = None
+    merged_from: list[Source] | None = None
+    filtered_from: Source | None = None
+    cpu_reference: list[CpuReference] | None = None
+    filter: dict[str, Any] | None = None
+    """A filtered run's options (harness.store.merge.filter_run)."""
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
-def commit_info(repo: Path | None = None) -> dict[str, Any]:
-    """The harness's git commit and whether the tree was dirty (empty if not a checkout)."""
-    cwd = repo or Path(__file__).resolve().parents[2]
+@dataclass
+class RunInfo:
+    """run.json of one run folder. Fields a run of its age did not record are None."""
 
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
-        ).stdout.strip()
+    run_id: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    state: str | None = None
+    """running, finished, interrupted, failed, killed (harness.run.cleanup); None: unknown."""
+    scenario_file: str | None = None
+    scenario_text: str | None = None
+    shard: list[int] | None = None
+    """[k, K] of a sharded run."""
+    backend: str | None = None
+    """The memory backend (harness.measure)."""
+    versions: dict[str, str | None] = field(default_factory=dict)
+    """Package -> installed version of the measured stack (None where absent)."""
+    machine: Machine | None = None
+    commit: Commit | None = None
+    python_executable: str | None = None
+    owner: str | None = None
+    """The mark of the harness that runs it (harness.run.cleanup)."""
+    estimate_s: int | None = None
+    """The dry run's estimate when the run began (a resume keeps the first)."""
+    resumed_at: list[str] = field(default_factory=list)
+    cpu_reference: list[CpuReference] = field(default_factory=list)
+    projects: dict[str, Any] | None = None
+    """A user's project label -> what preparing it did (harness.run.runner.own_projects)."""
+    merged_at: str | None = None
+    merged_from: list[Source] = field(default_factory=list)
+    mixed: list[str] | None = None
+    """Provenance keys that differ between a merged run's sources."""
+    filtered_at: str | None = None
+    filtered_from: Source | None = None
+    sources: list[Source] | None = None
+    """The runs a report of several runs reads as one (harness.report.runs); None for a
+    run folder's run.json."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Keys this harness does not know (written by another version), kept as they are."""
+    schema_version: int = RUN_SCHEMA_VERSION
 
-    try:
-        return {
-            "id": git("rev-parse", "HEAD"),
-            "branch": git("rev-parse", "--abbrev-ref", "HEAD"),
-            "time": git("show", "-s", "--format=%cI", "HEAD"),
-            "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
-        }
-    except (OSError, subprocess.CalledProcessError):
-        return {}
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of run.json."""
+        out: dict[str, Any] = to_plain(self)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RunInfo:
+        """Read run.json's object of any known schema version (TypeError or ValueError
+        when it is not one)."""
+        if not isinstance(data, dict):
+            raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+        version = data.get("schema_version", 1)
+        if not isinstance(version, int) or version > RUN_SCHEMA_VERSION:
+            raise ValueError(
+                f"run.json schema {version!r} is not one this harness reads "
+                f"(1 to {RUN_SCHEMA_VERSION})"
+            )
+        return from_plain(cls, migrate_run_info(dict(data), RUN_SCHEMA_VERSION))
+
+    @property
+    def cpu_references(self) -> list[float]:
+        """The loop's CPU seconds at the run's start and resumes, in order."""
+        return [e.loop_cpu_s for e in self.cpu_reference]
+
+    def add_cpu_reference(self, loop_cpu_s: float) -> None:
+        """Note the machine's speed now (harness.measure.speed): one entry at the start
+        and one at every resume."""
+        self.cpu_reference.append(CpuReference(now_iso(), loop_cpu_s))
 
 
-def write_run_info(run_dir: Path, info: dict[str, Any]) -> Path:
-    """Write run.json atomically (a crash never leaves half a file)."""
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    for key in ("resumed_at", "cpu_reference", "merged_from"):
+        data[key] = data.get(key) or []
+    data["versions"] = data.get("versions") or {}
+    return data
+
+
+STEPS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+"""version -> the step that brings a run.json of that version to the next one."""
+
+
+def migrate_run_info(data: dict[str, Any], to: int) -> dict[str, Any]:
+    """``data`` (run.json's object of any known version) at schema version ``to``."""
+    version = int(data.get("schema_version", 1))
+    while version < to:
+        data = STEPS[version](data)
+        version += 1
+        data["schema_version"] = version
+    return data
+
+
+def write_run_info(run_dir: Path, info: RunInfo | dict[str, Any]) -> Path:
+    """Write run.json atomically (a crash never leaves half a file); a dict is taken as
+    run.json's object and checked as the reader does (a test's fixture)."""
+    typed = info if isinstance(info, RunInfo) else RunInfo.from_dict(info)
     path = run_dir / RUN_FILE
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    tmp.write_text(json.dumps(typed.to_dict(), indent=2, sort_keys=True) + "\n")
     os.replace(tmp, path)
     return path
 
 
-def read_run_info(run_dir: Path) -> dict[str, Any]:
-    """run.json of a run folder ({} if there is none)."""
+def read_run_info(run_dir: Path) -> RunInfo | None:
+    """run.json of a run folder (None if there is none); content that is not a run.json
+    is a UsageError of one line."""
     path = run_dir / RUN_FILE
-    return json.loads(path.read_text()) if path.exists() else {}
+    if not path.exists():
+        return None
+    try:
+        return RunInfo.from_dict(json.loads(path.read_text()))
+    except (ValueError, TypeError) as exc:  # JSON errors are ValueErrors
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UsageError(f"{path}: not a run.json: {reason}") from None
 
 
 def now_iso() -> str:
     """UTC now, ISO-8601, seconds precision."""
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def add_cpu_reference(info: dict[str, Any], loop_cpu_s: float) -> None:
-    """Note the machine's speed now (harness.measure.speed) in run.json's
-    ``cpu_reference``: one entry at the start and one at every resume."""
-    info.setdefault("cpu_reference", []).append({"at": now_iso(), "loop_cpu_s": loop_cpu_s})
-
-
-def cpu_references(info: dict[str, Any]) -> list[float]:
-    """The loop's CPU seconds at the run's start and resumes, in order ([] before they
-    were recorded)."""
-    return [float(e["loop_cpu_s"]) for e in info.get("cpu_reference") or []]
