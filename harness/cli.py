@@ -56,6 +56,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
+    if any("\0" in arg for arg in argv):  # no path, name or value holds one
+        print("harness: error: an argument holds a NUL byte", file=sys.stderr)
+        return 2
     known = {name for name, _, _ in COMMANDS}
     first = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(first if first in known else None)

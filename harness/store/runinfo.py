@@ -14,6 +14,8 @@ from typing import Any
 
 import psutil
 
+from harness.store.validate import BadJson, loads, type_problem
+
 RUN_FILE = "run.json"
 PACKAGES = (
     "apache-airflow",
@@ -111,10 +113,45 @@ def write_run_info(run_dir: Path, info: dict[str, Any]) -> Path:
     return path
 
 
+class CorruptRunInfo(ValueError):
+    """A run folder's run.json cannot be read as run.json (hand-edited or damaged)."""
+
+
+RUN_INFO_TYPES: dict[str, Any] = {
+    **dict.fromkeys(("run_id", "started_at", "finished_at", "merged_at", "filtered_at",
+                     "state", "scenario_file", "scenario_text", "backend", "owner",
+                     "python_executable"), str | None),
+    **dict.fromkeys(("machine", "versions", "commit", "filtered_from", "projects"),
+                    dict[str, Any] | None),
+    **dict.fromkeys(("merged_from", "cpu_reference"), list[dict[str, Any]] | None),
+    "mixed": list[str] | None,
+    "resumed_at": list[str] | None,
+    "estimate_s": float | None,
+    "shard": list[int] | str | None,
+}  # fmt: skip
+"""The type of each run.json key a reader uses; other keys may hold any JSON."""
+
+
 def read_run_info(run_dir: Path) -> dict[str, Any]:
-    """run.json of a run folder ({} if there is none)."""
+    """run.json of a run folder ({} if there is none). CorruptRunInfo, naming the file,
+    when it is not a JSON object of finite numbers whose known keys have their types."""
     path = run_dir / RUN_FILE
-    return json.loads(path.read_text()) if path.exists() else {}
+    if not path.exists() and not path.is_symlink():
+        return {}
+    try:
+        data = loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, BadJson) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else str(exc)[:200]
+        raise CorruptRunInfo(f"{path}: not a readable run.json ({why})") from None
+    if not isinstance(data, dict):
+        raise CorruptRunInfo(f"{path}: not a run.json (a JSON object is needed)")
+    for key, hint in RUN_INFO_TYPES.items():
+        if key in data and (problem := type_problem(data[key], hint, key)) is not None:
+            raise CorruptRunInfo(f"{path}: {problem[:200]}")
+    for i, entry in enumerate(data.get("cpu_reference") or []):
+        if (problem := type_problem(entry.get("loop_cpu_s"), float, f"cpu_reference[{i}]")):
+            raise CorruptRunInfo(f"{path}: {problem}")
+    return data
 
 
 def now_iso() -> str:
