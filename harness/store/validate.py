@@ -71,8 +71,12 @@ def type_problem(value: Any, hint: Any, where: str) -> str | None:
         return None
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
-        problems = [type_problem(value, h, where) for h in typing.get_args(hint)]
-        return None if None in problems else problems[-1]
+        kinds = typing.get_args(hint)
+        problems = [type_problem(value, h, where) for h in kinds]
+        if None in problems:
+            return None
+        # Say what the value should have been, not that it might have been null.
+        return next(p for h, p in zip(kinds, problems, strict=True) if h is not type(None))
     if origin is Literal:
         ok = value in typing.get_args(hint)
         return None if ok else f"{where}: {value!r} is not one of {typing.get_args(hint)}"
@@ -155,7 +159,10 @@ def record_problem(data: Any) -> str | None:
         if not isinstance(data.get(key), str):
             return f"{key}: expected a string, got {_kind(data.get(key))}"
     if data["phase"] not in PHASES:
-        return f"phase: unknown phase {data['phase']!r}"
+        return f"phase: unknown phase {data['phase'][:60]!r}"
+    for key in ("axes", "measure", "figures"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            return f"{key}: expected an object, got {_kind(data[key])}"
     return None
 
 
