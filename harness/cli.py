@@ -30,11 +30,17 @@ COMMANDS: list[tuple[str, str, str]] = [
 ]
 
 
+def one_line(message: str) -> str:
+    """``message`` with its control characters escaped (a path or value given with a
+    line break or a carriage return), so that a refusal stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports errors in one line (no usage dump) and exits 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)}\n")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -56,6 +62,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
+    if any("\0" in arg for arg in argv):  # no path, name or value holds one
+        print("harness: error: an argument holds a NUL byte", file=sys.stderr)
+        return 2
     known = {name for name, _, _ in COMMANDS}
     first = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(first if first in known else None)
@@ -63,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args._run(args))
     except UsageError as exc:
-        print(f"harness {args.command}: error: {exc}", file=sys.stderr)
+        print(f"harness {args.command}: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"harness {args.command}: interrupted", file=sys.stderr)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 HARNESS = Path(__file__).resolve().parents[1] / "harness"
 
-# What each step may import of the harness (besides itself, the shared errors and
+# What each step may import of the harness (besides itself, the shared errors, paths and
 # stack_env modules, and the registry of phases and axes, which imports no step).
 # The runner drives generate, scenarios and measure and hands records to store;
 # store holds measure's result type; compare and report read stored runs.
@@ -27,7 +27,7 @@ ALLOWED = {
     # advise plans, runs and reads back: it sits on top and may use every step.
     "advise": {"generate", "scenarios", "run", "measure", "store", "compare", "report", "size"},
 }
-SHARED = {"errors", "stack_env", "registry"}
+SHARED = {"errors", "stack_env", "registry", "paths"}
 
 
 def harness_imports(path: Path) -> set[str]:

@@ -60,6 +60,46 @@ def _run_with_bad_record(tmp: Path) -> None:
     (run / "results.jsonl").write_text('{"run_id": "x"}\n')
 
 
+def _smoke_run(
+    line: str | None = None, info: bytes | None = None, name: str = "run"
+) -> Callable[[Path], None]:
+    """A copy of the recorded smoke run as {tmp}/run, with ``line`` appended to its
+    results and ``info`` as its run.json (b"/" makes run.json a folder)."""
+
+    def make(tmp: Path) -> None:
+        import shutil
+
+        run = tmp / name
+        shutil.copytree(SMOKE_RUN, run)
+        if line is not None:
+            with (run / "results.jsonl").open("a") as fh:
+                fh.write(line + "\n")
+        if info == b"/":
+            (run / "run.json").unlink()
+            (run / "run.json").mkdir()
+        elif info is not None:
+            (run / "run.json").write_bytes(info)
+
+    return make
+
+
+def _smoke_line(**changes: object) -> str:
+    """The smoke run's first record with ``changes`` (a value "NaN": a bare NaN)."""
+    data = {**json.loads((SMOKE_RUN / "results.jsonl").read_text().splitlines()[0]), **changes}
+    return json.dumps(data).replace('"NaN"', "NaN")
+
+
+def _generated_with_users_file(tmp: Path) -> None:
+    from harness.generate import generate_project
+
+    generate_project(tmp / "p", 10)
+    (tmp / "p" / "models" / "notes.txt").write_text("the user's\n")
+
+
+def _toml(body: str) -> Callable[[Path], None]:
+    return _file("s.toml", body)
+
+
 REFUSALS = [
     Refusal("generate: --out under /proc", "generate --models 10 --out /proc/xyz",
             r"--out: cannot create /proc/xyz"),
@@ -110,6 +150,87 @@ REFUSALS = [
             r"--grace must be a finite not negative number, got nan"),
     Refusal("measure: -o a directory", "measure -o /tmp -- touch {tmp}/ran",
             r"-o: /tmp is a directory"),
+    # issue 31: the user's files, the run ids, the outputs
+    Refusal("run: --resume of a folder outside the results folder",
+            "run {tmp}/s.toml --resume {tmp} --results-dir {tmp}/results",
+            r"--resume: '.*' is not a plain name", _toml(IMPORT_TOML)),
+    Refusal("run: --run-id with '..'", "run {tmp}/s.toml --run-id ../x --results-dir {tmp}/r",
+            r"--run-id: '../x' is not a plain name", _toml(IMPORT_TOML)),
+    Refusal("run: --run-id over the file system's name limit",
+            "run {tmp}/s.toml --run-id " + "x" * 256 + " --results-dir {tmp}/r",
+            r"--run-id: the name is 256 bytes, over the file system's limit of 255",
+            _toml(IMPORT_TOML)),
+    Refusal("run: --results-dir in a missing folder", "run {tmp}/s.toml --results-dir {tmp}/a/r",
+            r"--results-dir: .*/a does not exist; make it first", _toml(IMPORT_TOML)),
+    Refusal("generate: --out in a missing folder", "generate --models 10 --out {tmp}/a/b/c",
+            r"--out: .*/a/b does not exist; make it first"),
+    Refusal("generate: --out a generated folder holding a file of the user's",
+            "generate --models 20 --out {tmp}/p",
+            r"holds models/notes.txt, which harness generate did not write",
+            _generated_with_users_file),
+    Refusal("merge: OUT inside a source run", "merge {tmp}/run/merged {tmp}/run",
+            r"OUT: .* is inside the run", _smoke_run()),
+    Refusal("filter: OUT inside the source run", "filter {tmp}/run {tmp}/run/sub --status ok",
+            r"OUT: .* is inside the run", _smoke_run()),
+    Refusal("history: --out inside a run", "history {tmp}/run --out {tmp}/run/page",
+            r"--out: .* is inside the run", _smoke_run()),
+    Refusal("compare: --export-pytest-benchmark over a run's results",
+            "compare {tmp}/run {tmp}/run --export-pytest-benchmark {tmp}/run/results.jsonl",
+            r"would replace part of the run", _smoke_run()),
+    Refusal("compare: --threshold -5", f"compare {SMOKE_RUN} {SMOKE_RUN} --threshold -5",
+            r"--threshold: expected a percent between 0 and 1000, got -5"),
+    # issue 31: readers of stored runs
+    Refusal("compare: run.json a list", f"compare {SMOKE_RUN} {{tmp}}/run",
+            r"run.json: not a run.json \(a JSON object is needed\)", _smoke_run(info=b"[]")),
+    Refusal("compare: run.json a directory", f"compare {SMOKE_RUN} {{tmp}}/run",
+            r"run.json: not a readable run.json", _smoke_run(info=b"/")),
+    Refusal("report: run.json not UTF-8", "report {tmp}/run",
+            r"run.json: not a readable run.json", _smoke_run(info=b"\xff\xfe")),
+    Refusal("merge: a record of an unknown phase", "merge {tmp}/out {tmp}/run",
+            r"results.jsonl:12: not a result record \(phase: unknown phase 'nope'\)",
+            _smoke_run(_smoke_line(phase="nope"))),
+    Refusal("filter: a record of an unknown status", "filter {tmp}/run {tmp}/out --status ok",
+            r"results.jsonl:12: not a result record \(status: 'weird' is not one of",
+            _smoke_run(_smoke_line(status="weird"))),
+    Refusal("compare: a figure NaN", f"compare {SMOKE_RUN} {{tmp}}/run",
+            r"results.jsonl:12: not a result record \(NaN is not a number",
+            _smoke_run(_smoke_line(started_at="NaN"))),
+    Refusal("compare: schema_version a string", f"compare {SMOKE_RUN} {{tmp}}/run",
+            r"schema_version: expected a whole number",
+            _smoke_run(_smoke_line(schema_version="2"))),
+    Refusal("history: a line nested 5000 deep", "history {tmp}/run --out {tmp}/out",
+            r"results.jsonl:12: not a result record \(nested too deeply\)",
+            _smoke_run("[" * 5000 + "]" * 5000)),
+    # issue 31: scenario values checked at load
+    Refusal("run: timeout_s nan", "run {tmp}/s.toml --dry-run --results-dir {tmp}",
+            r"timeout_s: expected a finite positive number, got nan",
+            _toml("timeout_s = nan\n" + IMPORT_TOML)),
+    Refusal("run: timeout_s 1e300", "run {tmp}/s.toml --dry-run --results-dir {tmp}",
+            r"timeout_s: must be at most 31622400, got 1e\+300",
+            _toml("timeout_s = 1e300\n" + IMPORT_TOML)),
+    Refusal("run: repetitions 100000", "run {tmp}/s.toml --dry-run --results-dir {tmp}",
+            r"repetitions: must be at most 1000, got 100000",
+            _toml("repetitions = 100000\n" + IMPORT_TOML)),
+    Refusal("run: concurrency 100000", "run {tmp}/s.toml --dry-run --results-dir {tmp}",
+            r"concurrency: must be at most 256, got 100000",
+            _toml("[[matrix]]\nphases = ['dag_run']\nconcurrency = 100000\n")),
+    Refusal("run: worker_limit_mib 10**12", "run {tmp}/s.toml --dry-run --results-dir {tmp}",
+            r"worker_limit_mib: must be at most 1048576",
+            _toml(IMPORT_TOML + "worker_limit_mib = 1000000000000\n")),
+    Refusal("run: phases a nested list", "run {tmp}/s.toml --dry-run --results-dir {tmp}",
+            r"phases: expected phase names, got \['import'\]",
+            _toml("[[matrix]]\nphases = [['import']]\n")),
+    Refusal("run: an integer of 5000 digits", "run {tmp}/s.toml --dry-run --results-dir {tmp}",
+            r"malformed TOML: Exceeds the limit \(4300 digits\)",
+            _toml("repetitions = " + "9" * 5000 + "\n" + IMPORT_TOML)),
+    Refusal("run: a NUL byte in a project path", "run {tmp}/s.toml --dry-run --results-dir {tmp}",
+            r"project: the path holds a NUL byte",
+            _toml('[[matrix]]\nphases = ["import"]\nproject = "a\\u0000b"\n')),
+    Refusal("run: a project whose dbt_project.yml is broken YAML",
+            "run {tmp}/s.toml --dry-run --results-dir {tmp}",
+            r"dbt_project.yml cannot be read as YAML",
+            lambda t: (_file("mine/dbt_project.yml", "name: [unclosed\n")(t),  # type: ignore[func-returns-value]
+                       _toml("[[matrix]]\nphases = ['import']\nproject = 'mine'\n")(t))),
 ]
 
 

@@ -20,6 +20,7 @@ from harness.compare.export import write_pytest_benchmark
 from harness.compare.format import render_markdown, render_table
 from harness.compare.runs import RESULTS_ROOT, load_run
 from harness.errors import UsageError
+from harness.paths import check_not_a_run_file, check_output
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,26 +74,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def thresholds_from(args: argparse.Namespace) -> Thresholds:
     """Per-metric thresholds (fractions) from the percent options."""
     values = {}
+    _check_percent("--threshold", args.threshold)
     for key in ("memory", "time", "slots"):
         pct = getattr(args, f"threshold_{key}")
-        pct = args.threshold if pct is None else pct
-        if not 0 <= pct < 1000:
-            raise UsageError(
-                f"--threshold-{key}: expected a percent between 0 and 1000, got {pct:g}"
-            )
-        values[key] = pct / 100.0
+        if pct is not None:
+            _check_percent(f"--threshold-{key}", pct)
+        values[key] = (args.threshold if pct is None else pct) / 100.0
     return Thresholds(**values)
+
+
+def _check_percent(flag: str, pct: float) -> None:
+    """A threshold is a finite percent from 0 to under 1000, refused in its flag's name."""
+    if not 0 <= pct < 1000:
+        raise UsageError(f"{flag}: expected a percent between 0 and 1000, got {pct:g}")
 
 
 def _check_export_path(path: Path | None) -> None:
     """Refuse an export path that cannot be written, before anything is computed."""
     if path is None:
         return
-    if path.is_dir():
-        raise UsageError(f"--export-pytest-benchmark: {path} is a directory; name a file")
-    existing = next((p for p in path.parents if p.exists()), None)
-    if existing is not None and not existing.is_dir():  # missing folders are made
-        raise UsageError(f"--export-pytest-benchmark: {existing} is not a directory")
+    check_output("--export-pytest-benchmark", path, folder=False)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -102,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
     base = load_run(args.base, args.results_dir)
     new = load_run(args.new, args.results_dir)
     history = [load_run(h, args.results_dir) for h in args.history]
+    if args.export_pytest_benchmark:
+        runs = [base.path, new.path, *(h.path for h in history)]
+        check_not_a_run_file("--export-pytest-benchmark", args.export_pytest_benchmark, runs)
     cmp = compare_runs(base, new, thresholds, history=history)
     if args.format == "markdown":
         title = f"Cosmos memory harness: {cmp.new_id} against {cmp.base_id}"

@@ -10,9 +10,12 @@ from pathlib import Path
 
 from harness.compare.runs import RESULTS_ROOT, resolve_run
 from harness.errors import UsageError
+from harness.paths import check_not_inside, check_output
 from harness.scenarios.matrix import keyword_matcher
+from harness.store.jsonl import CorruptResults
 from harness.store.merge import MergeError, filter_run
 from harness.store.record import Record
+from harness.store.runinfo import CorruptRunInfo
 
 STATUSES = ("ok", "error", "oom", "timeout", "invalid")
 
@@ -46,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
     matches = keyword_matcher(args.select) if args.select else None
     keep_st = _statuses(args.status) if args.status else set(STATUSES)
     drop_st = _statuses(args.drop_status) if args.drop_status else set()
+    check_output("OUT", args.out, folder=True)
     source = resolve_run(args.source, args.results_dir)
+    check_not_inside("OUT", args.out, [source])
 
     def keep(r: Record) -> bool:
         if matches is not None and not matches(r.scenario_id):
@@ -56,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     how = {"k": args.select, "status": args.status, "drop_status": args.drop_status}
     try:
         kept, dropped = filter_run(source, args.out, keep, how)
-    except MergeError as exc:
+    except (MergeError, CorruptResults, CorruptRunInfo) as exc:
         raise UsageError(str(exc)) from None
     print(f"kept {kept} records of {source}, dropped {dropped}, into {args.out}")
     return 0

@@ -12,6 +12,7 @@ from harness.errors import UsageError
 from harness.generate.graph import MAX_MODELS, MIN_MODELS, SHAPES
 from harness.generate.project import DbtParseError, generate_project, write_manifest
 from harness.generate.render import MAX_TESTS_PER_MODEL
+from harness.paths import check_output, check_path_text
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out",
         required=True,
         metavar="DIR",
-        help="project folder: missing, empty, or written by harness generate before",
+        help="project folder: missing (in a folder that exists), empty, or written by "
+        "harness generate before and holding nothing else",
     )
     parser.add_argument(
         "--db-path",
@@ -66,7 +68,9 @@ def _whole(flag: str, value: str) -> int:
 def _check_paths(out: Path, db_path: Path | None) -> bool:
     """--out must be a folder that can be made; --db-path a file, not a folder.
     True when --out was made here (removed again if the generator refuses)."""
+    check_output("--out", out, folder=True)
     if db_path is not None:
+        check_path_text("--db-path", db_path)
         if db_path.is_dir():
             raise UsageError(f"--db-path: {db_path} is a directory; name a DuckDB file")
         parent = db_path.parent
@@ -76,7 +80,7 @@ def _check_paths(out: Path, db_path: Path | None) -> bool:
         raise UsageError(f"--out: {out} exists and is not a directory")
     made = not out.exists()
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        out.mkdir(exist_ok=True)
     except OSError as exc:
         raise UsageError(f"--out: cannot create {out}: {exc.strerror}") from None
     return made

@@ -218,12 +218,58 @@ def _check_paths(out: Path, db: Path) -> None:
         if not out.is_dir() or out.is_symlink():
             raise UsageError(f"--out {out} exists and is not a directory")
         if (out / MARKER).is_file():
+            _check_only_ours(out)
             return
         if any(out.iterdir()):
             raise UsageError(
                 f"--out {out} is not empty and was not written by harness generate; "
                 "refusing to touch it"
             )
+
+
+DBT_OUTPUTS = frozenset({"target", "logs", "dbt_packages", ".user.yml", "package-lock.yml"})
+"""What dbt writes into a project it runs in (top-level names): replaced with the rest."""
+
+
+def _written_by_us(out: Path) -> set[str] | None:
+    """The files (relative paths) the generator wrote into ``out``, from the arguments
+    its marker records (rendered again: the generator is deterministic), the marker
+    included; None when the marker cannot be read."""
+    try:
+        marker = json.loads((out / MARKER).read_text(encoding="utf-8"))
+        graph = build_graph(marker["models"], marker["shape"], marker["seed"])
+        files = render_project(graph, marker["tests_per_model"], str(marker["db_path"]))
+    except (OSError, ValueError, KeyError, TypeError, UsageError):
+        return None
+    return {*files, MARKER}
+
+
+def _check_only_ours(out: Path) -> None:
+    """A folder the generator wrote is replaced whole: refuse when it holds anything
+    else than the generator's files and dbt's outputs (a file the user added)."""
+    ours = _written_by_us(out)
+    if ours is None:
+        raise UsageError(f"--out {out}: its {MARKER} cannot be read; refusing to replace it")
+    folders = {os.path.dirname(rel) for rel in ours}
+    folders |= {str(Path(f).parents[i]) for f in folders for i in range(len(Path(f).parts))}
+    foreign = []
+    for here, dirs, names in os.walk(out):
+        rel = os.path.relpath(here, out)
+        if rel == ".":
+            dirs[:] = [d for d in dirs if d not in DBT_OUTPUTS]
+            names = [n for n in names if n not in DBT_OUTPUTS]
+        for d in dirs:
+            path = os.path.normpath(os.path.join(rel, d))
+            if path not in folders or os.path.islink(os.path.join(here, d)):
+                foreign.append(path)
+        dirs[:] = [d for d in dirs if os.path.normpath(os.path.join(rel, d)) in folders]
+        foreign += [p for n in names if (p := os.path.normpath(os.path.join(rel, n))) not in ours]
+    if foreign:
+        more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
+        raise UsageError(
+            f"--out {out} holds {sorted(foreign)[0]}{more}, which harness generate did not "
+            "write; refusing to replace it (move it, or choose another folder)"
+        )
 
 
 def _write_files(root: Path, files: dict[str, str]) -> None:

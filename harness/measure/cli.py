@@ -30,6 +30,7 @@ from harness.measure.inputs import (
     checked_number,
 )
 from harness.measure.result import MeasureResult
+from harness.paths import check_path_text
 
 MIB = 1024 * 1024
 TIMEOUT_EXIT = 124  # as coreutils timeout
@@ -112,6 +113,7 @@ def _check_flags(args: argparse.Namespace) -> int | None:
     checked_number(args.interval_ms, "--interval-ms", MAX_INTERVAL_MS)
     out = args.output
     if out is not None:
+        check_path_text("-o", out)
         if out.is_dir():
             raise UsageError(f"-o: {out} is a directory; name a file")
         if not out.parent.is_dir():

@@ -8,6 +8,7 @@ lists a phase's axes in the order of AXES.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
@@ -75,6 +76,12 @@ def _where_dbt_runs(values: Mapping[str, Any], phase: str) -> bool:
 RUN_NODES_MAX = 256
 """run_nodes above this is no longer a slice: Cosmos matches each selected name in one
 pass over every node (trap 23), so the selection itself would cost the parse."""
+MAX_SLOTS = 256
+"""concurrency and worker_concurrency: at most this many task slots."""
+MAX_CELERY_WORKERS = 64
+"""celery_workers: at most this many workers on one machine."""
+MAX_LIMIT_MIB = 1_048_576
+"""worker_limit_mib: at most 1 TiB."""
 
 PARTIAL_PARSE_STATES = ("none", "cache_dir", "shipped", "changed")
 
@@ -114,6 +121,7 @@ class Axis:
     choices: tuple[Any, ...] | None = None
     minimum: int | None = None
     maximum: int | None = None
+    """The largest value accepted (a sane bound: a typo of a few digits is refused)."""
     pattern: str | None = None
     """A regular expression a string value must match (instead of choices)."""
     acts: Acts = _always
@@ -140,8 +148,12 @@ class Axis:
                 return f"must be one of {self.doc_values()}, got {value}"
             return None
         if self.kind is float:
-            ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
-            return None if ok else f"expected a positive number, got {value!r}"
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            if not ok or not 0 < value < math.inf:
+                return f"expected a finite positive number, got {value!r}"
+            if self.maximum is not None and value > self.maximum:
+                return f"must be at most {self.maximum}, got {value}"
+            return None
         if not isinstance(value, str):
             return f"expected a string, got {value!r}"
         if self.pattern is not None and not re.fullmatch(self.pattern, value):
@@ -198,15 +210,17 @@ AXES: dict[str, Axis] = {
         Axis("memory_optimised_imports", bool, False, _ALL_DAG | {IMPORT}, "env",
              "[cosmos] enable_memory_optimised_imports (and the DAG file's imports)"),
         Axis("worker_limit_mib", int, 0, (_ALL_DAG | {IMPORT, BASELINE}) - {MIN_WORKER, POD_SIZE},
-             "harness", "a cgroup memory limit on the measured tree; 0 = none", minimum=0),
+             "harness", "a cgroup memory limit on the measured tree; 0 = none", minimum=0,
+             maximum=MAX_LIMIT_MIB),
         Axis("execution_invocation", str, "DBT_RUNNER", _RUN | {SOAK}, "dag_file",
              "ExecutionConfig.invocation_mode", choices=INVOCATIONS, judged_by_cosmos=True),
         Axis("debug_mode", bool, False, _RUN, "env", "[cosmos] enable_debug_mode"),
         Axis("debug_poll_s", float, 0.5, _RUN, "env",
              "[cosmos] debug_memory_poll_interval_seconds (with debug_mode on)",
-             acts=_with_debug_mode),
+             acts=_with_debug_mode, maximum=3600),
         Axis("concurrency", int, 1, {DAG_RUN, MIN_WORKER, BASELINE}, "config",
-             "DAG max_active_tasks, [core] parallelism, dbt --threads", minimum=1),
+             "DAG max_active_tasks, [core] parallelism, dbt --threads", minimum=1,
+             maximum=MAX_SLOTS),
         Axis("cosmos_version", str, "locked", {IMPORT, PARSE}, "harness",
              "'locked' (uv.lock) or a release such as '1.13.1' installed beside it",
              pattern=_VERSION, quiet_default=True),
@@ -229,10 +243,10 @@ AXES: dict[str, Axis] = {
              choices=EXECUTORS, quiet_default=True),
         Axis("worker_concurrency", int, 1, {DAG_RUN, MIN_WORKER}, "config",
              "[celery] worker_concurrency: task slots of each Celery worker", minimum=1,
-             acts=_with_celery),
+             maximum=MAX_SLOTS, acts=_with_celery),
         Axis("celery_workers", int, 1, {DAG_RUN, MIN_WORKER}, "harness",
              "Celery workers on the default queue (WATCHER adds one for its producer's queue)",
-             minimum=1, acts=_with_celery),
+             minimum=1, maximum=MAX_CELERY_WORKERS, acts=_with_celery),
         Axis("task_groups", int, 0, {PARSE, TASK, POD_SIZE}, "dag_file",
              "0: one DbtDag; N: a DAG of N DbtTaskGroups sharing the project and manifest, "
              "each selecting its slice of the models by one tag (generated projects only)",
@@ -244,12 +258,12 @@ AXES: dict[str, Axis] = {
              "manifest and dbt parses the whole project, as on a worker of a big project",
              minimum=0, maximum=RUN_NODES_MAX, quiet_default=True),
         Axis("soak_tasks", int, 200, {SOAK}, "harness",
-             "soak: model tasks run in one process", minimum=1),
+             "soak: model tasks run in one process", minimum=1, maximum=100_000),
         Axis("dagbag_import_timeout", int, 30, _ALL_DAG, "env",
              "[core] dagbag_import_timeout in seconds (Airflow's default 30; "
              "dag_file_processor_timeout is raised with it when below): a DAG file whose "
              "import takes longer is dropped, by a task's `airflow tasks test` too",
-             minimum=1, quiet_default=True),
+             minimum=1, maximum=86_400, quiet_default=True),
     )
 }  # fmt: skip
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness.paths import check_not_inside, check_output
 from harness.report.history import DEFAULT_LIMIT, write_history
 
 
@@ -25,5 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """`harness history RUN... --out DIR`: prints the page's path."""
+    check_output("--out", args.out, folder=True)
+    check_not_inside("--out", args.out, [Path(r) for r in args.runs if Path(r).is_dir()])
     print(write_history(args.runs, args.out, args.scenario, args.limit))
     return 0

@@ -36,7 +36,7 @@ from harness.run.estimate import (
     run_estimate_s,
     setup_estimate_s,
 )
-from harness.run.runid import check_results_dir, claim_new, lock_run
+from harness.run.runid import check_results_dir, check_run_id, claim_new, lock_run
 from harness.run.runner import Unit, execute, iter_shard, units_of
 from harness.run.supervise import reaper
 from harness.run.workspace import RunDir, SetupError
@@ -44,6 +44,7 @@ from harness.scenarios import expand, load_scenario_file, select
 from harness.scenarios.load import ScenarioFile
 from harness.store.jsonl import RESULTS_FILE, CorruptResults, read_records
 from harness.store.record import Record
+from harness.store.runinfo import CorruptRunInfo, read_run_info
 
 RESULTS_ROOT = Path("results")
 
@@ -102,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
     resume = args.resume or args.rerun_failed
     if resume:
         flag = "--resume" if args.resume else "--rerun-failed"
+        check_run_id(flag, resume, args.results_dir)
         root = args.results_dir / resume
         stored = root / "scenario.toml"
         if not root.is_dir() or (not stored.exists() and args.scenario_file is None):
@@ -112,12 +114,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         if args.scenario_file is None:
             raise UsageError("a scenario file is needed (or --resume RUN_ID)")
+        if args.run_id is not None:
+            check_run_id("--run-id", args.run_id, args.results_dir)
         spec = load_scenario_file(args.scenario_file)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         suffix = f"-shard{shard[0]}of{shard[1]}" if shard else ""
-        run_id = args.run_id or f"{stamp}-{spec.path.stem}{suffix}"
-        if "/" in run_id or run_id in ("", ".", ".."):
-            raise UsageError(f"--run-id: {run_id!r} is not a folder name")
+        # The file's name is cut so that the default id stays within a name's limit.
+        run_id = args.run_id or f"{stamp}-{spec.path.stem[:100]}{suffix}"
+        check_run_id("--run-id", run_id, args.results_dir)
         if (args.results_dir / run_id).exists() and args.run_id and not args.dry_run:
             raise UsageError(f"--run-id: {args.results_dir / run_id} exists; use --resume {run_id}")
     measurements = select(expand(spec), args.select)
@@ -139,11 +143,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_recorded(root: Path, flag: str = "--resume") -> None:
-    """--resume, --rerun-failed: the results so far must be readable (a torn last line is
-    fine)."""
+    """--resume, --rerun-failed: the results so far and run.json must be readable (a torn
+    last line is fine)."""
+    try:
+        read_run_info(root)
+    except CorruptRunInfo as exc:
+        raise UsageError(f"{flag}: {exc}") from None
     results = root / RESULTS_FILE
     if not results.exists():
         return
+    if not results.is_file():
+        raise UsageError(f"{flag}: {results} is not a file")
     try:
         for _ in read_records(results):
             pass

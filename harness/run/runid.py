@@ -16,20 +16,29 @@ from pathlib import Path
 from typing import IO
 
 from harness.errors import UsageError
+from harness.paths import check_path_text, check_plain_name
 
 LOCK_FILE = ".lock"
 MAX_SUFFIX = 1000
 
 
 def check_results_dir(results_dir: Path) -> None:
-    """--results-dir must be a folder (or not exist yet, with a folder above it)."""
+    """--results-dir must be a folder, or not exist yet in a folder that does: the
+    harness makes no folder above the one it is given."""
+    check_path_text("--results-dir", results_dir)
     if results_dir.exists() and not results_dir.is_dir():
         raise UsageError(f"--results-dir: {results_dir} is not a directory")
-    for parent in results_dir.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise UsageError(f"--results-dir: {parent} is not a directory")
-            break
+    parent = Path(os.path.abspath(results_dir)).parent
+    if not parent.exists():
+        raise UsageError(f"--results-dir: {parent} does not exist; make it first")
+    if not parent.is_dir():
+        raise UsageError(f"--results-dir: {parent} is not a directory")
+
+
+def check_run_id(flag: str, run_id: str, results_dir: Path) -> None:
+    """A run id (--run-id, --resume, --rerun-failed) is a plain folder name under the
+    results folder: never a path elsewhere, whose files a run would write and remove."""
+    check_plain_name(flag, run_id, results_dir)
 
 
 def claim_new(results_dir: Path, run_id: str, explicit: bool) -> tuple[Path, str]:

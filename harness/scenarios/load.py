@@ -7,6 +7,7 @@ list; the runner measures the cartesian product. Example: scenarios/smoke.toml.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from harness.errors import UsageError
 from harness.generate.graph import MAX_MODELS, MIN_MODELS, SHAPES
 from harness.registry import AXES, PHASES
 from harness.scenarios.model import ProjectSpec
+from harness.scenarios.own import own_project_path
 
 TOP_KEYS = {
     "description",
@@ -30,6 +32,11 @@ PROJECT_KEYS = {"models", "shape", "seed", "project", "profile", "prepare"}
 OWN_PROJECT_KEYS = {"project", "profile", "prepare"}
 """Also allowed in [defaults]; a matrix that names a synthetic size does not inherit them."""
 MATRIX_KEYS = {"name", "phases", "repetitions"} | PROJECT_KEYS | set(AXES)
+MAX_REPETITIONS = 1000
+MAX_TIMEOUT_S = 366 * 86_400
+"""A measurement's timeout: at most a year, as `harness measure --timeout`."""
+MAX_TASK_SAMPLE = 1000
+MAX_SEED = 2**32
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,8 @@ def load_scenario_file(path: Path) -> ScenarioFile:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: malformed TOML: {exc}") from None
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise UsageError(f"{path}: malformed TOML: {str(exc).split(';')[0]}") from None
     return parse_scenarios(data, path, text)
 
 
@@ -77,10 +86,10 @@ def parse_scenarios(data: dict[str, Any], path: Path, text: str = "") -> Scenari
     """Validate an already-parsed TOML document."""
     where = str(path)
     _no_unknown(data, TOP_KEYS, where)
-    repetitions = _int(data.get("repetitions", 1), f"{where}: repetitions", 1)
-    timeout_s = _number(data.get("timeout_s", 1800), f"{where}: timeout_s")
-    task_sample = _int(data.get("task_sample", 3), f"{where}: task_sample", 1)
-    bisect_steps = _int(data.get("bisect_steps", 8), f"{where}: bisect_steps", 1)
+    repetitions = _int(data.get("repetitions", 1), f"{where}: repetitions", 1, MAX_REPETITIONS)
+    timeout_s = _number(data.get("timeout_s", 1800), f"{where}: timeout_s", MAX_TIMEOUT_S)
+    task_sample = _int(data.get("task_sample", 3), f"{where}: task_sample", 1, MAX_TASK_SAMPLE)
+    bisect_steps = _int(data.get("bisect_steps", 8), f"{where}: bisect_steps", 1, 64)
     defaults = data.get("defaults", {})
     if not isinstance(defaults, dict):
         raise UsageError(f"{where}: defaults: must be a table")
@@ -119,13 +128,15 @@ def _matrix(
     name = str(table.get("name", where.rsplit(" ", 1)[-1]))
     phases = tuple(_list(table.get("phases", list(PHASES))))
     for phase in phases:
+        if not isinstance(phase, str):
+            raise UsageError(f"{where}.phases: expected phase names, got {_show(phase)}")
         if phase not in PHASES:
             raise UsageError(
                 f"{where}.phases: unknown phase {phase!r} (known: {', '.join(PHASES)})"
             )
     if not phases:
         raise UsageError(f"{where}.phases: empty")
-    reps = _int(table.get("repetitions", repetitions), f"{where}.repetitions", 1)
+    reps = _int(table.get("repetitions", repetitions), f"{where}.repetitions", 1, MAX_REPETITIONS)
     axes: dict[str, tuple[Any, ...]] = {}
     for axis_name, axis in AXES.items():
         raw = table.get(axis_name, defaults.get(axis_name, axis.default))
@@ -154,7 +165,9 @@ def _projects(table: dict[str, Any], where: str, base: Path) -> tuple[ProjectSpe
     profile = table.get("profile", "harness")
     prepare = table.get("prepare")
     if prepare is not None and (not isinstance(prepare, str) or not prepare.strip()):
-        raise UsageError(f"{where}.prepare: expected a command string, got {prepare!r}")
+        raise UsageError(f"{where}.prepare: expected a command string, got {_show(prepare)}")
+    if prepare is not None and "\0" in prepare:
+        raise UsageError(f"{where}.prepare: the command holds a NUL byte")
     if profile not in ("harness", "project"):
         raise UsageError(f"{where}.profile: must be 'harness' or 'project', got {profile!r}")
     if "project" in table:
@@ -165,12 +178,8 @@ def _projects(table: dict[str, Any], where: str, base: Path) -> tuple[ProjectSpe
         out = []
         for raw in paths:
             if not isinstance(raw, str):
-                raise UsageError(f"{where}.project: must be a path string, got {raw!r}")
-            path = (base / raw).resolve()
-            if not (path / "dbt_project.yml").is_file():
-                raise UsageError(
-                    f"{where}.project: {path} is not a dbt project (no dbt_project.yml)"
-                )
+                raise UsageError(f"{where}.project: must be a path string, got {_show(raw)}")
+            path = own_project_path(base, raw, f"{where}.project")
             out.append(ProjectSpec(path=str(path), profile=profile, prepare=prepare))
         return tuple(out)
     if "profile" in table and profile != "harness":
@@ -185,9 +194,11 @@ def _projects(table: dict[str, Any], where: str, base: Path) -> tuple[ProjectSpe
             raise UsageError(f"{where}.models: at most {MAX_MODELS}, got {m}")
     shapes = _list(table.get("shape", ["layered"]))
     for shape in shapes:
-        if shape not in SHAPES:
-            raise UsageError(f"{where}.shape: unknown shape {shape!r} (known: {', '.join(SHAPES)})")
-    seeds = [_int(s, f"{where}.seed", 0) for s in _list(table.get("seed", [0]))]
+        if not isinstance(shape, str) or shape not in SHAPES:
+            raise UsageError(
+                f"{where}.shape: unknown shape {_show(shape)} (known: {', '.join(SHAPES)})"
+            )
+    seeds = [_int(s, f"{where}.seed", 0, MAX_SEED) for s in _list(table.get("seed", [0]))]
     return tuple(
         ProjectSpec(models=m, shape=sh, seed=se) for m in models for sh in shapes for se in seeds
     )
@@ -196,25 +207,35 @@ def _projects(table: dict[str, Any], where: str, base: Path) -> tuple[ProjectSpe
 def _check_axis_value(name: str, value: Any, where: str) -> None:
     problem = AXES[name].check(value)
     if problem is not None:
-        raise UsageError(f"{where}: {problem}")
+        raise UsageError(f"{where}: {problem[:200]}")
 
 
 def _list(raw: Any) -> list[Any]:
     return list(raw) if isinstance(raw, list) else [raw]
 
 
-def _int(raw: Any, where: str, minimum: int) -> int:
+def _int(raw: Any, where: str, minimum: int, maximum: int | None = None) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int):
-        raise UsageError(f"{where}: expected a whole number, got {raw!r}")
+        raise UsageError(f"{where}: expected a whole number, got {_show(raw)}")
     if raw < minimum:
-        raise UsageError(f"{where}: must be at least {minimum}, got {raw}")
+        raise UsageError(f"{where}: must be at least {minimum}, got {_show(raw)}")
+    if maximum is not None and raw > maximum:
+        raise UsageError(f"{where}: must be at most {maximum}, got {_show(raw)}")
     return raw
 
 
-def _number(raw: Any, where: str) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, int | float) or raw <= 0:
-        raise UsageError(f"{where}: expected a positive number, got {raw!r}")
+def _number(raw: Any, where: str, maximum: float) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 < raw < math.inf:
+        raise UsageError(f"{where}: expected a finite positive number, got {_show(raw)}")
+    if raw > maximum:
+        raise UsageError(f"{where}: must be at most {maximum:.0f}, got {_show(raw)}")
     return float(raw)
+
+
+def _show(value: Any, keep: int = 60) -> str:
+    """A value for a message, cut when long (a number of a thousand digits, a table)."""
+    text = repr(value)
+    return text if len(text) <= keep else f"{text[:keep]}... ({len(text)} characters)"
 
 
 def _no_unknown(table: dict[str, Any], known: set[str], where: str) -> None:

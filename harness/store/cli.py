@@ -6,8 +6,10 @@ import argparse
 from pathlib import Path
 
 from harness.errors import UsageError
+from harness.paths import check_not_inside, check_output
 from harness.store.jsonl import CorruptResults
 from harness.store.merge import MergeError, merge_runs
+from harness.store.runinfo import CorruptRunInfo
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,9 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """`harness merge OUT RUN...`."""
+    check_output("OUT", args.out, folder=True)
+    check_not_inside("OUT", args.out, args.runs)
     try:
         n = merge_runs(list(args.runs), args.out)
-    except (MergeError, CorruptResults) as exc:
+    except (MergeError, CorruptResults, CorruptRunInfo) as exc:
         raise UsageError(str(exc)) from None
     print(f"merged {n} records from {len(args.runs)} runs into {args.out}")
     return 0

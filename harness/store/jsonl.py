@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import IO
 
 from harness.store.record import Record
+from harness.store.validate import built_record_problem, loads, record_problem
 
 RESULTS_FILE = "results.jsonl"
 
@@ -67,10 +68,23 @@ def read_records(path: Path) -> Iterator[Record]:
 
 
 def _parse_line(line: str, path: Path, number: int) -> Record:
+    """One line as a record, its values checked (harness.store.validate)."""
     try:
-        return Record.from_dict(json.loads(line))
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise CorruptResults(f"{path}:{number}: not a result record ({exc})") from None
+        data = loads(line)
+        problem = record_problem(data)
+        if problem is None:
+            record = Record.from_dict(data)
+            problem = built_record_problem(record)
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        problem = str(exc) if not isinstance(exc, KeyError) else repr(str(exc.args[0]))
+    if problem is not None:
+        raise CorruptResults(f"{path}:{number}: not a result record ({_cut(problem)})")
+    return record
+
+
+def _cut(text: str, keep: int = 200) -> str:
+    """A message cut to ``keep`` characters: it may quote a huge value of the line."""
+    return text if len(text) <= keep else text[:keep] + "..."
 
 
 def write_records(path: Path, records: Iterable[Record]) -> int:

@@ -25,6 +25,7 @@ from typing import Any
 
 from harness.errors import UsageError
 from harness.store.typed import from_plain, to_plain
+from harness.store.validate import BadJson, loads
 
 RUN_FILE = "run.json"
 RUN_SCHEMA_VERSION = 2
@@ -207,17 +208,27 @@ def write_run_info(run_dir: Path, info: RunInfo | dict[str, Any]) -> Path:
     return path
 
 
+class CorruptRunInfo(UsageError):
+    """A run.json that is not one (a list, binary, NaN, nested too deep, wrong types)."""
+
+
 def read_run_info(run_dir: Path) -> RunInfo | None:
     """run.json of a run folder (None if there is none); content that is not a run.json
-    is a UsageError of one line."""
+    is a CorruptRunInfo of one line, naming the file."""
     path = run_dir / RUN_FILE
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return None
     try:
-        return RunInfo.from_dict(json.loads(path.read_text()))
-    except (ValueError, TypeError) as exc:  # JSON errors are ValueErrors
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UsageError(f"{path}: not a run.json: {reason}") from None
+        # The strict reader: finite numbers only, bounded nesting (harness.store.validate).
+        data = loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, BadJson) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else str(exc)[:200]
+        raise CorruptRunInfo(f"{path}: not a readable run.json ({why})") from None
+    try:
+        return RunInfo.from_dict(data)
+    except (ValueError, TypeError) as exc:
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise CorruptRunInfo(f"{path}: not a run.json: {reason}") from None
 
 
 def now_iso() -> str:
