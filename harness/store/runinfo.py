@@ -223,7 +223,7 @@ def read_run_info(run_dir: Path) -> RunInfo | None:
         data = loads(path.read_bytes().decode("utf-8"))
     except (OSError, UnicodeDecodeError, BadJson) as exc:
         why = exc.strerror if isinstance(exc, OSError) else str(exc)[:200]
-        raise CorruptRunInfo(f"{path}: not a readable run.json ({why})") from None
+        raise CorruptRunInfo(f"{path}: not a run.json: {why}") from None
     try:
         return RunInfo.from_dict(data)
     except (ValueError, TypeError) as exc:
