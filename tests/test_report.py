@@ -197,9 +197,12 @@ def test_concurrency_pairs_lowest_with_each_higher_value_and_mixed_sizes() -> No
         (1, 4, 100),
         (1, 8, 10),
     ]
-    assert row.size_verdicts == {10: guide.CONFIRMED, 100: guide.OPPOSITE}
+    outcomes = {(p.size, p.without_value): p.outcome("memory") for p in row.pairs}
+    assert outcomes == {(10, 4): guide.IMPROVED, (10, 8): guide.IMPROVED,
+                        (100, 4): guide.WORSENED}  # fmt: skip
     # not a direction: the cost of each extra slot, fitted over every repetition
     assert row.verdict == guide.PER_SLOT
+    assert row.size_verdicts == {10: guide.PER_SLOT, 100: guide.PER_SLOT}
     ten, hundred = row.slot_costs
     assert (ten.size, ten.values, hundred.size, hundred.values) == (10, (1, 4, 8), 100, (1, 4))
     assert ten.memory and ten.memory.slope == pytest.approx(85.1, rel=0.03)

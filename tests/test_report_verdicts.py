@@ -8,14 +8,19 @@ effect in this version", from a search of the package's source.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from pathlib import Path
+from typing import Any
 
+from harness.cli import main
 from harness.compare.stats import equivalence
 from harness.report import guide
 from harness.report.evidence import setting_uses
 from harness.report.sections_guide import guide_section, pairs_section
+from harness.store.jsonl import ResultsWriter
+from harness.store.runinfo import write_run_info
 from tests.test_report import DEBUG_PUSHED, PP_OFF, PP_USED, _noise, records, rows_by_key
 
 MANIFEST = {"load_mode": "DBT_MANIFEST"}
@@ -144,3 +149,20 @@ def test_no_effect_in_this_version_is_a_search_of_the_installed_source(tmp_path:
     imports = other["memory_optimised_imports"]
     assert imports.verdict == guide.NOT_MEASURED
     assert any("1.13.1" in n for n in imports.notes)
+
+
+def test_report_json_holds_the_guide_rows(tmp_path: Path, capsys: Any) -> None:
+    run = tmp_path / "run-j"
+    with ResultsWriter(run / "results.jsonl") as w:
+        for r in _parse(1000, "ok", 26.5, **MANIFEST) + _parse(1000, "error", -0.5, **LS_COLD):
+            w.append(r)
+    write_run_info(run, {"run_id": "run-j"})
+    assert main(["report", str(run), "--json"]) == 0
+    assert capsys.readouterr().out.split()[-1] == str(run / "report.json")
+    data = json.loads((run / "report.json").read_text())
+    (manifest,) = [r for r in data["guide"] if r["option"] == "dbt_manifest"]
+    assert manifest["verdict"] == guide.AVOIDS
+    assert manifest["sizes"][0]["label"] == "1000 models"
+    (pair,) = manifest["pairs"]
+    assert pair["repetitions"] == {"with": 2, "without": 2} and pair["failure"] == guide.AVOIDS
+    assert "26.5 s under" in pair["margin"]

@@ -286,7 +286,10 @@ def _special(
     if option.kind == "per_slot":
         costs = slot_costs(option, scenarios)
         if costs:
-            return dataclasses.replace(row, verdict=PER_SLOT, slot_costs=costs, where="")
+            per_slot = {c.size: PER_SLOT for c in costs}
+            return dataclasses.replace(
+                row, verdict=PER_SLOT, slot_costs=costs, where="", size_verdicts=per_slot
+            )
     if option.setting is None:
         return row
     use = setting_uses(option.setting)
