@@ -194,3 +194,70 @@ def power(
     delta = abs(math.log(ratio)) / (sd_log * math.sqrt(1.0 / n_base + 1.0 / n_new))
     crit = float(sps.t.ppf(1.0 - level / 2.0, df))
     return float(sps.nct.sf(crit, df, delta) + sps.nct.cdf(-crit, df, delta))
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """Two one-sided tests (TOST) of NEW against BASE: is the ratio of geometric means
+    within 1 - margin .. 1 + margin? Pooled-variance t-tests on the log values."""
+
+    margin: float
+    p_value: float | None
+    """The larger of the two one-sided p-values (None: no variance to test with)."""
+    ci_low: float | None
+    ci_high: float | None
+    """The 90% interval of the ratio (1 - 2 alpha): equivalence shown iff it lies within
+    the margin."""
+    equivalent: bool | None
+    """p below alpha; None when untested (1 against 1, or no spread at all)."""
+
+
+def equivalence(
+    base: list[float], new: list[float], margin: float, alpha: float = ALPHA
+) -> Equivalence:
+    """TOST on the log values (scipy.stats.ttest_ind, pooled variance, as the t-test of
+    ``compare_samples``): equivalence is shown when both one-sided tests reject, i.e. the
+    ratio is significantly above 1 - margin and significantly below 1 + margin. A wide
+    interval (few repetitions, noise) leaves ``equivalent`` False: "cannot tell"."""
+    from scipy import stats as sps  # here: importing the report must not load scipy
+
+    untested = Equivalence(margin, None, None, None, None)
+    if len(base) + len(new) < 3 or min(base, default=0) <= 0 or min(new, default=0) <= 0:
+        return untested
+    lb, ln = np.log(base), np.log(new)
+    if _sum_squares(lb) + _sum_squares(ln) == 0:
+        return untested  # no spread: a t statistic is not defined
+    low, high = math.log(1.0 - margin), math.log(1.0 + margin)
+    above = sps.ttest_ind(ln - low, lb, alternative="greater")  # H0: log ratio <= low
+    below = sps.ttest_ind(ln - high, lb, alternative="less")  # H0: log ratio >= high
+    p = float(max(above.pvalue, below.pvalue))
+    ci = sps.ttest_ind(ln, lb).confidence_interval(confidence_level=1.0 - 2.0 * alpha)
+    return Equivalence(
+        margin, p, math.exp(float(ci.low)), math.exp(float(ci.high)), bool(p < alpha)
+    )
+
+
+@dataclass(frozen=True)
+class Slope:
+    """A least-squares line of y against x: its slope with the 95% interval."""
+
+    slope: float
+    ci_low: float | None
+    ci_high: float | None
+    """None with two points only (no degree of freedom for the spread)."""
+    n: int
+    """Points fitted (repetitions, not distinct x)."""
+
+
+def slope(x: list[float], y: list[float], alpha: float = ALPHA) -> Slope | None:
+    """scipy.stats.linregress of ``y`` on ``x``; None unless x takes two values at least."""
+    from scipy import stats as sps  # here: importing the report must not load scipy
+
+    if len(x) != len(y) or len(set(x)) < 2:
+        return None
+    fit = sps.linregress(x, y)
+    if len(x) < 3:
+        return Slope(float(fit.slope), None, None, len(x))
+    mid = float(fit.slope)
+    half = float(sps.t.ppf(1.0 - alpha / 2.0, len(x) - 2)) * float(fit.stderr)
+    return Slope(mid, mid - half, mid + half, len(x))

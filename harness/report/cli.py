@@ -37,12 +37,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write the report into DIR (new or holding only an earlier report; its parent "
         "must exist; not inside a run); needed for several runs",
     )
+    parser.add_argument(
+        "--json", action="store_true", help="also write report.json: the guide rows as data"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """`harness report RUN [RUN ...] [--out DIR] [--baseline RUN]`: prints the two paths."""
     if len(args.run_dirs) > 1 and args.out is None:
         raise UsageError("several runs need --out DIR: their report is written apart from them")
+    if len(args.run_dirs) > 1 and args.json:
+        raise UsageError("--json takes one run")
     run_dirs = [resolve_run(r, args.results_dir) for r in args.run_dirs]
     baseline = resolve_run(args.baseline, args.results_dir) if args.baseline else None
     if args.out is None:
@@ -51,4 +56,8 @@ def run(args: argparse.Namespace) -> int:
         md, html = write_runs_report(run_dirs, args.out, baseline)
     print(md)
     print(html)
+    if args.json:
+        from harness.report.guide_json import write_guide_json
+
+        print(write_guide_json(run_dirs[0], args.out))
     return 0

@@ -8,12 +8,23 @@ that happened (dbt's log says it parsed in full, no debug figure, no sensor
 deferred). A pair where either side broke its label is left out of the verdict;
 when no pair is left the verdict is "not measured", with the reason, never "not
 seen". Options whose effect the harness sets directly (load mode, invocation,
-imports, concurrency) always act.
+imports, concurrency) always act. A side that failed (a timeout, an OOM kill) has no
+figures to check: only the side that succeeded is checked.
+
+Whether the code under test reads an option at all (``setting_uses``) is checked
+against the installed package's source, so the "no effect in this version" verdict
+follows the Cosmos installed, not a sentence written for one release.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
+import importlib.util
+import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 from harness.registry.figures import DbtEvidence
 from harness.store.record import Record
@@ -109,8 +120,74 @@ def acted(
     if checks is None:
         return True, "set by the harness"
     on, off = checks
-    took, why = on(with_records)
+    failed = with_records and not _ok(with_records)
+    took, why = (True, "its side failed: unchecked") if failed else on(with_records)
     if not took:
         return False, why
+    if without_records and not _ok(without_records):
+        return True, f"{why}; the side without it failed: unchecked"
     clean, why_off = off(without_records)
     return (True, why) if clean else (False, why_off)
+
+
+@dataclass(frozen=True)
+class SettingUse:
+    """Where an installed package's source names a setting."""
+
+    setting: str
+    package: str
+    version: str | None
+    files: int
+    """The package's .py files searched."""
+    defined: tuple[str, ...]
+    """"path:line" of the assignments that read it (``setting = conf.get...``)."""
+    used: tuple[str, ...]
+    """"path:line" of every other line that names it."""
+
+    @property
+    def unused(self) -> bool:
+        """Read and never used: the option cannot change what the package does."""
+        return bool(self.defined) and not self.used
+
+    def text(self) -> str:
+        """The evidence in words."""
+        where = ", ".join(self.defined) or "nowhere"
+        version = self.version or "(version unknown)"
+        head = f"{self.package} {version}: `{self.setting}` is read in {where}"
+        if self.unused:
+            return f"{head} and used nowhere else in its {self.files} source files"
+        return f"{head}; used in {', '.join(self.used[:5])}"
+
+
+def _package_dir(package: str) -> Path | None:
+    """The installed package's folder, found without importing it (trap 9)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+@functools.cache
+def setting_uses(
+    setting: str, package: str = "cosmos", dist: str = "astronomer-cosmos", root: Path | None = None
+) -> SettingUse | None:
+    """Grep the installed ``package`` (or ``root``) for ``setting``; None when not installed."""
+    folder = root or _package_dir(package)
+    if folder is None:
+        return None
+    try:
+        version: str | None = importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        version = None
+    name = re.compile(rf"\b{re.escape(setting)}\b")
+    assign = re.compile(rf"^\s*{re.escape(setting)}\s*(:[^=]*)?=")
+    files = sorted(folder.rglob("*.py"))
+    defined: list[str] = []
+    used: list[str] = []
+    for f in files:
+        lines = f.read_text(encoding="utf-8", errors="replace").splitlines()
+        for n, line in enumerate(lines, 1):
+            if name.search(line):
+                at = f"{package}/{f.relative_to(folder).as_posix()}:{n}"
+                (defined if assign.match(line) else used).append(at)
+    return SettingUse(setting, package, version, len(files), tuple(defined), tuple(used))

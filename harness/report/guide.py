@@ -5,14 +5,14 @@ the guide says each does, and the axis contrasts that measure it), and a verdict
 A contrast pairs scenarios of one phase that differ only in the option's axis
 (and in the axes the option makes irrelevant, e.g. the dbt ls cache state for
 DBT_MANIFEST). For each pair and metric the change is median(with option) /
-median(without), with its significance (harness.compare.stats). Verdicts:
-  confirmed     - a significant improvement in the claimed direction, no significant worsening
-  not seen      - no significant difference
-  the opposite  - a significant worsening, no significant improvement
-  mixed         - both, at different sizes or phases (see the details)
-  too few repetitions - pairs exist but have one repetition on a side: untestable
-  not measured  - the run has no such pair, or none where the option took effect on
-                  its side (harness.report.evidence; the row's reason says why)
+median(without), with its significance (harness.compare.stats). A pair where one side
+failed (every repetition a timeout, an OOM kill or an error) and the other succeeded is
+decided by the failure ("avoids a failure", or the opposite), with the margin of the side
+that succeeded to the limit the other passed. The verdicts and how a row's groups
+(one phase at one size) combine are harness.report.guide_verdict's; besides them:
+  no effect in this version - the option's Cosmos setting is read and used nowhere in
+                  the installed Cosmos (harness.report.evidence.setting_uses)
+  cost per slot - concurrency: MiB and seconds per extra slot (harness.report.guide_slots)
 Only the locked Cosmos is measured here; other releases (axis cosmos_version) are left
 out. A difference under MIN_EFFECT counts as none, significant or not: the guide
 speaks of "High" and "Low", not of a 1% drift.
@@ -23,33 +23,78 @@ are adjusted together (Benjamini-Hochberg, harness.compare.stats.adjust): with
 six pairs of pure noise tested at 5% each, one pair in four would pass by chance; after
 the adjustment an option that does nothing gets a verdict other than "not seen" with
 about 5% probability at most, whatever the number of pairs (tests/test_report.py
-simulates it).
+simulates it). Claims of no overhead are judged by equivalence (two one-sided tests
+within MIN_EFFECT, stats.equivalence), so two noisy runs a side say "cannot tell".
 """
 
 from __future__ import annotations
 
 import dataclasses
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from harness.compare.samples import ScenarioSamples
-from harness.compare.stats import Change, adjust, compare_samples
-from harness.report.common import axes_key, size_sort_key, successful
-from harness.report.evidence import acted
-from harness.report.guide_options import OPTIONS, GuideOption
+from harness.compare.stats import Change, Equivalence, adjust, compare_samples, equivalence
+from harness.report.common import axes_key, size_label, size_sort_key
+from harness.report.evidence import acted, setting_uses
+from harness.report.guide_failures import failure_fields, state
+from harness.report.guide_options import OPTIONS, Contrast, GuideOption
+from harness.report.guide_slots import SlotCost, slot_costs
+from harness.report.guide_verdict import (
+    AVOIDS,
+    BOTH_FAILED,
+    CANNOT_TELL,
+    CONFIRMED,
+    FAILS,
+    IMPROVED,
+    MIN_EFFECT,
+    MIXED,
+    NO_EFFECT,
+    NOT_MEASURED,
+    NOT_SEEN,
+    OPPOSITE,
+    PER_SLOT,
+    SAME,
+    UNKNOWN,
+    UNTESTED,
+    VERDICTS,
+    WORSENED,
+    Judgement,
+    combine,
+    judge_group,
+    outcome,
+)
 
-MIN_EFFECT = 0.05
+__all__ = [
+    "AVOIDS",
+    "BOTH_FAILED",
+    "CANNOT_TELL",
+    "CONFIRMED",
+    "FAILS",
+    "IMPROVED",
+    "MIN_EFFECT",
+    "MIXED",
+    "NOT_MEASURED",
+    "NOT_SEEN",
+    "NO_EFFECT",
+    "OPPOSITE",
+    "PER_SLOT",
+    "SAME",
+    "UNKNOWN",
+    "UNTESTED",
+    "VERDICTS",
+    "WORSENED",
+    "Cell",
+    "GuideRow",
+    "Pair",
+    "cell",
+    "evaluate",
+    "find_pairs",
+]  # fmt: skip
 
-CONFIRMED = "confirmed"
-NOT_SEEN = "not seen"
-OPPOSITE = "the opposite"
-MIXED = "mixed"
-UNTESTED = "too few repetitions"
-NOT_MEASURED = "not measured"
-
-IMPROVED, WORSENED, SAME, UNKNOWN = "improved", "worsened", "no difference", "untested"
 METRICS = ("memory", "time", "slots")
+
 
 @dataclass(frozen=True)
 class Pair:
@@ -64,28 +109,64 @@ class Pair:
     with_id: str
     without_id: str
     changes: dict[str, Change]
-    """metric key -> change of median(with) / median(without)."""
+    """metric key -> change of median(with) / median(without); empty when a side failed."""
     acted: bool = True
     """The option took effect on its side (harness.report.evidence); if not, the
     pair is shown but left out of the verdict."""
     acted_reason: str | None = None
+    failure: str | None = None
+    """AVOIDS (the twin failed), FAILS (the option's side failed), BOTH_FAILED or None."""
+    failed: str = ""
+    """The failed side: its value, status and reason."""
+    margin: str | None = None
+    """The side that succeeded: how far it stayed from the limit the other passed."""
+    equivalence: dict[str, Equivalence] = field(default_factory=dict)
+    """metric -> the equivalence test (options claimed to cost nothing)."""
+    repetitions: tuple[int, int] = (0, 0)
+    """Repetitions with the option and without it."""
 
     def outcome(self, metric: str) -> str | None:
-        """improved, worsened, no difference, untested; None if the metric is missing."""
+        """improved, worsened, no difference, untested; the failure when a side failed;
+        None if the metric is missing."""
+        if self.failure is not None:
+            return self.failure
         c = self.changes.get(metric)
-        if c is None:
-            return None
-        if c.significant is None:
-            return UNKNOWN
-        if c.significant and c.ratio < 1.0 - MIN_EFFECT:
-            return IMPROVED
-        if c.significant and c.ratio > 1.0 + MIN_EFFECT:
-            return WORSENED
-        return SAME
+        return None if c is None else outcome(c)
+
+    def failure_text(self) -> str:
+        """What failed, and the other side's margin to the limit."""
+        margin = f"; {self.margin}" if self.margin else ""
+        return f"{size_label(self.size)}, {self.phase}: {self.failed}{margin}"
+
+
+def _pair(option: GuideOption, c: Contrast, s: ScenarioSamples, twin: ScenarioSamples) -> Pair:
+    states = (state(s) or "", state(twin) or "")
+    took, why = acted(option.key, s.records, twin.records)
+    extra: dict[str, Any] = {}
+    changes: dict[str, Change] = {}
+    if states == ("ok", "ok"):
+        changes = {
+            m: compare_samples(twin.values[m], s.values[m])
+            for m in METRICS
+            if s.values.get(m) and twin.values.get(m)
+        }
+        if option.kind == "no_overhead":
+            extra["equivalence"] = {
+                m: equivalence(twin.values[m], s.values[m], MIN_EFFECT)
+                for m in option.metrics
+                if m in changes
+            }
+    else:
+        extra = failure_fields(c, s, twin, states)  # both failed: shown, judges nothing
+    return Pair(option.key, c.label, c.phase, s.size, s.axes[c.axis], twin.axes[c.axis],
+                s.scenario_id, twin.scenario_id, changes, took, why,
+                repetitions=(sum(s.statuses.values()), sum(twin.statuses.values())),
+                **extra)  # fmt: skip
 
 
 def find_pairs(option: GuideOption, scenarios: dict[str, ScenarioSamples]) -> list[Pair]:
-    """Every pair of scenarios that measures ``option`` (only scenarios with ok values)."""
+    """Every pair of scenarios that measures ``option``: both sides succeeded, or one or
+    both failed every repetition (a scenario partly failed is left out)."""
     out = []
     for c in option.contrasts:
         # The guide is about the Cosmos under test: scenarios run with another release
@@ -94,7 +175,7 @@ def find_pairs(option: GuideOption, scenarios: dict[str, ScenarioSamples]) -> li
             s
             for s in scenarios.values()
             if s.phase == c.phase
-            and successful(s)
+            and state(s) is not None
             and c.axis in s.axes
             and s.axes.get("cosmos_version") is None
         ]
@@ -110,47 +191,9 @@ def find_pairs(option: GuideOption, scenarios: dict[str, ScenarioSamples]) -> li
             for s in phase:
                 if s.axes[c.axis] != with_v:
                     continue
-                for twin in without.get(axes_key(s.axes, drop), []):
-                    took, why = acted(option.key, s.records, twin.records)
-                    changes = {
-                        m: compare_samples(twin.values[m], s.values[m])
-                        for m in METRICS
-                        if s.values.get(m) and twin.values.get(m)
-                    }
-                    out.append(
-                        Pair(
-                            option.key,
-                            c.label,
-                            c.phase,
-                            s.size,
-                            with_v,
-                            without_v,
-                            s.scenario_id,
-                            twin.scenario_id,
-                            changes,
-                            took,
-                            why,
-                        )
-                    )
+                twins = without.get(axes_key(s.axes, drop), [])
+                out += [_pair(option, c, s, twin) for twin in twins]
     return out
-
-
-def verdict(option: GuideOption, pairs: list[Pair]) -> str:
-    """The option's verdict from the outcomes of its claimed metrics over all pairs."""
-    outcomes = [o for p in pairs for m in option.metrics if (o := p.outcome(m)) is not None]
-    if not outcomes:
-        return NOT_MEASURED
-    tested = [o for o in outcomes if o != UNKNOWN]
-    if not tested:
-        return UNTESTED
-    if option.kind == "no_overhead":
-        return OPPOSITE if WORSENED in tested else CONFIRMED
-    improved, worsened = IMPROVED in tested, WORSENED in tested
-    if improved and worsened:
-        return MIXED
-    if improved:
-        return CONFIRMED
-    return OPPOSITE if worsened else NOT_SEEN
 
 
 @dataclass(frozen=True)
@@ -190,8 +233,14 @@ class GuideRow:
     """size -> metric -> summary."""
     size_verdicts: dict[int | str | None, str]
     reason: str | None = None
-    """Why the verdict is "not measured" although pairs exist: the option never took
-    effect on its side (harness.report.evidence)."""
+    """Why the verdict is "not measured" although pairs exist (the option never took
+    effect on its side, harness.report.evidence), or why it has no effect in this version."""
+    where: str = ""
+    """Where each verdict holds, when the row's sizes or phases disagree."""
+    notes: tuple[str, ...] = ()
+    """What qualifies the verdict: failures and margins, floors, equivalence intervals."""
+    slot_costs: list[SlotCost] = field(default_factory=list)
+    """Concurrency: MiB and seconds per extra slot, per configuration and size."""
 
 
 def _counted(pairs: list[Pair]) -> tuple[list[Pair], str | None]:
@@ -212,8 +261,51 @@ def adjusted(pairs: list[Pair]) -> list[Pair]:
     return out
 
 
-def evaluate(scenarios: dict[str, ScenarioSamples]) -> list[GuideRow]:
-    """All seven rows, measured or not, in the guide's order."""
+def _judge(option: GuideOption, counted: list[Pair]) -> tuple[Judgement, dict[Any, str]]:
+    """The row's verdict over its groups (one phase at one size each), and each size's."""
+    groups: dict[tuple[int | str | None, str], list[Pair]] = {}
+    for p in counted:
+        groups.setdefault((p.size, p.phase), []).append(p)
+    keys = sorted(groups, key=lambda k: (size_sort_key(k[0]), k[1]))
+    judged = {k: judge_group(option.kind, option.metrics, groups[k]) for k in keys}
+    sizes = sorted({k[0] for k in keys}, key=size_sort_key)
+    by_size = {
+        size: combine([(k[1], judged[k]) for k in keys if k[0] == size]).verdict
+        for size in sizes
+    }
+    row = combine([(f"{size_label(k[0])} ({k[1]})", judged[k]) for k in keys])
+    return row, by_size
+
+
+def _special(
+    row: GuideRow, scenarios: dict[str, ScenarioSamples], cosmos_version: str | None
+) -> GuideRow:
+    """The verdicts that are not a direction: concurrency's cost per slot, and an option
+    the installed Cosmos never uses (when it is the run's Cosmos)."""
+    option = row.option
+    if option.kind == "per_slot":
+        costs = slot_costs(option, scenarios)
+        if costs:
+            per_slot = {c.size: PER_SLOT for c in costs}
+            return dataclasses.replace(
+                row, verdict=PER_SLOT, slot_costs=costs, where="", size_verdicts=per_slot
+            )
+    if option.setting is None:
+        return row
+    use = setting_uses(option.setting)
+    if use is None or not use.unused:
+        return row
+    if cosmos_version is not None and use.version != cosmos_version:
+        note = f"{use.text()}; but the run measured Cosmos {cosmos_version}: not applied"
+        return dataclasses.replace(row, notes=(*row.notes, note))
+    return dataclasses.replace(row, verdict=NO_EFFECT, reason=use.text(), where="")
+
+
+def evaluate(
+    scenarios: dict[str, ScenarioSamples], cosmos_version: str | None = None
+) -> list[GuideRow]:
+    """All seven rows, measured or not, in the guide's order. ``cosmos_version``: the
+    run's Cosmos (run.json), which the check of the installed package must match."""
     rows = []
     for option in OPTIONS:
         found = find_pairs(option, scenarios)
@@ -224,12 +316,13 @@ def evaluate(scenarios: dict[str, ScenarioSamples]) -> list[GuideRow]:
         judged = iter(counted)
         pairs = [next(judged) if p.acted else p for p in found]
         sizes = sorted({p.size for p in pairs}, key=size_sort_key)
-        cells = {}
-        size_verdicts = {}
-        for size in sizes:
-            at = [p for p in counted if p.size == size]
-            cells[size] = {m: cell(at, m) for m in METRICS}
-            size_verdicts[size] = verdict(option, at)
-        row_verdict = verdict(option, counted)
-        rows.append(GuideRow(option, pairs, row_verdict, cells, size_verdicts, reason))
+        cells = {
+            size: {m: cell([p for p in counted if p.size == size], m) for m in METRICS}
+            for size in sizes
+        }
+        row_j, size_verdicts = _judge(option, counted)
+        verdict = row_j.verdict if counted or not reason else NOT_MEASURED
+        row = GuideRow(option, pairs, verdict, cells, size_verdicts, reason, row_j.where,
+                       row_j.notes)  # fmt: skip
+        rows.append(_special(row, scenarios, cosmos_version))
     return rows

@@ -52,7 +52,12 @@ class GuideOption:
     """The metrics the claim is about (memory, time, slots)."""
     contrasts: tuple[Contrast, ...]
     kind: str = "reduces"
-    """"reduces": the option should lower the metrics; "no_overhead": it should not raise them."""
+    """"reduces": the option should lower the metrics; "no_overhead": it should not raise
+    them (judged by an equivalence test); "per_slot": a cost per unit of the axis (the
+    row gives the fitted MiB and seconds per step, not a direction)."""
+    setting: str | None = None
+    """The Cosmos setting (``[cosmos]`` option) behind it: where the installed Cosmos never
+    uses it, the verdict is "no effect in this version" (harness.report.evidence)."""
 
 
 _LS = ("DBT_LS", "AUTOMATIC")
@@ -72,6 +77,7 @@ OPTIONS: tuple[GuideOption, ...] = (
             ),
             Contrast("task", "memory_optimised_imports", fixed(True, False), "task: on vs off"),
         ),
+        setting="enable_memory_optimised_imports",
     ),
     GuideOption(
         2,
@@ -175,6 +181,7 @@ OPTIONS: tuple[GuideOption, ...] = (
                 "dag_run: lowest vs higher concurrency",
             ),
         ),
+        kind="per_slot",
     ),
     GuideOption(
         7,

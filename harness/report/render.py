@@ -80,7 +80,7 @@ def build_report(
     # workers' cgroups): the guide, the recommendations and the plots, which compare
     # whole LocalExecutor runs, leave it to the workers section.
     local = without_celery(scenarios)
-    rows = guide.evaluate(local)
+    rows = guide.evaluate(local, run.info.versions.get("astronomer-cosmos"))
     sections: list[Section | None] = [
         summary_section(scenarios),
         sizing_section(run.records),
