@@ -38,7 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "must exist; not inside a run); needed for several runs",
     )
     parser.add_argument(
-        "--json", action="store_true", help="also write report.json: the guide rows as data"
+        "--json",
+        action="store_true",
+        help="also write report.json: the answer, the guide rows and the recommendations as data",
     )
 
 

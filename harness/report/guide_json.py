@@ -1,9 +1,12 @@
-"""The guide table as data: `harness report RUN --json` writes report.json beside
-report.md, each guide row with its verdict, where it holds and what qualifies it, and
-per size the verdict and each metric's change (median ratio, interval, pairs), then
-every pair with its repetitions, the evidence that the option acted, its failure and
-margin, its tests; concurrency's cost per slot. The same rows the markdown and HTML
-tables are rendered from (harness.report.guide.evaluate)."""
+"""The report as data: `harness report RUN --json` writes report.json beside report.md:
+the answer (per size one configuration: its settings, each phase's peak under it with
+the conditions apart, what was not measured together, the worker), each guide row with
+its verdict, where it holds and what qualifies it, and per size the verdict and each
+metric's change (median ratio, interval, pairs), then every pair with its repetitions,
+the evidence that the option acted, its failure and margin, its tests; concurrency's
+cost per slot; and the recommendations (per phase and size, the goals a configuration
+answers, its settings and conditions, and those it cannot be told from). The same data
+the markdown and HTML are rendered from (harness.report.view_data.ReportData)."""
 
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ from typing import Any
 from harness.compare.runs import load_run
 from harness.compare.samples import group_scenarios
 from harness.report import guide
-from harness.report.common import size_label, without_celery
+from harness.report.common import size_label
+from harness.report.view_data import answer_data, report_data
 
 REPORT_JSON = "report.json"
 
@@ -80,15 +84,18 @@ def row_data(row: guide.GuideRow) -> dict[str, Any]:
 
 
 def guide_data(run_dir: Path) -> dict[str, Any]:
-    """The guide of a run folder as plain data (what report.json holds)."""
+    """The report of a run folder as plain data (what report.json holds): the answer,
+    the guide's rows and the recommendations, from the same ReportData the markdown and
+    HTML are rendered from (harness.report.view_data)."""
     run = load_run(run_dir)
-    version = run.info.versions.get("astronomer-cosmos")
-    rows = guide.evaluate(without_celery(group_scenarios(run.records)), version)
+    data = report_data(run, group_scenarios(run.records))
     return {
         "run_id": run.run_id,
-        "cosmos": version,
+        "cosmos": run.info.versions.get("astronomer-cosmos"),
         "min_effect": guide.MIN_EFFECT,
-        "guide": [row_data(r) for r in rows],
+        "answer": answer_data(data),
+        "guide": [row_data(r) for r in data.guide],
+        "recommendations": [_plain(g) for g in data.recommendations],
     }
 
 

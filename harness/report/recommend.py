@@ -124,17 +124,42 @@ def candidates(
     return out
 
 
+NOISE = "within the noise"
+"""A tie: the two were compared (repetitions on a side) and differ by no significant
+change beyond guide.MIN_EFFECT."""
+UNTESTED = "untested against each other"
+"""A tie by default: one repetition against one, so nothing was compared."""
+
+
+def tie_kind(best: Candidate, other: Candidate, metric: str) -> str | None:
+    """NOISE or UNTESTED when ``other`` cannot be told worse than ``best`` in ``metric``;
+    None when it is significantly worse (or is ``best``, or lacks the metric)."""
+    if other is best or not other.values.get(metric) or not best.values.get(metric):
+        return None
+    change = compare_samples(list(best.values[metric]), list(other.values[metric]))
+    if change.significant is None:
+        return UNTESTED
+    if not change.significant or change.ratio < 1.0 + MIN_EFFECT:
+        return NOISE
+    return None
+
+
 def ties(best: Candidate, others: list[Candidate], metric: str) -> list[Candidate]:
     """The candidates not significantly worse than ``best`` in ``metric`` (nor by more
-    than guide.MIN_EFFECT): where the choice between them is "either"."""
-    out = []
-    for c in others:
-        if c is best or not c.values.get(metric) or not best.values.get(metric):
-            continue
-        change = compare_samples(list(best.values[metric]), list(c.values[metric]))
-        if not change.significant or change.ratio < 1.0 + MIN_EFFECT:
-            out.append(c)
-    return out
+    than guide.MIN_EFFECT), or never compared with it: where the choice is "either"."""
+    return [c for c in others if tie_kind(best, c, metric) is not None]
+
+
+def tie_text(best: Candidate, tied: list[Candidate], metric: str) -> str:
+    """How ``tied`` stand against ``best``: "within the noise" when every one was
+    compared, "untested against each other" when none was, else both counts."""
+    kinds = [tie_kind(best, c, metric) for c in tied]
+    untested = kinds.count(UNTESTED)
+    if not untested:
+        return NOISE
+    if untested == len(kinds):
+        return UNTESTED
+    return f"{len(kinds) - untested} {NOISE}, {untested} {UNTESTED}"
 
 
 def recommend(scenarios: dict[str, ScenarioSamples], phase: str) -> list[Recommendation]:

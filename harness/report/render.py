@@ -20,6 +20,7 @@ from harness.report.render_md import render_markdown
 from harness.report.runs import Sources, check_out, choose, combined_failures, combined_run
 from harness.report.sections_checks import load_section
 from harness.report.sections_guide import guide_section, pairs_section
+from harness.report.sections_recommend import recommendations_section
 from harness.report.sections_run import (
     comparison_section,
     cost_section,
@@ -27,13 +28,13 @@ from harness.report.sections_run import (
     failures_section,
     figures_section,
     parse_limits_section,
-    recommendations_section,
 )
 from harness.report.sections_runs import environments_section, runs_section, scenarios_text
 from harness.report.sections_sizing import sizing_section
 from harness.report.sections_workers import workers_section
 from harness.report.summary import summary_section
 from harness.report.view import Report, Section
+from harness.report.view_data import ReportData, report_data
 
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
@@ -80,12 +81,15 @@ def build_report(
     # workers' cgroups): the guide, the recommendations and the plots, which compare
     # whole LocalExecutor runs, leave it to the workers section.
     local = without_celery(scenarios)
-    rows = guide.evaluate(local, run.info.versions.get("astronomer-cosmos"))
+    # The answer, the guide's rows and the recommendations, computed once: report.json
+    # holds the same data (harness.report.view_data).
+    data: ReportData = report_data(run, scenarios)
+    rows = data.guide
     sections: list[Section | None] = [
-        summary_section(scenarios),
+        summary_section(scenarios, data.answer),
         sizing_section(run.records),
         guide_section(rows),
-        recommendations_section(local),
+        recommendations_section(data.recommendations),
         cost_section(local),
         parse_limits_section(local),
         load_section(run, scenarios),

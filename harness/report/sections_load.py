@@ -40,7 +40,7 @@ def _sweep_verdict(w: sw.Sweep) -> str:
     if w.next_ratio is None:
         return f"beyond {w.stops_after}: every repetition at {nxt} failed"
     return (
-        f"beyond {w.stops_after}: from {w.stops_after} to {nxt} the median wall time changes "
+        f"beyond {w.stops_after}: the fastest above it, {nxt}, changes the median wall time "
         f"by {fmt_pct(w.next_ratio)}"
     )
 
@@ -108,8 +108,9 @@ def sweep_section(sweeps: list[sw.Sweep], machine: str, cores: int | None) -> Se
         id="concurrency-section",
         intro=[
             f"Measured on {machine}. More concurrency stops paying at the smallest value "
-            f"beyond which the next one measured improves the median wall time by less than "
-            f"{sw.MIN_GAIN:.0%}, worsens it or fails.",
+            f"beyond which no value measured (up to the first that failed) improves the "
+            f"median wall time by {sw.MIN_GAIN:.0%} or more, or the next one fails: the "
+            "same medians the recommendations' fastest is chosen on.",
             f"Of {len(sweeps)} configurations, more concurrency stops paying "
             + ", ".join(parts)
             + (f"; this machine has {cores} logical cores." if cores else "."),

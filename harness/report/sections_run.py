@@ -1,6 +1,6 @@
-"""The report's sections on the run as a whole: recommendations, Cosmos's cost over
-plain `dbt build`, the parse against Airflow's limits, figures, the comparison with a
-baseline and the environment."""
+"""The report's sections on the run as a whole: Cosmos's cost over plain `dbt build`,
+the parse against Airflow's limits, figures, the comparison with a baseline and the
+environment (the recommendations: harness.report.sections_recommend)."""
 
 from __future__ import annotations
 
@@ -13,92 +13,11 @@ from harness.report.common import fmt_mib, fmt_s, size_label
 from harness.report.failures import Failure
 from harness.report.parselimits import ParseMargin, parse_margins
 from harness.report.plots import Plot
-from harness.report.recommend import (
-    WORKER_GIB,
-    Candidate,
-    Recommendation,
-    cosmos_cost,
-    recommend,
-    ties,
-)
+from harness.report.recommend import cosmos_cost
 from harness.report.view import Section, Table, cell
 from harness.store.runinfo import Commit, Machine, RunInfo
 
 DASH = "-"
-RECOMMEND_NOTE = (
-    "Only configurations whose every repetition succeeded are considered; a configuration fits "
-    'a worker when the smallest worker its min_worker bisection found ("ran in") is within '
-    "it, or, where none was run, when every repetition's peak stayed within it. A pick is in "
-    "bold when it is significantly better than every other (Student's t on the log values, "
-    "harness.compare) by more than 5%; otherwise the configurations it cannot be "
-    "told from are listed: choose either."
-)
-
-
-def _pick(c: Candidate) -> str:
-    text = f"{c.label}: {fmt_mib(c.memory)}, {fmt_s(c.time)}"
-    if c.smallest_worker is not None:
-        text += f" (ran in {fmt_mib(c.smallest_worker)})"
-    return text
-
-
-def _goals(r: Recommendation) -> list[tuple[str, Candidate | None, str]]:
-    """(what the user wants, the pick, the metric it is chosen on) in the table's order."""
-    goals: list[tuple[str, Candidate | None, str]] = [
-        ("lowest peak memory", r.lowest_memory, "memory"),
-        ("fastest", r.fastest, "time"),
-    ]
-    return goals + [(f"fastest within {g} GiB", r.fits[g], "time") for g in WORKER_GIB]
-
-
-def _recommend_rows(r: Recommendation, table: Table) -> None:
-    """One row per distinct pick: goals answered by the same configuration share a row,
-    and a pick whose lead is not significant names the configurations tied with it."""
-    merged: dict[str, list[str]] = {}
-    picks: dict[str, tuple[Candidate | None, str]] = {}
-    for goal, pick, metric in _goals(r):
-        key = pick.label if pick else "none fits"
-        merged.setdefault(key, []).append(goal)
-        picks.setdefault(key, (pick, metric))
-    for key, goals in merged.items():
-        pick, metric = picks[key]
-        if pick is None:
-            table.add(size_label(r.size), r.candidates, "; ".join(goals), "none fits", "")
-            continue
-        tied = ties(pick, list(r.pool), metric)
-        either = (
-            f"either ({metric}): " + " | ".join(_pick(c) for c in tied)
-            if tied
-            else "no other within the noise"
-        )
-        table.add(
-            size_label(r.size),
-            r.candidates,
-            "; ".join(goals),
-            cell(_pick(pick), strong=not tied),
-            either,
-        )
-
-
-def recommendations_section(scenarios: dict[str, ScenarioSamples]) -> Section:
-    """For each size: the lightest, the fastest, the fastest within 1, 2 and 4 GiB."""
-    section = Section("Recommendations", id="recommendations", notes=[RECOMMEND_NOTE])
-    for phase, what in (("dag_run", "whole DAG run"), ("task", "one task (largest sampled)")):
-        recs = recommend(scenarios, phase)
-        if not recs:
-            continue
-        table = Table(
-            ["size", "configurations", "what you want", "use", "or, not significantly worse"],
-            id=f"recommend-{phase}",
-        )
-        for r in recs:
-            _recommend_rows(r, table)
-        section.children.append(Section(f"{phase}: {what}", level=3, tables=[table]))
-    if not section.children:
-        section.intro.append("No successful task or dag_run measurement in this run.")
-    return section
-
-
 def cost_section(scenarios: dict[str, ScenarioSamples]) -> Section:
     """Each execution mode's dag_run against plain `dbt build` of the same project."""
     section = Section("Cosmos's cost over plain `dbt build`", id="cost-section")

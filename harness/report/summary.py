@@ -1,9 +1,11 @@
-"""The first screen: for each project size measured, the settings to use and how big
-the DAG processor's parse, one task and the worker will be, with what was not measured.
+"""The first screen: for each project size measured, one configuration to deploy and
+how big the DAG processor's parse, one task and the worker will be under it, with what
+was not measured together with it.
 
-The picks are the recommendations' (harness.report.recommend: every repetition
-succeeded, ties named); the worker's peak is fitted over the measured concurrencies of
-the picked configuration as a base plus MiB per slot (least squares, 95% interval).
+The configuration is harness.report.deploy's (one set of settings, the same in every
+phase; every repetition succeeded; ties named, "untested against each other" where
+measured once); the worker's peak is fitted over the measured concurrencies of the
+configuration as a base plus MiB per slot (least squares, 95% interval).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from harness.report import minworker as mw
 from harness.report.common import (
     MIB,
     axes_key,
+    fmt_axis,
     fmt_mib,
     on_celery,
     size_label,
@@ -24,7 +27,16 @@ from harness.report.common import (
     successful,
     without_celery,
 )
-from harness.report.recommend import Candidate, Recommendation, recommend, ties
+from harness.report.deploy import (
+    DEPLOYMENT,
+    NEAR_SHARE,
+    PHASE_NAMES,
+    Deployable,
+    Part,
+    answer,
+    settings_text,
+)
+from harness.report.recommend import Candidate
 from harness.report.view import Cell, Section, Table, cell
 
 FIT_DROP = ("concurrency", "worker_limit_mib")
@@ -74,9 +86,15 @@ def _worker_points(
     ]
 
 
-def _worker_text(scenarios: dict[str, ScenarioSamples], rec: Recommendation) -> list[str]:
-    pick = rec.lowest_memory
-    points = _worker_points(scenarios, pick, rec.size)
+def worker_lines(
+    scenarios: dict[str, ScenarioSamples], part: Part | None, size: int | str | None
+) -> list[str]:
+    """The whole run's worker under the configuration: its peak fitted over the
+    concurrencies measured, or the one measured (``scenarios``: LocalExecutor ones)."""
+    pick = part.candidate if part else None
+    if part is None or pick is None:
+        return ["not measured"]
+    points = _worker_points(scenarios, pick, size)
     fit = fit_slots(points)
     if fit is None:
         c = pick.config.get("concurrency", "?")
@@ -96,26 +114,31 @@ def _worker_text(scenarios: dict[str, ScenarioSamples], rec: Recommendation) -> 
     return lines
 
 
-def _pick_text(rec: Recommendation | None, what: str) -> list[str]:
-    if rec is None:
-        return []
-    pick = rec.lowest_memory
-    tied = ties(pick, list(rec.pool), "memory")
-    text = f"{what}: {pick.label}"
-    if tied:
-        others = "another" if len(tied) == 1 else f"any of {len(tied)} others"
-        text += f" (or {others} within the noise)"
-    return [text]
+def _settings_lines(d: Deployable) -> list[str]:
+    lines = [settings_text(d.settings)]
+    if d.tied:
+        others = "another" if len(d.tied) == 1 else f"any of {len(d.tied)} others"
+        lines.append(f"(or {others}: {d.tie}, by the {PHASE_NAMES[d.anchor]}'s peak)")
+    return lines
 
 
-def _peak_text(rec: Recommendation | None) -> list[str]:
-    if rec is None:
+def _part_lines(part: Part | None) -> list[str]:
+    """A phase's peak under the configuration, what qualifies it, the phase's spread."""
+    if part is None or part.candidate is None:
         return ["not measured"]
-    top = max(c.memory for c in rec.pool)
-    spread = (
-        f"; up to {fmt_mib(top)} over {rec.candidates} configurations" if rec.candidates > 1 else ""
-    )
-    return [f"{fmt_mib(rec.lowest_memory.memory)}{spread}"]
+    c = part.candidate
+    cond = ", ".join(fmt_axis(k, v) for k, v in part.conditions.items())
+    lines = [fmt_mib(c.memory) + (f" ({cond})" if cond else "")]
+    lines += [f"{fmt_mib(mem)} ({what})" for what, mem in part.under]
+    if part.differs:
+        what = ", ".join(fmt_axis(k, have) for k, (_, have) in part.differs.items())
+        lines.append(f"not measured together: this is with {what}")
+    if part.facts is not None:
+        lines += part.facts.notes()
+    n, top = part.spread
+    if n > 1:
+        lines.append(f"up to {fmt_mib(top)} over {n} configurations")
+    return lines
 
 
 def _smallest_worker(workers: list[mw.MinWorker], size: int | str | None) -> list[str]:
@@ -136,73 +159,76 @@ def _smallest_worker(workers: list[mw.MinWorker], size: int | str | None) -> lis
 
 
 def _row(
-    scenarios: dict[str, ScenarioSamples],
-    recs: dict[str, dict[int | str | None, Recommendation]],
-    workers: list[mw.MinWorker],
-    size: int | str | None,
+    scenarios: dict[str, ScenarioSamples], d: Deployable, workers: list[mw.MinWorker]
 ) -> list[Cell]:
-    """One size of the answer table."""
-    parse, task, run = (recs[p].get(size) for p in (PARSE, TASK, DAG_RUN))
-    pairs = (("DAG parse", parse), ("one task", task), ("whole DAG run", run))
-    missing = [name for name, r in pairs if r is None]
-    worker = _worker_text(scenarios, run) if run else ["not measured"]
-    if run and len(worker) == 1:
+    """One size of the answer table, rendered from its Deployable."""
+    run = d.parts.get(DAG_RUN)
+    worker = worker_lines(scenarios, run, d.size)
+    missing = d.apart()
+    if run and run.candidate and len(worker) == 1:
         missing.append("more than one concurrency")
-    smallest = _smallest_worker(workers, size)
+    smallest = _smallest_worker(workers, d.size)
     if not smallest:
         missing.append("smallest worker")
-    settings = [*_pick_text(run, "run"), *_pick_text(task, "task"), *_pick_text(parse, "parse")]
-    if not settings and smallest:
-        settings = ["see the smallest worker measured (Celery: the workers section)"]
     return [
-        cell(size_label(size)),
-        cell(settings, strong=True),
-        cell(_peak_text(parse)),
-        cell(_peak_text(task)),
+        cell(size_label(d.size)),
+        cell(d.deployment),
+        cell(_settings_lines(d), strong=True),
+        cell(_part_lines(d.parts.get(PARSE))),
+        cell(_part_lines(d.parts.get(TASK))),
         cell(worker),
         cell(smallest or ["not measured"]),
-        cell(", ".join(missing) or "-"),
+        cell(missing or "-"),
     ]
 
 
-def summary_section(scenarios: dict[str, ScenarioSamples]) -> Section:
-    """The answer first: settings and expected peaks for each size measured."""
-    # The workers section sizes Celery workers; only their smallest size is listed here.
+ANSWER_INTRO = (
+    "What to deploy and how big it gets, per project size: one configuration, the same "
+    "settings in every phase, chosen on the heaviest phase measured (the whole DAG run, "
+    "else one task) as the lowest peak memory among those whose every repetition "
+    "succeeded (or one it cannot be told from, under which more phases were measured with "
+    "the same settings); each phase's peak (the median over repetitions) under it, and the "
+    "worker's peak fitted over the concurrencies measured. The conditions a figure was "
+    "measured under (the dbt ls cache, the partial-parse state dbt met) are shown beside "
+    "it, in brackets: they are not settings. A phase measured only with other settings is "
+    "named in the last column. The parse is ranked by Airflow's limits first (a parse "
+    f"within {NEAR_SHARE:.0%} of dagbag_import_timeout is flagged), by fidelity second "
+    "(CUSTOM and DBT_LS_FILE do not render dbt's own graph of the project), memory last."
+)
+
+
+def summary_section(
+    scenarios: dict[str, ScenarioSamples], deployables: list[Deployable] | None = None
+) -> Section:
+    """The answer first: one configuration and its peaks for each size measured
+    (``deployables``: harness.report.deploy.answer of ``scenarios``, computed once)."""
+    answers = deployables if deployables is not None else answer(scenarios)
     local = without_celery(scenarios)
-    recs = {phase: {r.size: r for r in recommend(local, phase)} for phase in (PARSE, TASK, DAG_RUN)}
     workers = mw.min_workers(scenarios)
-    sizes = [
-        s
-        for s in sorted_sizes(
-            [*(size for by in recs.values() for size in by), *(m.size for m in workers)]
-        )
-        if s is not None
-    ]
+    by_size = {d.size: d for d in answers}
     table = Table(
         [
             "size",
+            "deployment",
             "settings to use",
             "DAG processor: parse",
             "one task",
             "worker: whole DAG run",
             "smallest worker (min_worker)",
-            "not measured",
+            "not measured together",
         ],
         id="answer",
     )
-    for size in sizes:
-        table.rows.append(_row(local, recs, workers, size))
-    intro = (
-        "What to use and how big it gets, per project size: the configuration with the lowest "
-        "peak memory among those whose every repetition succeeded (the recommendations below), "
-        "its peak (the median over repetitions), and the worker's peak fitted over the "
-        "concurrencies measured."
-    )
+    for size in sorted_sizes([*by_size, *(m.size for m in workers)]):
+        if size is None:
+            continue
+        d = by_size.get(size) or Deployable(size, DEPLOYMENT, {}, {}, DAG_RUN)
+        table.rows.append(_row(local, d, workers))
     notes = [] if table.rows else ["No project size measured in this run."]
     return Section(
         "The answer: settings and sizes",
         id="answer-section",
-        intro=[intro],
+        intro=[ANSWER_INTRO],
         tables=[table] if table.rows else [],
         notes=notes + busy_notes(scenarios),
     )

@@ -1,13 +1,13 @@
 """The concurrency sweep: where more concurrency stops paying for a whole DAG run.
 
 The dag_run scenarios of one configuration and size that differ only in concurrency
-form a sweep; more concurrency stops paying at the smallest value beyond which the next
-one measured cuts the median wall time by less than MIN_GAIN, worsens it or fails.
+form a sweep; more concurrency stops paying at the smallest value beyond which no value
+measured (up to the first that failed) cuts the median wall time by MIN_GAIN or more, or
+the next one fails. The recommendations' "fastest" reads the same medians.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -52,30 +52,50 @@ class Sweep:
     points: tuple[SweepPoint, ...]
     """In ascending concurrency."""
     stops_after: int | None
-    """The smallest concurrency beyond which the next one measured improves the median
-    wall time by less than MIN_GAIN, worsens it or fails; None: every step still pays."""
+    """The smallest concurrency beyond which no concurrency measured (up to the first
+    that failed) improves the median wall time by MIN_GAIN or more, or the next one
+    fails; None: the highest measured is still the one to beat."""
     next_ratio: float | None
-    """Median wall time at the next concurrency / at ``stops_after`` (None: it failed)."""
+    """The fastest median wall time above ``stops_after`` / its own (None: the next
+    failed)."""
 
     @property
     def next_concurrency(self) -> int | None:
-        """The concurrency measured after ``stops_after``."""
-        values = [p.concurrency for p in self.points]
+        """The concurrency measured after ``stops_after`` (the one that failed, or the
+        fastest above it)."""
         if self.stops_after is None:
             return None
+        values = [p.concurrency for p in self.points]
         i = values.index(self.stops_after)
-        return values[i + 1] if i + 1 < len(values) else None
+        above = []
+        for p in self.points[i + 1 :]:
+            if p.time is None:
+                break
+            above.append(p)
+        if not above:
+            return values[i + 1] if i + 1 < len(values) else None
+        return min(above, key=lambda p: p.time.median if p.time else float("inf")).concurrency
 
 
 def stops_paying(points: Iterable[SweepPoint]) -> tuple[int | None, float | None]:
     """(concurrency, ratio) where more concurrency stops paying (see Sweep.stops_after);
-    ``points`` in ascending concurrency."""
-    for a, b in itertools.pairwise(points):
+    ``points`` in ascending concurrency. Each concurrency is held against the fastest
+    measured above it (up to the first that failed), not only the next: the figure the
+    recommendations' "fastest" reads, so the two cannot disagree (a dip at 2 before a
+    gain at 4 is not "stops paying beyond 1" while 4 is recommended as the fastest)."""
+    pts = list(points)
+    for i, a in enumerate(pts):
         if a.time is None:
             continue  # nothing to improve on: this concurrency failed
-        if b.time is None:
-            return a.concurrency, None
-        ratio = b.time.median / a.time.median
+        above: list[SweepPoint] = []
+        for b in pts[i + 1 :]:
+            if b.time is None:
+                break
+            above.append(b)
+        if not above:
+            failed = i + 1 < len(pts)
+            return (a.concurrency, None) if failed else (None, None)
+        ratio = min(b.time.median for b in above if b.time) / a.time.median
         if ratio > 1.0 - MIN_GAIN:
             return a.concurrency, ratio
     return None, None
