@@ -26,6 +26,7 @@ from harness.registry.names import (
     SOAK,
     TASK,
 )
+from harness.registry.releases import cosmos_refusal, dbt_refusal
 
 # How an axis reaches the system under test.
 Reach = Literal["dag_file", "env", "config", "harness"]
@@ -102,6 +103,10 @@ def _with_debug_mode(values: Mapping[str, Any], phase: str) -> bool:
     return bool(values.get("debug_mode"))
 
 
+def _with_watcher(values: Mapping[str, Any], phase: str) -> bool:
+    return values.get("execution_mode") == "WATCHER"
+
+
 def _with_tests(values: Mapping[str, Any], phase: str) -> bool:
     # dbt's indirect selection only picks tests: without test tasks it changes nothing.
     return values.get("test_behavior") != "none"
@@ -132,6 +137,12 @@ class Axis:
     quiet_default: bool = False
     """Leave the default out of ids: for axes added after runs were recorded, so their
     ids stay comparable."""
+    env: str | None = None
+    """reaches env: the variable it sets, in the environment of every process of a
+    measurement (harness.run.context.Context.env), wherever the axis acts."""
+    refuse: Callable[[Any], str | None] | None = None
+    """Why a well-formed value cannot run on this stack (harness.registry.releases): the
+    scenario file is refused with that line before anything runs."""
 
     def check(self, value: Any) -> str | None:
         """Why ``value`` is not a value of this axis, or None when it is."""
@@ -160,7 +171,7 @@ class Axis:
             return f"expected {self.doc_values()}, got {value!r}"
         if self.choices is not None and value not in self.choices:
             return f"unknown value {value!r} (known: {', '.join(map(str, self.choices))})"
-        return None
+        return self.refuse(value) if self.refuse is not None else None
 
     def doc_values(self) -> str:
         """The accepted values, as text for errors and docs."""
@@ -217,13 +228,17 @@ AXES: dict[str, Axis] = {
         Axis("debug_mode", bool, False, _RUN, "env", "[cosmos] enable_debug_mode"),
         Axis("debug_poll_s", float, 0.5, _RUN, "env",
              "[cosmos] debug_memory_poll_interval_seconds (with debug_mode on)",
-             acts=_with_debug_mode, maximum=3600),
+             acts=_with_debug_mode, maximum=3600,
+             env="AIRFLOW__COSMOS__DEBUG_MEMORY_POLL_INTERVAL_SECONDS"),
         Axis("concurrency", int, 1, {DAG_RUN, MIN_WORKER, BASELINE}, "config",
              "DAG max_active_tasks, [core] parallelism, dbt --threads", minimum=1,
              maximum=MAX_SLOTS),
-        Axis("cosmos_version", str, "locked", {IMPORT, PARSE}, "harness",
-             "'locked' (uv.lock) or a release such as '1.13.1' installed beside it",
-             pattern=_VERSION, quiet_default=True),
+        Axis("cosmos_version", str, "locked", _ALL_DAG | {IMPORT}, "harness",
+             "'locked' (uv.lock) or a release such as '1.14.2' installed beside it: every "
+             "measured process (the task's CLI, the scheduler loop, the workers, the "
+             "triggerer) runs that environment (harness.run.altenv); one older than 1.10.0 "
+             "(no Airflow 3 support) is refused",
+             pattern=_VERSION, quiet_default=True, refuse=cosmos_refusal),
         Axis("import_target", str, "DbtDag", {IMPORT}, "harness",
              "import phase: DbtDag as a DAG file imports it, or the cosmos package alone as "
              "Airflow's provider and plugin loading does",
@@ -264,6 +279,19 @@ AXES: dict[str, Axis] = {
              "dag_file_processor_timeout is raised with it when below): a DAG file whose "
              "import takes longer is dropped, by a task's `airflow tasks test` too",
              minimum=1, maximum=86_400, quiet_default=True),
+        Axis("watcher_reliable_retry", bool, True, _RUN, "env",
+             "[cosmos] enable_watcher_reliable_retry (Cosmos >= 1.15; on by default): "
+             "WATCHER's producer writes its backup of every node's result to an Airflow "
+             "Variable as it goes, not only when it fails", acts=_with_watcher,
+             quiet_default=True, env="AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY"),
+        Axis("producer_threads", int, 0, _RUN, "dag_file",
+             "WATCHER's producer's dbt --threads (operator_args dbt_cmd_flags); 0: not set, "
+             "the profile's threads (1 in the harness's profiles, dbt's default)",
+             minimum=0, maximum=MAX_SLOTS, acts=_with_watcher, quiet_default=True),
+        Axis("dbt_version", str, "locked", _ALL_DAG | {BASELINE, SOAK}, "harness",
+             "'locked' (uv.lock: dbt-core 1.11); any other release is refused with the "
+             "reason (1.12 cannot be installed without general internet access: README)",
+             pattern=_VERSION, quiet_default=True, refuse=dbt_refusal),
     )
 }  # fmt: skip
 

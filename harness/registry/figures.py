@@ -35,6 +35,9 @@ class DbtEvidence:
     None when invocations wrote one dbt.log at once (their steps cannot be paired)."""
     reparsed: list[str] = field(default_factory=list)
     """The files a partial parse re-parsed, as dbt names them."""
+    threads: list[int] = field(default_factory=list)
+    """The thread counts dbt ran with, one per distinct value ("Concurrency: N threads"
+    of each invocation that ran nodes): what --threads or the profile gave it."""
 
 
 @dataclass
@@ -53,6 +56,10 @@ class Figures:
     makes each once, for the first measurement that needs it."""
     cosmos_env: dict[str, Any] | None = None
     """The side environment with another Cosmos release that measured it (altenv)."""
+    cosmos_seen: dict[str, Any] | None = None
+    """What the measured command's process said when it imported the DAG file
+    (harness.run.dagfile.cosmos_seen): the Cosmos version and module it imported, and
+    [cosmos] enable_watcher_reliable_retry as Cosmos read it (None: not in that release)."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Figures this version of the harness does not know."""
 

@@ -160,9 +160,9 @@ def tasks_run(log: Path, start: int = 0) -> list[str]:
     return _EXECUTING.findall(log_since(log, start).decode(errors="replace"))
 
 
-def _worker_cmd(w: Worker, pid_file: Path) -> list[str]:
+def _worker_cmd(w: Worker, pid_file: Path, env: dict[str, str]) -> list[str]:
     return [
-        airflow_bin(), "celery", "worker", "--queues", w.queue,
+        airflow_bin(env), "celery", "worker", "--queues", w.queue,
         "--concurrency", str(w.concurrency), "--celery-hostname", f"{w.name}@harness",
         "--pid", str(pid_file),
         # No log server: it would listen on every interface (port 8793).
@@ -213,9 +213,9 @@ def celery_cluster(
         return ServiceSpec(name, cmd, env, log_dir / f"{name.lstrip('_')}.log", work_dir,
                            timeout_s, limit)  # fmt: skip
 
-    specs = [spec("_broker", broker), spec("_api_server", api_server_cmd(api_port))]
+    specs = [spec("_broker", broker), spec("_api_server", api_server_cmd(api_port, env))]
     if triggerer:
-        specs.append(spec("_triggerer", triggerer_cmd()))
+        specs.append(spec("_triggerer", triggerer_cmd(env)))
     log_dir.mkdir(parents=True, exist_ok=True)
     work_dir.mkdir(parents=True, exist_ok=True)
     cluster = Cluster(workers)
@@ -225,7 +225,7 @@ def celery_cluster(
         health = f"http://127.0.0.1:{api_port}/execution/health"
         wait_healthy(health, services["_api_server"].exited, timeout_s=READY_TIMEOUT_S)
         worker_specs = [
-            spec(w.name, _worker_cmd(w, work_dir / f"{w.name}.pid"), worker_limit_bytes)
+            spec(w.name, _worker_cmd(w, work_dir / f"{w.name}.pid", env), worker_limit_bytes)
             for w in workers
         ]
         for ws in worker_specs:

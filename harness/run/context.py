@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -85,8 +86,7 @@ class Context:
         # VIRTUALENV mode installs dbt with uv or pip: their caches stay in the run too.
         cache = str(self.venv_dir.parent / "pkg-cache")
         env.update({"UV_CACHE_DIR": cache, "PIP_CACHE_DIR": cache})
-        if a["debug_mode"]:
-            env["AIRFLOW__COSMOS__DEBUG_MEMORY_POLL_INTERVAL_SECONDS"] = str(a["debug_poll_s"])
+        env.update(axis_env(a, self.phase))
         timeout = a.get("dagbag_import_timeout")
         if timeout is not None and timeout != AXES["dagbag_import_timeout"].default:
             env["AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT"] = str(timeout)
@@ -95,7 +95,15 @@ class Context:
         if self.python != sys.executable:
             # The probes are stdlib-only modules of this repo: another env imports them from here.
             env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+            # Its airflow, dbt and celery first (workspace.airflow_bin(env); Cosmos looks
+            # for dbt on PATH, trap 20): every process of the measurement runs that stack.
+            env["PATH"] = os.pathsep.join([str(self.stack_bin), env.get("PATH", "")])
         return env
+
+    @property
+    def stack_bin(self) -> Path:
+        """The bin folder of the measured stack (this environment's, or altenv's)."""
+        return Path(self.python).parent
 
     def run(self, cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> MeasureResult:
         """Measure ``cmd`` with this measurement's limit, timeout and log."""
@@ -108,6 +116,17 @@ class Context:
             stdout=self.log,
             stderr=self.log,
         )
+
+
+def axis_env(values: dict[str, Any], phase: str) -> dict[str, str]:
+    """The variables of the axes that reach the stack by env (``Axis.env``), where each
+    acts in ``phase``: set before any process starts, since Cosmos reads its settings
+    at import (trap 8). The same dict goes to every process of a measurement."""
+    return {
+        axis.env: str(values[axis.name])
+        for axis in AXES.values()
+        if axis.env is not None and phase in axis.phases and axis.acts(values, phase)
+    }
 
 
 def run_dbt(

@@ -8,8 +8,10 @@ docstring says both.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness.registry.axes import slice_tag
 
@@ -27,6 +29,33 @@ from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavi
 from cosmos.constants import TestIndirectSelection
 from cosmos.profiles.duckdb.user_pass import DuckDBUserPasswordProfileMapping
 """
+# What the process that imports the DAG file runs, in its own words: the Cosmos it
+# imported and the settings the harness's axes set, read as Cosmos read them
+# (figures.cosmos_seen). Both modules are imported by every DbtDag already.
+_EVIDENCE = """\
+import sys as _sys
+import cosmos as _cosmos
+from cosmos import settings as _settings
+print(f"harness-evidence: cosmos {_cosmos.__version__} at {_cosmos.__file__}; "
+      f"watcher_reliable_retry={getattr(_settings, 'enable_watcher_reliable_retry', None)}",
+      file=_sys.stderr)
+"""
+EVIDENCE_LINE = re.compile(
+    r"harness-evidence: cosmos (\S+) at (\S+); watcher_reliable_retry=(True|False|None)"
+)
+
+
+def cosmos_seen(text: str) -> dict[str, Any] | None:
+    """The last evidence line in ``text`` (a measurement's log): the Cosmos version and
+    module a process of it imported, and the reliable-retry setting Cosmos read there."""
+    found = EVIDENCE_LINE.findall(text)
+    if not found:
+        return None
+    version, path, retry = found[-1]
+    return {"version": version, "path": path,
+            "watcher_reliable_retry": {"True": True, "False": False}.get(retry)}  # fmt: skip
+
+
 # The guide's "instead of" form: the top-level names, as most DAG files import them.
 _IMPORTS_TOP_LEVEL = """\
 from cosmos import DbtDag, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
@@ -67,6 +96,8 @@ class DagSpec:
     py_requirements: tuple[str, ...] = ()
     select: tuple[str, ...] = ()
     """RenderConfig.select: the models a run_nodes run covers (empty: every node)."""
+    producer_threads: int | None = None
+    """WATCHER's producer's dbt --threads (operator_args dbt_cmd_flags); None: not set."""
     task_groups: int = 0
     """0: one DbtDag. N: N DbtTaskGroups, each selecting its slice by one tag (which the
     generator writes), all sharing one ProjectConfig (and manifest), as users split a
@@ -123,13 +154,10 @@ def render_dag_file(spec: DagSpec) -> str:
     if spec.test_indirect_selection is not None:
         selection = spec.test_indirect_selection.upper()
         exec_args.append(f"test_indirect_selection=TestIndirectSelection.{selection}")
-    operator_args: dict[str, object] = {}
     if spec.execution_mode == "VIRTUALENV":
         exec_args.append(f"virtualenv_dir={str(spec.virtualenv_dir)!r}")
-        operator_args = {
-            "py_requirements": list(spec.py_requirements),
-            "py_system_site_packages": False,
-        }
+    operator_args = _operator_args(spec)
+    imports += _EVIDENCE
     profile = profile_config_source(spec)
     if spec.task_groups:
         return _task_groups_file(spec, imports, project_args, profile, render_args, exec_args,
@@ -156,6 +184,18 @@ dag = DbtDag(
     max_active_runs=1,
 )
 '''
+
+
+def _operator_args(spec: DagSpec) -> dict[str, object]:
+    """The DAG's operator_args: VIRTUALENV's requirements, WATCHER's producer's threads."""
+    out: dict[str, object] = {}
+    if spec.execution_mode == "VIRTUALENV":
+        out = {"py_requirements": list(spec.py_requirements), "py_system_site_packages": False}
+    if spec.producer_threads:
+        # Cosmos hands operator_args to the producer too (its dbt build); the sensors
+        # run no dbt unless retried.
+        out["dbt_cmd_flags"] = ["--threads", str(spec.producer_threads)]
+    return out
 
 
 def _task_groups_file(

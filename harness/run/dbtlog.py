@@ -57,6 +57,7 @@ _REFUSED = re.compile(r"Unable to do partial parsing because (.*?)(?:\. Starting
 _ARGS_COMMAND = re.compile(r"'invocation_command': '([^']*)'")
 _DONE = re.compile(r"Command `([^`]+)` (?:succeeded|failed)")
 _PARSE_END = ("Wrote artifact WritableManifest", "Found ")
+_THREADS = re.compile(r"^Concurrency: (\d+) threads")
 
 
 @dataclass
@@ -81,6 +82,8 @@ class Invocation:
     reparsed: list[str] = field(default_factory=list)
     """The files a partial parse re-parsed, as dbt names them."""
     parse_s: float | None = None
+    threads: list[int] = field(default_factory=list)
+    """dbt's "Concurrency: N threads" line: the threads it ran nodes with."""
     overlapped: bool = False
     """Another invocation's header came before this one's end: its lines may be mixed
     with another's (or it was killed)."""
@@ -134,6 +137,8 @@ def _read_line(inv: Invocation, t: float, msg: str) -> None:
         inv.loads.append((False, "partial parsing not enabled"))
     elif (m := _DONE.search(msg)) is not None:
         inv.done.append(m[1])
+    elif (m := _THREADS.match(msg)) is not None:
+        inv.threads.append(int(m[1]))
     elif inv.args_command is None and (m := _ARGS_COMMAND.search(msg)) is not None:
         inv.args_command = m[1]
     elif msg.startswith(_PARSE_END) and inv._start is not None and inv.parse_s is None:
@@ -211,6 +216,7 @@ def evidence(invocations: list[Invocation]) -> dict[str, Any] | None:
         "reason": "; ".join(reasons) or None,
         "parse_s": round(sum(times), 3) if times and not mixed else None,
         "reparsed": sorted({f for i in invocations for f in i.reparsed}),
+        "threads": sorted({n for i in invocations for n in i.threads}),
     }
 
 

@@ -23,6 +23,7 @@ from harness.run.context import Context, Outcome
 from harness.run.estimate import estimate_s
 from harness.run.projects import PreparedProject, ProjectError, prepare_project
 from harness.run.runjson import begin, run_info
+from harness.run.stacks import default_build, prepare_stacks
 from harness.run.workspace import RunDir, airflow_env, make_template_home, new_workspace
 from harness.scenarios.load import ScenarioFile
 from harness.scenarios.matrix import Measurement
@@ -135,7 +136,9 @@ def execute(
     counts: dict[str, int] = {}
     try:
         make_template_home(run_dir)
-        invalid = validity(units, run_dir)
+        # A release that cannot run is known, with its reason, before any measurement.
+        _, refused = prepare_stacks(units, default_build(ALTENV_ROOT, run_dir.logs))
+        invalid = {**refused, **validity(units, run_dir)}
         projects = own_projects(units, run_dir, info)
         with ResultsWriter(results) as writer:
             for seq, unit, rep in schedule(units):

@@ -15,7 +15,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import psutil
@@ -58,16 +58,17 @@ def stop_tree(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
         proc.wait(timeout=5)
 
 
-def api_server_cmd(port: int) -> list[str]:
-    """The execution API server on 127.0.0.1:port."""
-    return [airflow_bin(), "api-server", "--apps", "execution", "-H", "127.0.0.1", "-p", str(port)]
+def api_server_cmd(port: int, env: Mapping[str, str] | None = None) -> list[str]:
+    """The execution API server on 127.0.0.1:port (of the stack ``env`` runs)."""
+    host = ["-H", "127.0.0.1", "-p", str(port)]
+    return [airflow_bin(env), "api-server", "--apps", "execution", *host]
 
 
-def triggerer_cmd() -> list[str]:
-    """The triggerer, for deferrable sensors (WATCHER's)."""
+def triggerer_cmd(env: Mapping[str, str] | None = None) -> list[str]:
+    """The triggerer, for deferrable sensors (WATCHER's), of the stack ``env`` runs."""
     # Without --skip-serve-logs it starts a log server on every interface ([::]:8794);
     # the harness's servers stay on loopback.
-    return [airflow_bin(), "triggerer", "--skip-serve-logs"]
+    return [airflow_bin(env), "triggerer", "--skip-serve-logs"]
 
 
 def wait_healthy(url: str, exited: Callable[[], bool], timeout_s: float) -> None:
@@ -109,10 +110,10 @@ def airflow_services(
     log_dir.mkdir(parents=True, exist_ok=True)
     started: list[subprocess.Popen[bytes]] = []
     try:
-        api = _start(api_server_cmd(port), env, log_dir / "api-server.log")
+        api = _start(api_server_cmd(port, env), env, log_dir / "api-server.log")
         started.append(api)
         if triggerer:
-            started.append(_start(triggerer_cmd(), env, log_dir / "triggerer.log"))
+            started.append(_start(triggerer_cmd(env), env, log_dir / "triggerer.log"))
         health = f"http://127.0.0.1:{port}/execution/health"
         wait_healthy(health, lambda: api.poll() is not None, timeout_s=120)
         yield

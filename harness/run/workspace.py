@@ -15,6 +15,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,14 +49,24 @@ def log_since(log: Path, start: int) -> bytes:
         return b""
 
 
-def airflow_bin() -> str:
-    """The airflow executable of the harness's environment."""
-    return str(BIN / "airflow")
+def airflow_bin(env: Mapping[str, str] | None = None) -> str:
+    """The airflow executable ``env`` runs: the first on its PATH, where a measurement's
+    environment puts its stack's bin (harness.run.context.Context.env: another Cosmos
+    release's, axis cosmos_version); the harness's own without ``env``."""
+    return _stack_exe("airflow", env)
 
 
-def dbt_bin() -> str:
-    """The dbt executable of the harness's environment."""
-    return str(BIN / "dbt")
+def dbt_bin(env: Mapping[str, str] | None = None) -> str:
+    """The dbt executable ``env`` runs (as airflow_bin); the harness's own without it."""
+    return _stack_exe("dbt", env)
+
+
+def _stack_exe(name: str, env: Mapping[str, str] | None) -> str:
+    if env is not None:
+        found = shutil.which(name, path=env.get("PATH"))
+        if found is not None:
+            return found
+    return str(BIN / name)
 
 
 class SetupError(RuntimeError):

@@ -34,6 +34,9 @@ SIZING_CONFIG: dict[str, tuple[Any, ...]] = {
     "test_behavior": ("after_each", None),
     "test_indirect_selection": ("eager", None),
     "celery_workers": (1, None),
+    "watcher_reliable_retry": (True, None),
+    "producer_threads": (0, None),
+    "dbt_version": ("locked", None),
 }
 
 

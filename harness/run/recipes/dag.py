@@ -39,6 +39,7 @@ def dag_spec(ctx: Context) -> DagSpec:
         py_requirements=venv_requirements(),
         select=tuple(selected_models(ctx)),
         task_groups=a["task_groups"],
+        producer_threads=eff.get("producer_threads"),
     )
 
 

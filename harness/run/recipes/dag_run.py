@@ -17,6 +17,7 @@ from harness.run.celery import (
     plan_workers,
 )
 from harness.run.context import Context, Outcome, run_dbt, status_of
+from harness.run.dagfile import cosmos_seen
 from harness.run.recipes.dag import selected_models, write_dag_file
 from harness.run.recipes.state import prepare_cache
 from harness.run.services import airflow_services, free_port
@@ -64,7 +65,7 @@ def _dag_run_once(ctx: Context) -> Outcome:
     env = ctx.env(api_port=port)
     watcher = ctx.axes["execution_mode"] == "WATCHER"
     watchdog = ShutdownWatchdog(ctx.ws.db, SHUTDOWN_GRACE_S)
-    cmd = [airflow_bin(), "dags", "test", DAG_ID, "--use-executor"]
+    cmd = [airflow_bin(env), "dags", "test", DAG_ID, "--use-executor"]
     cluster: Cluster | None = None
     cluster_cm: contextlib.AbstractContextManager[Cluster | None]
     if ctx.axes.get("executor") == "celery":
@@ -78,7 +79,7 @@ def _dag_run_once(ctx: Context) -> Outcome:
         with cluster_cm as cluster:
             watchdog.broken = cluster.exited if cluster is not None else None
             watchdog.start()
-            started = time.time()
+            started, start = time.time(), log_size(ctx.log)
             try:
                 result, dbt = run_dbt(scheduler, cmd, env)
             finally:
@@ -88,6 +89,8 @@ def _dag_run_once(ctx: Context) -> Outcome:
         return Outcome("error", None, str(exc))
     figures = read_dag_run(ctx.ws.db)
     figures["dbt"] = dbt
+    # The scheduler loop imports the DAG file in the measurement's environment.
+    figures["cosmos_seen"] = cosmos_seen(log_since(ctx.log, start).decode(errors="replace"))
     if ctx.axes["run_nodes"]:
         figures["selected_models"] = selected_models(ctx)
     if cluster is not None:

@@ -99,7 +99,7 @@ def _ship(ctx: Context) -> Outcome | None:
     module = ctx.ws.root / "prime" / "profile_config.py"
     module.parent.mkdir(exist_ok=True)
     module.write_text(render_profile_module(dag_spec(ctx)))
-    cmd = [ctx.python, "-m", SHIP_PROBE, str(module), str(ctx.project_dir), dbt_bin()]
+    cmd = [ctx.python, "-m", SHIP_PROBE, str(module), str(ctx.project_dir), dbt_bin(ctx.env())]
     with ctx.log.open("a") as fh:
         proc = subprocess.run(
             cmd, env=ctx.env(), cwd=ctx.ws.root, stdout=fh, stderr=fh, timeout=ctx.timeout_s

@@ -9,10 +9,11 @@ from typing import Any
 
 from harness.run.airflow_db import DAG_ID, read_debug_xcom
 from harness.run.context import Context, Outcome, run_dbt, status_of
+from harness.run.dagfile import cosmos_seen
 from harness.run.recipes.dag import write_dag_file
 from harness.run.recipes.parse_probe import parse_report
 from harness.run.recipes.state import prepare_cache, project_copy
-from harness.run.workspace import airflow_bin
+from harness.run.workspace import airflow_bin, log_since, log_size
 
 
 def model_graph(tasks: dict[str, dict[str, Any]]) -> dict[str, set[str]]:
@@ -102,9 +103,12 @@ def run_task(ctx: Context) -> Outcome:
         return failed
     shutil.copy2(ctx.project.built_warehouse(), ctx.ws.warehouse)
     task_id = sample[role]
-    result, dbt = run_dbt(ctx, [airflow_bin(), "tasks", "test", DAG_ID, task_id], ctx.env())
+    env = ctx.env()
+    start = log_size(ctx.log)
+    result, dbt = run_dbt(ctx, [airflow_bin(env), "tasks", "test", DAG_ID, task_id], env)
     status, reason = status_of(result, ctx.log)
     figures: dict[str, Any] = {"task_id": task_id, "role": role, "sample": sample, "dbt": dbt}
+    figures["cosmos_seen"] = cosmos_seen(log_since(ctx.log, start).decode(errors="replace"))
     figures.update(read_debug_xcom(ctx.ws.db))
     if ctx.axes["debug_mode"] and "cosmos_debug_max_memory_mb" not in figures:
         # `airflow tasks test` keeps no XCom of its temporary run; Cosmos logs the
