@@ -3,10 +3,15 @@
 A scenario asking for a release that cannot run is refused when the scenario file is
 loaded (``harness run --dry-run`` included), with one line that says why; a release
 that can run in general but not in one combination (WATCHER before Cosmos had it)
-gets an ``invalid`` record with the reason, as Cosmos's own rejections do. Found on
-this stack (Airflow 3.3, Python 3.11), December 2026: Cosmos 1.14.2 and 1.15.1 build
-and import beside the lock with its exact pins; 1.10.0 to 1.13.1 import only once
-their provider entry point is dropped (docs/ARCHITECTURE.md, trap 19).
+gets an ``invalid`` record with the reason, as Cosmos's own rejections do.
+
+Found on this stack (Airflow 3.3.2, Python 3.11, 2026-12-07), beside the locked 1.15.1:
+1.14.2 and 1.15.0 build with the lock's exact pins and import as they are, and 1.14.2
+ran a LOCAL task, WATCHER's producer and a DAG run (tests/test_upgrade_stack.py);
+1.10.0, 1.11.3, 1.12.1 and 1.13.1 build with the exact pins and import once their
+provider entry point is dropped (docs/ARCHITECTURE.md, trap 19), none run through a
+task here yet; 1.9.2 does not import ("cannot import name 'context_to_airflow_vars'
+from 'airflow.utils.operator_helpers'").
 """
 
 from __future__ import annotations
