@@ -231,7 +231,8 @@ AXES: dict[str, Axis] = {
              acts=_with_debug_mode, maximum=3600,
              env="AIRFLOW__COSMOS__DEBUG_MEMORY_POLL_INTERVAL_SECONDS"),
         Axis("concurrency", int, 1, {DAG_RUN, MIN_WORKER, BASELINE}, "config",
-             "DAG max_active_tasks, [core] parallelism, dbt --threads", minimum=1,
+             "DAG max_active_tasks, [core] parallelism, dbt_baseline's dbt --threads (not "
+             "WATCHER's producer's: producer_threads)", minimum=1,
              maximum=MAX_SLOTS),
         Axis("cosmos_version", str, "locked", _ALL_DAG | {IMPORT}, "harness",
              "'locked' (uv.lock) or a release such as '1.14.2' installed beside it: every "
