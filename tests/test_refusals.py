@@ -96,6 +96,14 @@ def _generated_with_users_file(tmp: Path) -> None:
     (tmp / "p" / "models" / "notes.txt").write_text("the user's\n")
 
 
+def _shop(tmp: Path) -> None:
+    """A copy of the fixture dbt project as {tmp}/shop, and an empty {tmp}/results."""
+    import shutil
+
+    shutil.copytree(ROOT / "tests" / "data" / "shop_project", tmp / "shop")
+    (tmp / "results").mkdir()
+
+
 def _toml(body: str) -> Callable[[Path], None]:
     return _file("s.toml", body)
 
@@ -231,6 +239,11 @@ REFUSALS = [
             r"dbt_project.yml cannot be read as YAML",
             lambda t: (_file("mine/dbt_project.yml", "name: [unclosed\n")(t),  # type: ignore[func-returns-value]
                        _toml("[[matrix]]\nphases = ['import']\nproject = 'mine'\n")(t))),
+    # issue 31, refuse before doing
+    Refusal("advise: --budget 0", "advise {tmp}/shop --budget 0 --profile harness "
+            "--results-dir {tmp}/results", r"--budget: 0.0 min is too small", _shop),
+    Refusal("advise: --run-id with '..'", "advise {tmp}/shop --run-id ../x --results-dir {tmp}/r",
+            r"--run-id: '../x' is not a plain name", _shop),
 ]
 
 
