@@ -104,6 +104,16 @@ def _shop(tmp: Path) -> None:
     (tmp / "results").mkdir()
 
 
+def _script(body: str, mode: int = 0o755) -> Callable[[Path], None]:
+    """{tmp}/s with ``body`` and ``mode``."""
+
+    def make(tmp: Path) -> None:
+        (tmp / "s").write_text(body)
+        (tmp / "s").chmod(mode)
+
+    return make
+
+
 def _toml(body: str) -> Callable[[Path], None]:
     return _file("s.toml", body)
 
@@ -244,6 +254,24 @@ REFUSALS = [
             "--results-dir {tmp}/results", r"--budget: 0.0 min is too small", _shop),
     Refusal("advise: --run-id with '..'", "advise {tmp}/shop --run-id ../x --results-dir {tmp}/r",
             r"--run-id: '../x' is not a plain name", _shop),
+    Refusal("measure: a script without an interpreter line", "measure -o {tmp}/o.json -- {tmp}/s",
+            r"cannot run .*/s: not a program the kernel can start \(a script needs an "
+            r"interpreter line", _script("touch \"$0.ran\"\n")),
+    Refusal("measure: a script whose interpreter does not exist",
+            "measure -o {tmp}/o.json -- {tmp}/s",
+            r"its interpreter line names /no/such/sh, which does not exist",
+            _script("#!/no/such/sh\ntouch \"$0.ran\"\n")),
+    Refusal("measure: a script not executable", "measure -- {tmp}/s",
+            r"/s: not executable \(chmod \+x it", _script("#!/bin/sh\ntouch \"$0.ran\"\n", 0o644)),
+    Refusal("measure: a script that does not exist", "measure -- {tmp}/s",
+            r"/s: no such file"),
+    Refusal("measure: -o a device", "measure -o /dev/full -- touch {tmp}/ran",
+            r"-o: /dev/full is not a regular file"),
+    Refusal("measure: -o in /proc", "measure -o /proc/version -- touch {tmp}/ran",
+            r"-o: /proc/version is in /proc, a kernel file system"),
+    Refusal("measure: -o a link to a missing folder", "measure -o {tmp}/link -- touch {tmp}/ran",
+            r"-o: cannot write .*/link \(a link to .*/gone/o.json\): No such file or directory",
+            lambda t: (t / "link").symlink_to(t / "gone" / "o.json")),
 ]
 
 
