@@ -89,14 +89,16 @@ def read_records(path: Path, *, skip_bad: bool = False) -> Iterator[Record]:
         warnings.warn(InputWarning(skipped_message(path, bad)), stacklevel=2)
 
 
-def skipped_message(path: Path, bad: list[tuple[int, str]], shown: int = 3) -> str:
-    """One line naming the first ``shown`` bad lines of ``path`` (number and why) and
-    how many more."""
+def skipped_message(
+    path: Path, bad: list[tuple[int, str]], noun: str = "result record", shown: int = 3
+) -> str:
+    """One line naming the first ``shown`` bad lines of ``path`` (number and why) that
+    are not a ``noun``, and how many more."""
     named = ", ".join(f"{n} ({_cut(why, 100)})" for n, why in bad[:shown])
     more = f" and {len(bad) - shown} more" if len(bad) > shown else ""
     if len(bad) == 1:
-        return f"{path}: skipped line {named}: not a result record"
-    return f"{path}: skipped {len(bad)} lines that are not result records: {named}{more}"
+        return f"{path}: skipped line {named}: not a {noun}"
+    return f"{path}: skipped {len(bad)} lines that are not {noun}s: {named}{more}"
 
 
 def _bad_line(path: Path, number: int, problem: str | None) -> str:
