@@ -2,7 +2,8 @@
 
 Each step keeps its own CLI in ``harness/<step>/cli.py`` with ``add_arguments(parser)``
 and ``run(args) -> int``; this module only wires them and turns bad input into
-one line on stderr and exit code 2.
+one line on stderr and exit code 2, and each file whose bad lines a reader skipped
+(harness.errors.InputWarning) into one warning line after the command's own output.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import NoReturn
+import warnings
+from collections.abc import Callable
+from typing import Any, NoReturn
 
-from harness.errors import UsageError
+from harness.errors import InputWarning, UsageError
 
 # (subcommand, module holding add_arguments/run, one-line help)
 COMMANDS: list[tuple[str, str, str]] = [
@@ -69,11 +72,31 @@ def main(argv: list[str] | None = None) -> int:
     first = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(first if first in known else None)
     args = parser.parse_args(argv)
+    skipped: list[str] = []
     try:
-        return int(args._run(args))
-    except UsageError as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default", InputWarning)  # once per file and message
+            warnings.showwarning = _collector(skipped, warnings.showwarning)
+            code = int(args._run(args))
+    except UsageError as exc:  # a refusal is its one line: what was skipped before it is moot
         print(f"harness {args.command}: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"harness {args.command}: interrupted", file=sys.stderr)
         return 130
+    for message in skipped:
+        print(f"harness {args.command}: warning: {one_line(message)}", file=sys.stderr)
+    return code
+
+
+def _collector(into: list[str], other: Callable[..., None]) -> Callable[..., None]:
+    """warnings.showwarning that keeps an InputWarning's text in ``into`` (printed as one
+    line once the command succeeds) and hands any other warning to ``other``."""
+
+    def show(message: Warning | str, category: type[Warning], *rest: Any, **kw: Any) -> None:
+        if issubclass(category, InputWarning):
+            into.append(str(message))
+        else:
+            other(message, category, *rest, **kw)
+
+    return show

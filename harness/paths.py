@@ -106,3 +106,29 @@ def check_not_a_run_file(flag: str, out: Path, runs: Iterable[Path]) -> None:
 def _short(text: str, keep: int = 60) -> str:
     """A long path cut to its start and end, for a message."""
     return text if len(text) <= 2 * keep else f"{text[:keep]}...{text[-keep:]}"
+
+
+KERNEL_FILE_SYSTEMS = (Path("/proc"), Path("/sys"))
+"""Where a file opens for writing and the write fails (as root too): not an output."""
+
+
+def check_writable_file(flag: str, path: Path) -> None:
+    """A file output that can be written, checked before the work whose result it keeps
+    (harness measure -o): a regular file (or /dev/null) opened for writing without being
+    truncated, or a new one made and removed again; nothing is left or changed."""
+    check_output(flag, path, folder=False)
+    real = Path(os.path.realpath(path))
+    for kernel in KERNEL_FILE_SYSTEMS:
+        if real == kernel or kernel in real.parents:
+            raise UsageError(f"{flag}: {path} is in {kernel}, a kernel file system; name a file")
+    if real.exists() and not real.is_file() and str(real) != os.devnull:
+        raise UsageError(f"{flag}: {path} is not a regular file")
+    new = not real.exists()
+    try:
+        fd = os.open(real, os.O_WRONLY | (os.O_CREAT | os.O_EXCL if new else os.O_APPEND), 0o644)
+    except OSError as exc:
+        link = f" (a link to {os.readlink(path)})" if path.is_symlink() else ""
+        raise UsageError(f"{flag}: cannot write {path}{link}: {exc.strerror}") from None
+    os.close(fd)
+    if new:
+        real.unlink()

@@ -74,6 +74,27 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], messa
     assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["--budget", "0"], ["--budget", "10s"], ["--budget", "0", "--executor", "celery"],
+     ["--run-id", "../x"]],
+)  # fmt: skip
+def test_a_refusal_leaves_the_results_folder_as_it_was(tmp_path: Path, args: list[str]) -> None:
+    """Issue 31: the budget, the plan and the run id are checked before the run folder
+    and its lock are made; a results folder that did not exist is not made either."""
+    shop = user_shop(tmp_path)
+    results = tmp_path / "results"
+    (results / "earlier").mkdir(parents=True)
+    (results / "earlier" / "results.jsonl").write_text("")
+    before = sorted(tmp_path.rglob("*"))
+    for where in (results, tmp_path / "new-results"):
+        proc = _advise(str(shop), "--profile", "harness", "--results-dir", str(where), *args,
+                       cwd=tmp_path)  # fmt: skip
+        assert proc.returncode == 2, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+        assert sorted(tmp_path.rglob("*")) == before
+
+
 @pytest.mark.slow
 def test_advise_on_the_fixture_with_a_small_budget(tmp_path: Path) -> None:
     # The project's own profile, the harder of the two modes (a copy of its warehouse and

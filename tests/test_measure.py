@@ -9,6 +9,7 @@ the allocation itself, not to a figure padded by the baseline.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -508,7 +509,7 @@ def test_backend_choice() -> None:
     [
         ([], {}, "no command"),
         (["definitely-not-a-command-xyz"], {}, "command not found"),
-        (["./not/there"], {}, "no such executable"),
+        (["./not/there"], {}, "no such file"),
         (["true"], {"limit_bytes": -1}, "must be positive"),
         (["true"], {"timeout_s": 0}, "must be positive"),
         (["true"], {"interval_ms": 0}, "must be positive"),
@@ -564,6 +565,35 @@ def test_cli_subprocess_bad_input_no_traceback() -> None:
         assert proc.returncode == 2, proc.stderr
         assert "Traceback" not in proc.stderr
         assert proc.stderr.count("\n") == 1 and "error" in proc.stderr
+
+
+def test_cli_output_checked_before_the_command_and_kept_after(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 31: -o that cannot be written is refused before the command runs (nothing
+    made); one that fails after it (a disk filled meanwhile) loses not the result."""
+    ran = tmp_path / "ran"
+    (tmp_path / "link").symlink_to(tmp_path / "gone" / "out.json")
+    for out in ("/dev/full", "/proc/version", str(tmp_path / "link")):
+        assert harness_main(["measure", "-o", out, "--", "touch", str(ran)]) == 2
+        assert not ran.exists() and len(capsys.readouterr().err.splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link"]
+
+    write_text = Path.write_text
+
+    def full(self: Path, text: str) -> int:
+        if self.name != "o.json":
+            return write_text(self, text)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full)
+    code = harness_main(["measure", "--json", "-o", str(tmp_path / "o.json"), "--", "true"])
+    captured = capsys.readouterr()
+    assert code == 2 and json.loads(captured.out)["status"] == "ok"
+    assert captured.err.splitlines() == [
+        f"harness measure: error: -o: cannot write {tmp_path / 'o.json'}: No space left on "
+        "device (the result is printed above)"
+    ]
 
 
 def test_cli_json_and_exit_code() -> None:

@@ -61,10 +61,16 @@ def _run_with_bad_record(tmp: Path) -> None:
 
 
 def _smoke_run(
-    line: str | None = None, info: bytes | None = None, name: str = "run"
+    line: str | None = None,
+    info: bytes | None = None,
+    name: str = "run",
+    *,
+    only: bool = False,
+    times: int = 1,
 ) -> Callable[[Path], None]:
-    """A copy of the recorded smoke run as {tmp}/run, with ``line`` appended to its
-    results and ``info`` as its run.json (b"/" makes run.json a folder)."""
+    """A copy of the recorded smoke run as {tmp}/run, with ``line`` appended ``times``
+    to its results (``only``: in place of them) and ``info`` as its run.json (b"/"
+    makes run.json a folder)."""
 
     def make(tmp: Path) -> None:
         import shutil
@@ -72,8 +78,8 @@ def _smoke_run(
         run = tmp / name
         shutil.copytree(SMOKE_RUN, run)
         if line is not None:
-            with (run / "results.jsonl").open("a") as fh:
-                fh.write(line + "\n")
+            with (run / "results.jsonl").open("w" if only else "a") as fh:
+                fh.write((line + "\n") * times)
         if info == b"/":
             (run / "run.json").unlink()
             (run / "run.json").mkdir()
@@ -94,6 +100,24 @@ def _generated_with_users_file(tmp: Path) -> None:
 
     generate_project(tmp / "p", 10)
     (tmp / "p" / "models" / "notes.txt").write_text("the user's\n")
+
+
+def _shop(tmp: Path) -> None:
+    """A copy of the fixture dbt project as {tmp}/shop, and an empty {tmp}/results."""
+    import shutil
+
+    shutil.copytree(ROOT / "tests" / "data" / "shop_project", tmp / "shop")
+    (tmp / "results").mkdir()
+
+
+def _script(body: str, mode: int = 0o755) -> Callable[[Path], None]:
+    """{tmp}/s with ``body`` and ``mode``."""
+
+    def make(tmp: Path) -> None:
+        (tmp / "s").write_text(body)
+        (tmp / "s").chmod(mode)
+
+    return make
 
 
 def _toml(body: str) -> Callable[[Path], None]:
@@ -186,21 +210,24 @@ REFUSALS = [
             r"run.json: not a run.json: Is a directory", _smoke_run(info=b"/")),
     Refusal("report: run.json not UTF-8", "report {tmp}/run",
             r"run.json: not a run.json: 'utf-8' codec can't decode", _smoke_run(info=b"\xff\xfe")),
-    Refusal("merge: a record of an unknown phase", "merge {tmp}/out {tmp}/run",
-            r"results.jsonl:12: not a result record \(phase: unknown phase 'nope'\)",
-            _smoke_run(_smoke_line(phase="nope"))),
-    Refusal("filter: a record of an unknown status", "filter {tmp}/run {tmp}/out --status ok",
-            r"results.jsonl:12: not a result record \(status: 'weird' is not one of",
-            _smoke_run(_smoke_line(status="weird"))),
-    Refusal("compare: a figure NaN", f"compare {SMOKE_RUN} {{tmp}}/run",
-            r"results.jsonl:12: not a result record \(NaN is not a number",
-            _smoke_run(_smoke_line(started_at="NaN"))),
-    Refusal("compare: schema_version a string", f"compare {SMOKE_RUN} {{tmp}}/run",
+    # A record file is refused only when no line of it is a record (SKIPPED below: bad
+    # lines among records are skipped with a warning).
+    Refusal("merge: the only line a record of an unknown phase", "merge {tmp}/out {tmp}/run",
+            r"results.jsonl:1: not a result record \(phase: unknown phase 'nope'\)",
+            _smoke_run(_smoke_line(phase="nope"), only=True)),
+    Refusal("filter: the only line a record of an unknown status",
+            "filter {tmp}/run {tmp}/out --status ok",
+            r"results.jsonl:1: not a result record \(status: 'weird' is not one of",
+            _smoke_run(_smoke_line(status="weird"), only=True)),
+    Refusal("compare: every line a figure NaN", f"compare {SMOKE_RUN} {{tmp}}/run",
+            r"results.jsonl:1: not a result record \(NaN is not a number.*; 1 more line is "
+            r"not a record either", _smoke_run(_smoke_line(started_at="NaN"), only=True, times=2)),
+    Refusal("compare: the only line's schema_version a string", f"compare {SMOKE_RUN} {{tmp}}/run",
             r"schema_version: expected a whole number",
-            _smoke_run(_smoke_line(schema_version="2"))),
-    Refusal("history: a line nested 5000 deep", "history {tmp}/run --out {tmp}/out",
-            r"results.jsonl:12: not a result record \(nested too deeply\)",
-            _smoke_run("[" * 5000 + "]" * 5000)),
+            _smoke_run(_smoke_line(schema_version="2"), only=True)),
+    Refusal("history: the only line nested 5000 deep", "history {tmp}/run --out {tmp}/out",
+            r"results.jsonl:1: not a result record \(nested too deeply\)",
+            _smoke_run("[" * 5000 + "]" * 5000, only=True)),
     # issue 31: scenario values checked at load
     Refusal("run: timeout_s nan", "run {tmp}/s.toml --dry-run --results-dir {tmp}",
             r"timeout_s: expected a finite positive number, got nan",
@@ -231,10 +258,33 @@ REFUSALS = [
             r"dbt_project.yml cannot be read as YAML",
             lambda t: (_file("mine/dbt_project.yml", "name: [unclosed\n")(t),  # type: ignore[func-returns-value]
                        _toml("[[matrix]]\nphases = ['import']\nproject = 'mine'\n")(t))),
+    # issue 31, refuse before doing
+    Refusal("advise: --budget 0", "advise {tmp}/shop --budget 0 --profile harness "
+            "--results-dir {tmp}/results", r"--budget: 0.0 min is too small", _shop),
+    Refusal("advise: --run-id with '..'", "advise {tmp}/shop --run-id ../x --results-dir {tmp}/r",
+            r"--run-id: '../x' is not a plain name", _shop),
+    Refusal("measure: a script without an interpreter line", "measure -o {tmp}/o.json -- {tmp}/s",
+            r"cannot run .*/s: not a program the kernel can start \(a script needs an "
+            r"interpreter line", _script("touch \"$0.ran\"\n")),
+    Refusal("measure: a script whose interpreter does not exist",
+            "measure -o {tmp}/o.json -- {tmp}/s",
+            r"its interpreter line names /no/such/sh, which does not exist",
+            _script("#!/no/such/sh\ntouch \"$0.ran\"\n")),
+    Refusal("measure: a script not executable", "measure -- {tmp}/s",
+            r"/s: not executable \(chmod \+x it", _script("#!/bin/sh\ntouch \"$0.ran\"\n", 0o644)),
+    Refusal("measure: a script that does not exist", "measure -- {tmp}/s",
+            r"/s: no such file"),
+    Refusal("measure: -o a device", "measure -o /dev/full -- touch {tmp}/ran",
+            r"-o: /dev/full is not a regular file"),
+    Refusal("measure: -o in /proc", "measure -o /proc/version -- touch {tmp}/ran",
+            r"-o: /proc/version is in /proc, a kernel file system"),
+    Refusal("measure: -o a link to a missing folder", "measure -o {tmp}/link -- touch {tmp}/ran",
+            r"-o: cannot write .*/link \(a link to .*/gone/o.json\): No such file or directory",
+            lambda t: (t / "link").symlink_to(t / "gone" / "o.json")),
 ]
 
 
-def _argv(r: Refusal, tmp: Path) -> list[str]:
+def _argv(r: Refusal | Skipped, tmp: Path) -> list[str]:
     return [a.replace("{tmp}", str(tmp)) for a in r.argv.split()]
 
 
@@ -255,22 +305,71 @@ def test_bad_input_is_one_line_and_exit_2(
     assert after == before  # nothing run, nothing written
 
 
-def render_table(lines: dict[str, str]) -> str:
-    """docs/refusals.md's table: bad input, command, the line printed."""
-    out = ["| Bad input | Command | The one line on stderr (exit 2) |", "|---|---|---|"]
-    for r in REFUSALS:
+@dataclass(frozen=True)
+class Skipped:
+    """Bad lines among the records of a stored run: skipped, named in one warning line,
+    and the command goes on with the good records (exit 0)."""
+
+    what: str
+    argv: str
+    line: str
+    """A regular expression the one warning line must contain."""
+    setup: Callable[[Path], None]
+
+
+FIVE_BAD = "\n".join([_smoke_line(phase="nope"), "{not json", _smoke_line(status="weird"),
+                      "[" * 5000 + "]" * 5000, _smoke_line(started_at="NaN")])  # fmt: skip
+SKIPPED = [
+    Skipped("merge: a record of an unknown phase", "merge {tmp}/out {tmp}/run",
+            r"results.jsonl: skipped line 12 \(phase: unknown phase 'nope'\): not a result "
+            r"record$", _smoke_run(_smoke_line(phase="nope"))),
+    Skipped("filter: a record of an unknown status", "filter {tmp}/run {tmp}/out --status ok",
+            r"skipped line 12 \(status: 'weird' is not one of", _smoke_run(
+                _smoke_line(status="weird"))),
+    Skipped("compare: a figure NaN", f"compare {SMOKE_RUN} {{tmp}}/run",
+            r"skipped line 12 \(NaN is not a number", _smoke_run(_smoke_line(started_at="NaN"))),
+    Skipped("compare: schema_version a string", f"compare {SMOKE_RUN} {{tmp}}/run",
+            r"skipped line 12 \(schema_version: expected a whole number",
+            _smoke_run(_smoke_line(schema_version="2"))),
+    Skipped("history: five bad lines", "history {tmp}/run --out {tmp}/out",
+            r"skipped 5 lines that are not result records: 12 \(phase: .*\), 13 \(Expecting "
+            r"property name.*\), 14 \(status: .*\) and 2 more$", _smoke_run(FIVE_BAD)),
+]
+
+
+@pytest.mark.parametrize("case", SKIPPED, ids=[c.what for c in SKIPPED])
+def test_bad_lines_among_records_are_skipped_with_one_warning(
+    case: Skipped, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    case.setup(tmp_path)
+    code = main(_argv(case, tmp_path))
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 0, lines
+    assert len(lines) == 1, lines
+    command = case.argv.split()[0]
+    assert lines[0].startswith(f"harness {command}: warning: {tmp_path}/run/results.jsonl: ")
+    assert re.search(case.line, lines[0]), lines[0]
+
+
+def render_table(lines: dict[str, str], cases: list[Refusal] | list[Skipped] = REFUSALS,
+                 last: str = "The one line on stderr (exit 2)") -> str:  # fmt: skip
+    """A table of docs/refusals.md: bad input, command, the line printed."""
+    out = [f"| Bad input | Command | {last} |", "|---|---|---|"]
+    for r in cases:
         argv = r.argv.replace(str(ROOT) + "/", "")
         out.append(f"| {r.what} | `harness {argv}` | `{lines[r.what]}` |")
     return "\n".join(out) + "\n"
 
 
-def collect_lines(tmp_root: Path) -> dict[str, str]:
-    """The line each refusal prints, with its temporary folder shown as {tmp}."""
+def collect_lines(
+    tmp_root: Path, cases: list[Refusal] | list[Skipped] = REFUSALS
+) -> dict[str, str]:
+    """The line each case prints, with its temporary folder shown as {tmp}."""
     import contextlib
     import io
 
     found = {}
-    for i, r in enumerate(REFUSALS):
+    for i, r in enumerate(cases):
         tmp = tmp_root / f"case{i}"
         tmp.mkdir()
         r.setup(tmp)
@@ -282,22 +381,38 @@ def collect_lines(tmp_root: Path) -> dict[str, str]:
     return found
 
 
-BEGIN, END = "<!-- refusals:begin -->", "<!-- refusals:end -->"
+MARKERS = {"refusals": "The one line on stderr (exit 2)", "skipped": "The warning (exit 0)"}
+
+
+def tables(tmp_root: Path) -> dict[str, str]:
+    """Each generated table of docs/refusals.md by its marker's name."""
+    (tmp_root / "r").mkdir()
+    (tmp_root / "s").mkdir()
+    return {
+        "refusals": render_table(collect_lines(tmp_root / "r")),
+        "skipped": render_table(collect_lines(tmp_root / "s", SKIPPED), SKIPPED,
+                                MARKERS["skipped"]),
+    }  # fmt: skip
 
 
 def test_docs_list_every_refusal(tmp_path: Path) -> None:
-    section = DOCS.read_text().split(BEGIN, 1)[1].split(END, 1)[0]
-    assert section.strip() == render_table(collect_lines(tmp_path)).strip(), (
-        "docs/refusals.md differs from REFUSALS: run `python tests/test_refusals.py`"
-    )
+    text = DOCS.read_text()
+    for name, table in tables(tmp_path).items():
+        section = text.split(f"<!-- {name}:begin -->", 1)[1].split(f"<!-- {name}:end -->", 1)[0]
+        assert section.strip() == table.strip(), (
+            f"docs/refusals.md's {name} table differs: run `python tests/test_refusals.py`"
+        )
 
 
 if __name__ == "__main__":
     import tempfile
 
     with tempfile.TemporaryDirectory() as d:
-        table = render_table(collect_lines(Path(d)))
+        made = tables(Path(d))
     text = DOCS.read_text()
-    head, rest = text.split(BEGIN, 1)
-    DOCS.write_text(head + BEGIN + "\n" + table + END + rest.split(END, 1)[1])
-    json.dump({"rows": len(REFUSALS)}, sys.stdout)
+    for name, table in made.items():
+        begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+        head, rest = text.split(begin, 1)
+        text = head + begin + "\n" + table + end + rest.split(end, 1)[1]
+    DOCS.write_text(text)
+    json.dump({"rows": len(REFUSALS), "skipped": len(SKIPPED)}, sys.stdout)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from bisection import assert_bracketed
 
+from harness.errors import InputWarning
 from harness.measure.result import MeasureResult
 from harness.registry import AXES
 from harness.run.context import Context, Outcome
@@ -94,6 +95,56 @@ def test_a_cut_bisection_goes_on_from_its_saved_probes(tmp_path: Path, cut: int)
     assert _without_times(resumed.figures) == _without_times(expected.figures)
     assert resumed.measure == expected.measure
     assert all(p["ended_at"] for p in resumed.figures["probes"])
+
+
+def _damaged(line: str, kind: str) -> str:
+    """A saved probe's line damaged as ``kind`` says."""
+    d = json.loads(line)
+    changes: dict[str, Any] = {
+        "status": {"status": "weird"},
+        "measure": {"measure": {"backend": 3}},
+        "figures": {"figures": {"workers": [{"peak_tree_bytes": "x"}]}},
+        "row": {"row": "a row"},
+        "limit": {"limit_mib": "700"},
+        "attempt": {"attempt": 7},
+    }.get(kind, {})
+    raw = {"json": "{not json", "deep": "[" * 5000 + "]" * 5000, "list": "[]",
+           "nan": line.replace('"wall_s": 1.5', '"wall_s": NaN')}  # fmt: skip
+    return raw[kind] if kind in raw else json.dumps({**d, **changes})
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["json", "deep", "list", "nan", "status", "measure", "figures", "row", "limit", "attempt"],
+)
+def test_a_damaged_probe_is_skipped_with_a_warning_and_measured_again(
+    tmp_path: Path, kind: str
+) -> None:
+    """Issue 31: a probe file's line that is not a probe neither crashes the resume nor
+    is taken as measured: it is named in one warning and its probe runs again."""
+    log = tmp_path / "p.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        bisect_limit(KnownNeed(cut=4), _ctx(tmp_path, log))
+    lines = log.read_text().splitlines()
+    assert len(lines) == 3
+    lines[1] = _damaged(lines[1], kind)
+    log.write_text("\n".join(lines) + "\n")
+    again, notes = KnownNeed(), []
+    with pytest.warns(InputWarning, match=r"p.jsonl: skipped line 2 \(.*\): not a probe; "):
+        resumed = bisect_limit(again, _ctx(tmp_path, log, notes))
+    assert notes[0].startswith(f"warning: {log}: skipped line 2")
+    whole = KnownNeed()
+    expected = bisect_limit(whole, _ctx(tmp_path / "w", None))
+    # the damaged second probe is measured again; the first and third are kept
+    assert again.calls == [whole.calls[1], *whole.calls[3:]]
+    assert _without_times(resumed.figures) == _without_times(expected.figures)
+
+
+def test_a_probe_file_of_bytes_not_text(tmp_path: Path) -> None:
+    log = tmp_path / "p.jsonl"
+    log.write_bytes(b"\xff\xfe\x00garbage\n")
+    with pytest.warns(InputWarning, match=r"skipped line 1 \('utf-8' codec"):
+        assert saved_probes(log) == {}
 
 
 def test_a_line_cut_short_is_measured_again(tmp_path: Path) -> None:

@@ -1,14 +1,17 @@
-"""Results store: records round-trip, the file survives a torn write, merging shards."""
+"""Results store: records round-trip, the file survives a torn write, bad lines are refused
+or skipped, merging shards."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
+from harness.errors import InputWarning
 from harness.measure.result import MeasureResult
-from harness.store.jsonl import ResultsWriter, read_records
+from harness.store.jsonl import CorruptResults, ResultsWriter, read_records
 from harness.store.merge import MergeError, merge_runs
 from harness.store.provenance import machine_info, package_versions
 from harness.store.record import SCHEMA_VERSION, Record
@@ -71,6 +74,37 @@ def test_torn_last_line_is_skipped_and_cut_on_reopen(tmp_path: Path) -> None:
     with ResultsWriter(path) as w:
         w.append(record(rep=1))
     assert [r.repetition for r in read_records(path)] == [0, 1]
+
+
+def test_bad_lines_strict_or_skipped_with_one_warning(tmp_path: Path) -> None:
+    """Issue 31: strict (--resume) a complete bad line is refused by its number; the
+    readers of stored runs skip the bad lines, name the first three in one warning and
+    count the rest; a file with no record at all is refused either way."""
+    path = tmp_path / "results.jsonl"
+    good = [json.dumps(record(rep=i).to_dict()) for i in range(3)]
+    bad = ["{not json", "[]", '{"run_id": 1}', "null", "[" * 100 + "]" * 100]
+    path.write_text("\n".join([good[0], *bad[:3], good[1], *bad[3:], good[2]]) + "\n")
+    with pytest.raises(CorruptResults, match=r"results.jsonl:2: not a result record"):
+        list(read_records(path))
+    with pytest.warns(InputWarning) as seen:
+        assert [r.repetition for r in read_records(path, skip_bad=True)] == [0, 1, 2]
+    assert len(seen) == 1
+    assert str(seen[0].message).startswith(
+        f"{path}: skipped 5 lines that are not result records: 2 (Expecting property name")
+    assert re.search(r", 3 \(.*\), 4 \(.*\) and 2 more$", str(seen[0].message))
+    path.write_text("\n".join(bad[:2]) + "\n")
+    with pytest.raises(CorruptResults, match=r":1: .*; 1 more line is not a record either$"):
+        list(read_records(path, skip_bad=True))
+    path.write_text("")
+    assert list(read_records(path, skip_bad=True)) == []
+
+
+def test_merge_keeps_the_good_records_of_a_damaged_run(tmp_path: Path) -> None:
+    a = _run(tmp_path, "a", [record("import/x", 0, "a"), record("import/x", 1, "a")])
+    with (a / "results.jsonl").open("a") as fh:
+        fh.write("{not json\n")
+    with pytest.warns(InputWarning, match=r"a/results.jsonl: skipped line 3 \(Expecting"):
+        assert merge_runs([a], tmp_path / "all") == 2
 
 
 def test_newer_schema_is_refused() -> None:

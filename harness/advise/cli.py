@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from rich.console import Console
 
 from harness.advise.answer import read_answer, write_answer
 from harness.advise.plan import (
+    Plan,
     Target,
     Worker,
     base_matrices,
@@ -32,7 +34,7 @@ from harness.errors import UsageError
 from harness.run.cli import RESULTS_ROOT, run_with_progress, supervised
 from harness.run.estimate import estimate_s
 from harness.run.own_project import find_profiles_yml
-from harness.run.runid import check_results_dir, claim_new
+from harness.run.runid import check_results_dir, check_run_id, claim_new
 from harness.run.runner import Unit, units_of
 from harness.run.workspace import RunDir
 from harness.scenarios import expand
@@ -83,26 +85,39 @@ def _target(args: argparse.Namespace) -> Target:
 
 
 def run(args: argparse.Namespace) -> int:
-    """`harness advise PATH`: 0 with an answer, 130 with a partial one after Ctrl-C."""
+    """`harness advise PATH`: 0 with an answer, 130 with a partial one after Ctrl-C.
+
+    Every check (the project, the budget and the plan it allows, the run id) is made
+    before the run folder is claimed: a refusal leaves nothing behind."""
     target = _target(args)
     budget = parse_budget(args.budget)
     check_results_dir(args.results_dir)
-    run_id = args.run_id or f"{datetime.now():%Y%m%d-%H%M%S}-advise-{target.path.name}"
+    # The project's name is cut so that the default id stays within a name's limit.
+    run_id = args.run_id or f"{datetime.now():%Y%m%d-%H%M%S}-advise-{target.path.name[:100]}"
+    check_run_id("--run-id", run_id, args.results_dir)
     if args.run_id and (args.results_dir / run_id).exists():
         raise UsageError(f"--run-id: {args.results_dir / run_id} exists")
-    root, run_id = claim_new(args.results_dir, run_id, explicit=bool(args.run_id))
-    run_dir = RunDir(root.resolve())
-    with supervised(run_dir.root, args.results_dir):
-        return _advise(args, target, budget, run_dir, run_id)
-
-
-def _advise(
-    args: argparse.Namespace, target: Target, budget: float, run_dir: RunDir, run_id: str
-) -> int:
     worker = None
     if args.executor:
         worker = Worker(args.executor, args.worker_concurrency or 1, count_models(target.path))
-    plan = fit(_spec(target, base_matrices(worker), run_dir), budget)
+    where = Path(os.path.abspath(args.results_dir / run_id))
+    plan = fit(_spec(target, base_matrices(worker), where), budget)
+    root, run_id = claim_new(args.results_dir, run_id, explicit=bool(args.run_id))
+    run_dir = RunDir(root.resolve())
+    # A default id another harness took meanwhile got a suffix: the plan names its folder.
+    plan.spec = dataclasses.replace(plan.spec, path=run_dir.root / "scenario.toml")
+    with supervised(run_dir.root, args.results_dir):
+        return _advise(args, target, (budget, plan, worker), run_dir, run_id)
+
+
+def _advise(
+    args: argparse.Namespace,
+    target: Target,
+    planned: tuple[float, Plan, Worker | None],
+    run_dir: RunDir,
+    run_id: str,
+) -> int:
+    budget, plan, worker = planned
     console = Console(stderr=True)
     console.print(f"advise: {len(plan.units)} measurements planned, about "
                   f"{plan.estimate_s / 60:.0f} min of a {budget / 60:.0f} min budget")  # fmt: skip
@@ -132,8 +147,8 @@ def _records(run_dir: RunDir) -> list[Record]:
     return latest(read_records(path)) if path.exists() else []
 
 
-def _spec(target: Target, matrices: list[dict[str, Any]], run_dir: RunDir) -> ScenarioFile:
-    return scenario_file(target, matrices, run_dir.root / "scenario.toml")
+def _spec(target: Target, matrices: list[dict[str, Any]], root: Path) -> ScenarioFile:
+    return scenario_file(target, matrices, root / "scenario.toml")
 
 
 def _min_worker(
@@ -143,7 +158,7 @@ def _min_worker(
     best = read_answer(run_dir.root, [], False).best_run(args.worker_mib)
     if best is None:
         return 0, ["min_worker: no successful whole DAG run to start from"]
-    spec = _spec(target, [*base_matrices(), min_worker_matrix(best)], run_dir)
+    spec = _spec(target, [*base_matrices(), min_worker_matrix(best)], run_dir.root)
     units: list[Unit] = [u for u in units_of(expand(spec), 1) if u.phase == "min_worker"]
     if not units or estimate_s(units[0].measurement) > left_s:
         return 0, [f"{u.scenario_id} (about {estimate_s(u.measurement) / 60:.0f} min)"

@@ -55,8 +55,8 @@ def baseline_records(root: Path = BASELINES) -> list[Record]:
     runs = []
     for folder in sorted(p for p in root.glob("*") if (p / RESULTS_FILE).is_file()):
         info = read_run_info(folder)
-        runs.append(RunRecords(folder.name, (info.started_at if info else None) or "",
-                               latest(read_records(folder / RESULTS_FILE))))  # fmt: skip
+        records = latest(read_records(folder / RESULTS_FILE, skip_bad=True))
+        runs.append(RunRecords(folder.name, (info.started_at if info else None) or "", records))
     return current_records(runs).records
 
 

@@ -54,7 +54,7 @@ def load_run(arg: str | Path, results_root: Path = RESULTS_ROOT) -> RunData:
     """Read a run folder (or run id) into a :class:`RunData`; bad input is a UsageError."""
     path = resolve_run(arg, results_root)
     try:
-        records = latest(read_records(path / RESULTS_FILE))
+        records = latest(read_records(path / RESULTS_FILE, skip_bad=True))
         info = read_run_info(path)
     except (ValueError, TypeError) as exc:  # JSON errors are ValueErrors; unknown fields TypeErrors
         raise UsageError(f"{path}: unreadable results: {exc}") from None

@@ -30,7 +30,7 @@ from harness.measure.inputs import (
     checked_number,
 )
 from harness.measure.result import MeasureResult
-from harness.paths import check_path_text
+from harness.paths import check_writable_file
 
 MIB = 1024 * 1024
 TIMEOUT_EXIT = 124  # as coreutils timeout
@@ -111,15 +111,8 @@ def _check_flags(args: argparse.Namespace) -> int | None:
     checked_number(args.timeout, "--timeout", MAX_TIMEOUT_S)
     checked_number(args.grace, "--grace", MAX_GRACE_S, zero_ok=True)
     checked_number(args.interval_ms, "--interval-ms", MAX_INTERVAL_MS)
-    out = args.output
-    if out is not None:
-        check_path_text("-o", out)
-        if out.is_dir():
-            raise UsageError(f"-o: {out} is a directory; name a file")
-        if not out.parent.is_dir():
-            raise UsageError(f"-o: cannot write {out}: no such directory")
-        if not os.access(out.parent, os.W_OK):
-            raise UsageError(f"-o: cannot write {out}: permission denied")
+    if args.output is not None:
+        check_writable_file("-o", args.output)
     return None if limit_mib is None else int(limit_mib * MIB)
 
 
@@ -150,11 +143,8 @@ def run(args: argparse.Namespace) -> int:
         if previous is not None:
             interrupt.restore(previous)
     text = json.dumps(result.to_dict(), indent=2)
-    if args.output is not None:
-        try:
-            args.output.write_text(text + "\n")
-        except OSError as exc:
-            raise UsageError(f"cannot write {args.output}: {exc.strerror}") from exc
+    # The result is shown before -o is written: a write that fails now (a full disk;
+    # everything else was checked before the command ran) must not lose it.
     if args.json:
         try:
             print(text, flush=True)
@@ -162,4 +152,16 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps Python's exit flush quiet
     else:
         Console(file=sys.stderr, highlight=False).print(summary(result))
+    if args.output is not None:
+        write_output(args.output, text + "\n")
     return exit_code_of(result)
+
+
+def write_output(path: Path, text: str) -> None:
+    """-o, after the result is shown: a failure here (a disk that filled while the
+    command ran) is one line that says the result is above."""
+    try:
+        path.write_text(text)
+    except OSError as exc:
+        raise UsageError(f"-o: cannot write {path}: {exc.strerror} (the result is "
+                         "printed above)") from None  # fmt: skip

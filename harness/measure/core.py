@@ -145,8 +145,13 @@ def _check_input(
     exe = argv[0]
     if os.sep in exe:  # a path: Popen resolves it against cwd
         path = Path(exe) if os.path.isabs(exe) else Path(cwd or os.getcwd()) / exe
-        if not path.is_file() or not os.access(path, os.X_OK):
-            raise UsageError(f"{exe}: no such executable file")
+        if not path.exists():
+            raise UsageError(f"{exe}: no such file")
+        if not path.is_file():
+            raise UsageError(f"{exe}: not a file")
+        if not os.access(path, os.X_OK):
+            raise UsageError(f"{exe}: not executable (chmod +x it, or name its interpreter "
+                             "first, e.g. sh SCRIPT)")  # fmt: skip
     else:
         search = (env if env is not None else os.environ).get("PATH", os.defpath)
         if shutil.which(exe, path=search) is None:

@@ -8,6 +8,7 @@ thread could hold at fork time.
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import threading
@@ -123,12 +124,32 @@ def start(
                 start_new_session=True,  # its own process group; Ctrl-C reaches only us
                 preexec_fn=preexec,
             )
-        except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
-            raise UsageError(f"cannot run {argv[0]}: {exc.strerror}") from exc
         except subprocess.SubprocessError as exc:  # preexec failed: could not join the cgroup
             where = group.directory if group is not None else "?"
             raise MeasureError(f"could not start {argv[0]} inside {where}: {exc}") from exc
+        except OSError as exc:  # the exec failed: nothing ran, nothing was measured
+            raise UsageError(cannot_run(argv[0], exc, cwd)) from None
     return proc, t0
+
+
+def cannot_run(exe: str, exc: OSError, cwd: Path | None = None) -> str:
+    """Why the kernel would not exec ``exe``, in one line: a script without an
+    interpreter line (ENOEXEC), or one whose interpreter does not exist (ENOENT)."""
+    path = Path(cwd or ".") / exe if os.sep in exe else None
+    if exc.errno == errno.ENOEXEC:
+        return (f"cannot run {exe}: not a program the kernel can start (a script needs an "
+                "interpreter line such as #!/bin/sh)")  # fmt: skip
+    if exc.errno == errno.ENOENT and path is not None and path.is_file():
+        try:
+            with path.open("rb") as fh:
+                first = fh.readline(4096)
+        except OSError:
+            first = b""
+        if first.startswith(b"#!"):
+            interpreter = first[2:].decode(errors="replace").split()
+            named = interpreter[0] if interpreter else "(none)"
+            return f"cannot run {exe}: its interpreter line names {named}, which does not exist"
+    return f"cannot run {exe}: {exc.strerror}"
 
 
 def wait_end(waiter: Waiter, timeout_s: float | None, stop: threading.Event | None) -> bool:

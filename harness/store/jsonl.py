@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
+from harness.errors import InputWarning
 from harness.store.record import Record
 from harness.store.validate import built_record_problem, loads, record_problem
 
@@ -54,32 +56,67 @@ def _drop_torn_tail(path: Path) -> None:
         path.write_bytes(data[: data.rfind(b"\n") + 1])
 
 
-def read_records(path: Path) -> Iterator[Record]:
+def read_records(path: Path, *, skip_bad: bool = False) -> Iterator[Record]:
     """Every complete record of a results file (a torn last line is skipped).
 
-    Raises CorruptResults, naming the file and line, for a complete line that is
-    not a record: only the last line can be torn by a crash, so that is damage."""
+    A complete line that is not a record is damage (only the last line can be torn by
+    a crash). Strict (the default: a run being resumed must lose nothing), it raises
+    CorruptResults naming the file and line. With ``skip_bad`` (the readers of stored
+    runs) the bad lines are skipped and named in one InputWarning once the file is
+    read; CorruptResults only when no line of the file is a record."""
+    bad: list[tuple[int, str]] = []
+    good = 0
     with path.open(encoding="utf-8", errors="replace") as fh:
         for number, line in enumerate(fh, 1):
             if not line.endswith("\n"):
                 break
-            if line.strip():
-                yield _parse_line(line, path, number)
+            if not line.strip():
+                continue
+            record, problem = _checked(line)
+            if problem is None and record is not None:
+                good += 1
+                yield record
+            elif not skip_bad:
+                raise CorruptResults(_bad_line(path, number, problem))
+            else:
+                bad.append((number, problem or "?"))
+    if bad and not good:
+        n = len(bad) - 1
+        more = "" if not n else "; 1 more line is not a record either" if n == 1 else \
+            f"; {n} more lines are not records either"
+        raise CorruptResults(_bad_line(path, *bad[0]) + more)
+    if bad:
+        warnings.warn(InputWarning(skipped_message(path, bad)), stacklevel=2)
 
 
-def _parse_line(line: str, path: Path, number: int) -> Record:
-    """One line as a record, its values checked (harness.store.validate)."""
+def skipped_message(
+    path: Path, bad: list[tuple[int, str]], noun: str = "result record", shown: int = 3
+) -> str:
+    """One line naming the first ``shown`` bad lines of ``path`` (number and why) that
+    are not a ``noun``, and how many more."""
+    named = ", ".join(f"{n} ({_cut(why, 100)})" for n, why in bad[:shown])
+    more = f" and {len(bad) - shown} more" if len(bad) > shown else ""
+    if len(bad) == 1:
+        return f"{path}: skipped line {named}: not a {noun}"
+    return f"{path}: skipped {len(bad)} lines that are not {noun}s: {named}{more}"
+
+
+def _bad_line(path: Path, number: int, problem: str | None) -> str:
+    return f"{path}:{number}: not a result record ({_cut(problem or '?')})"
+
+
+def _checked(line: str) -> tuple[Record | None, str | None]:
+    """One line as a record, its values checked (harness.store.validate); or what is
+    wrong with it."""
     try:
         data = loads(line)
         problem = record_problem(data)
-        if problem is None:
-            record = Record.from_dict(data)
-            problem = built_record_problem(record)
+        if problem is not None:
+            return None, problem
+        record = Record.from_dict(data)
+        return record, built_record_problem(record)
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
-        problem = str(exc) if not isinstance(exc, KeyError) else repr(str(exc.args[0]))
-    if problem is not None:
-        raise CorruptResults(f"{path}:{number}: not a result record ({_cut(problem)})")
-    return record
+        return None, str(exc) if not isinstance(exc, KeyError) else repr(str(exc.args[0]))
 
 
 def _cut(text: str, keep: int = 200) -> str:

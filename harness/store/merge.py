@@ -50,7 +50,7 @@ def _read_source(src: Path) -> tuple[list[Record], RunInfo | None]:
     path = src / RESULTS_FILE
     if not path.is_file():
         raise MergeError(f"{src}: no {RESULTS_FILE}")
-    return latest(read_records(path)), read_run_info(src)
+    return latest(read_records(path, skip_bad=True)), read_run_info(src)
 
 
 def _write(dest: Path, records: list[Record], info: RunInfo) -> int:

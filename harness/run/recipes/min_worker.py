@@ -26,15 +26,21 @@ import dataclasses
 import json
 import math
 import os
+import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from harness.errors import InputWarning
 from harness.measure.result import MeasureResult
+from harness.registry.figures import PodSizeFigures
 from harness.run.context import Context, Outcome
 from harness.run.recipes.dag_run import run_dag_run
 from harness.run.recipes.task import run_task
+from harness.store.jsonl import skipped_message
+from harness.store.record import RecordStatus
+from harness.store.validate import loads, type_problem
 
 PRECISION = 0.05
 CEILINGS = (1.1, 1.25, 1.5)
@@ -63,22 +69,92 @@ def limited_peak_bytes(outcome: Outcome) -> int | None:
     return outcome.measure.peak_tree_bytes if outcome.measure else None
 
 
-def saved_probes(path: Path | None) -> dict[Key, Probe]:
+@dataclasses.dataclass(frozen=True)
+class SavedProbe:
+    """One line of a bisection's probe file (_save_probe), as a resume reads it back."""
+
+    limit_mib: int | None
+    attempt: int
+    status: RecordStatus
+    reason: str | None
+    measure: MeasureResult | None
+    figures: dict[str, Any]
+    row: dict[str, Any]
+    """The probe's row in the record (limit_mib, status, peak_mib, wall_s ...)."""
+
+
+ROW_KEYS = ("limit_mib", "status", "peak_mib")
+
+
+def saved_probes(path: Path | None, note: Callable[[str], None] | None = None) -> dict[Key, Probe]:
     """The probes an earlier, interrupted attempt of this bisection finished, by limit
     (None: the run without one) and attempt. A line cut short by the interruption is
-    skipped."""
+    skipped; a complete line that is not a probe (damaged, hand-edited) is skipped with
+    one warning (``note`` and an InputWarning): that probe is measured again."""
     out: dict[Key, Probe] = {}
     if path is None or not path.is_file():
         return out
-    for line in path.read_text().splitlines():
-        try:
-            d = json.loads(line)
-            m = MeasureResult.from_dict(d["measure"]) if d["measure"] else None
-            key = (d["limit_mib"], d.get("attempt", 0))  # logs before repeats: attempt 0
-            out[key] = (Outcome(d["status"], m, d["reason"], d["figures"]), d["row"])
-        except (ValueError, KeyError, TypeError):
+    bad: list[tuple[int, str]] = []
+    try:
+        lines = path.read_bytes().split(b"\n")[:-1]  # the last: empty, or a line cut short
+    except OSError as exc:
+        lines, bad = [], [(0, f"cannot read: {exc.strerror}")]
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
             continue
+        try:
+            key, probe = _saved_probe(raw)
+        except (ValueError, TypeError) as exc:  # MeasureResult.from_dict: TypeError
+            bad.append((number, str(exc)))
+            continue
+        out[key] = probe
+    if bad:
+        message = skipped_message(path, bad, "probe") + "; they are measured again"
+        warnings.warn(InputWarning(message), stacklevel=2)
+        if note:
+            note(f"warning: {message}")
     return out
+
+
+def _saved_probe(raw: bytes) -> tuple[Key, Probe]:
+    """One line of a probe file, checked: its key and probe; ValueError (a
+    UnicodeDecodeError too) or TypeError saying what is wrong."""
+    d = loads(raw.decode("utf-8"))  # finite numbers, bounded depth
+    if not isinstance(d, dict):
+        raise ValueError(f"expected an object, got {type(d).__name__}")
+    d.setdefault("attempt", 0)  # logs before repeats: attempt 0
+    problem = _probe_problem(d)
+    if problem is not None:
+        raise ValueError(problem)
+    m = MeasureResult.from_dict(d["measure"]) if d["measure"] else None
+    key = (d["limit_mib"], d["attempt"])
+    return key, (Outcome(d["status"], m, d["reason"], d["figures"]), d["row"])
+
+
+def _probe_problem(d: dict[str, Any]) -> str | None:
+    """Why a probe file's line (parsed) is not a probe _save_probe wrote; None if it is."""
+    missing = [k for k in ("limit_mib", "status", "reason", "measure", "figures", "row")
+               if k not in d]  # fmt: skip
+    if missing:
+        return f"no {missing[0]}"
+    problem = type_problem(d, SavedProbe, "probe")
+    if problem is not None:
+        return problem
+    if d["attempt"] not in (0, 1):
+        return f"probe.attempt: expected 0 or 1, got {d['attempt']}"
+    if d["status"] == "ok" and d["measure"] is None:
+        return "probe.measure: a successful probe without its measurement"
+    missing = [k for k in ROW_KEYS if k not in d["row"]]
+    if missing:
+        return f"no row.{missing[0]}"
+    # The figures a record keeps of its best probe, and the workers' peaks the limit acts on.
+    problem = type_problem(d["figures"], PodSizeFigures, "probe.figures")
+    if problem is not None:
+        return problem
+    for i, w in enumerate(d["figures"].get("workers") or []):
+        if type_problem(w.get("peak_tree_bytes"), int | None, ""):
+            return f"probe.figures.workers[{i}].peak_tree_bytes: expected a whole number"
+    return None
 
 
 def _save_probe(path: Path | None, key: Key, outcome: Outcome, row: dict[str, Any]) -> None:
@@ -141,7 +217,7 @@ def bisect_limit(recipe: Recipe, ctx: Context) -> Outcome:
     """Find the smallest limit (MiB, to within PRECISION) under which ``recipe`` succeeds.
     Probes in ``ctx.probe_log`` are taken as measured: the same limits come in the same
     order, so a resumed bisection goes on where it was cut."""
-    saved = saved_probes(ctx.probe_log)
+    saved = saved_probes(ctx.probe_log, ctx.note)
     probes: list[dict[str, Any]] = []
     free = _judged(recipe, ctx, None, saved, probes)
     peak = limited_peak_bytes(free)
