@@ -9,6 +9,7 @@ one line on stderr and exit code 2, and each file whose bad lines a reader skipp
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 import warnings
@@ -84,6 +85,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"harness {args.command}: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:
+        # A path the user gave that the file system cannot hold (a name over its limit, a
+        # loop of links) is bad input wherever a reader meets it; other OS errors are not.
+        if exc.errno not in (errno.ENAMETOOLONG, errno.ELOOP):
+            raise
+        print(f"harness {args.command}: error: {one_line(str(exc))[:300]}", file=sys.stderr)
+        return 2
     for message in skipped:
         print(f"harness {args.command}: warning: {one_line(message)}", file=sys.stderr)
     return code

@@ -192,6 +192,8 @@ REFUSALS = [
             "generate --models 20 --out {tmp}/p",
             r"holds models/notes.txt, which harness generate did not write",
             _generated_with_users_file),
+    Refusal("merge: a source whose name is over the file system's limit",
+            "merge {tmp}/out {tmp}/" + "x" * 300, "File name too long"),
     Refusal("merge: OUT inside a source run", "merge {tmp}/run/merged {tmp}/run",
             r"OUT: .* is inside the run", _smoke_run()),
     Refusal("filter: OUT inside the source run", "filter {tmp}/run {tmp}/run/sub --status ok",

@@ -48,7 +48,11 @@ def _check_dest(dest: Path) -> None:
 
 def _read_source(src: Path) -> tuple[list[Record], RunInfo | None]:
     path = src / RESULTS_FILE
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError as exc:  # a name over the file system's limit, a loop of links
+        raise MergeError(f"{src}: {exc.strerror}") from None
+    if not found:
         raise MergeError(f"{src}: no {RESULTS_FILE}")
     return latest(read_records(path, skip_bad=True)), read_run_info(src)
 
