@@ -157,7 +157,13 @@ def sizing_block() -> str:
 
     runs = sorted(p.name for p in BASELINES.iterdir() if (p / "results.jsonl").is_file())
     records = read_current(runs, BASELINES).records
-    newest = max((load_run(r, BASELINES) for r in runs), key=lambda r: r.info.started_at or "")
+    machines: dict[str, list[str]] = {}
+    for name in runs:
+        run = load_run(name, BASELINES)
+        machines.setdefault(machine_line(run.info), []).append(run.run_id)
+    where = "; ".join(
+        f"{line} (runs {', '.join(f'`{r}`' for r in ids)})" for line, ids in machines.items()
+    )
     return "\n".join([
         BEGIN,
         "Memory to give each worker, in MiB, from every committed run (`harness size "
@@ -166,7 +172,7 @@ def sizing_block() -> str:
         "",
         sizing_table(records),
         "",
-        f"Measured on: {machine_line(newest.info)} (run `{newest.run_id}`, the newest).",
+        f"Measured on: {where}.",
         f"The model's largest leave-one-size-out error: {validation_summary(records)} "
         "(`harness size ... --validate` lists each size).",
         END,
