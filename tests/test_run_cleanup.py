@@ -13,6 +13,7 @@ import sys
 import textwrap
 import threading
 import time
+import types
 from pathlib import Path
 
 import psutil
@@ -212,7 +213,7 @@ def test_scheduler_race_is_retried_in_both_forms(
     log = tmp_path / "run.log"
     attempts: list[int] = []
 
-    def once(ctx: object) -> phases.Outcome:
+    def once(ctx: object, selected: tuple[str, ...]) -> phases.Outcome:
         attempts.append(1)
         if len(attempts) == 1:
             with log.open("a") as fh:
@@ -222,7 +223,8 @@ def test_scheduler_race_is_retried_in_both_forms(
             return phases.Outcome("error", None, "dag run failed")
         return phases.Outcome("ok", None)
 
-    monkeypatch.setattr(phases, "write_dag_file", lambda ctx: tmp_path / "dag.py")
+    monkeypatch.setattr(phases, "dag_spec", lambda ctx: types.SimpleNamespace(select=()))
+    monkeypatch.setattr(phases, "write_dag_file", lambda ctx, spec: tmp_path / "dag.py")
     monkeypatch.setattr(phases, "prepare_cache", lambda ctx, f: None)
     monkeypatch.setattr(phases, "_dag_run_once", once)
 

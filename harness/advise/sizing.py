@@ -7,20 +7,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.registry.names import DAG_RUN
-from harness.size.answer import MARGIN, Request, size_one
-from harness.size.deployments import Deployment, deployments_for, executor_of
+from harness.compare.runs import current_of, load_run
+from harness.size.answer import MARGIN, Request, round_up, size_one
+from harness.size.deployments import Deployment, deployments_for, measures
 from harness.size.model import Prediction
-from harness.store.current import RunRecords, current_records
-from harness.store.jsonl import RESULTS_FILE, latest, read_records
+from harness.store.jsonl import RESULTS_FILE
 from harness.store.record import Record
-from harness.store.runinfo import read_run_info
 
 BASELINES = Path(__file__).resolve().parents[2] / "results" / "baselines"
 """The committed runs of this checkout the model is fitted from, wherever advise runs
 (the run folder's own records are not: they measure the user's project, not the
 synthetic ones the model describes)."""
-ROUND_TO_MIB = 16
 
 
 @dataclass(frozen=True)
@@ -38,26 +35,19 @@ class WorkerSize:
 
 
 def _measured(d: Deployment, records: list[Record], mode: str, slots: int) -> list[float]:
-    out: list[float] = []
-    for r in records:
-        if r.status != "ok" or r.phase not in d.phases or r.axes.get("execution_mode") != mode:
-            continue
-        if r.phase == DAG_RUN and executor_of(r) != d.executor:
-            continue
-        if d.slots_axis and int(r.axes.get(d.slots_axis) or 1) != slots:
-            continue
-        out += d.peaks(r)
-    return out
+    # The user's project is not the sizing configuration's: every setting counts.
+    return [
+        peak
+        for r in records
+        if r.status == "ok" and measures(d, r, mode, config=False) and d.slots_of(r) == slots
+        for peak in d.peaks(r)
+    ]
 
 
 def baseline_records(root: Path = BASELINES) -> list[Record]:
     """The committed runs' records an answer across them uses (harness.store.current)."""
-    runs = []
-    for folder in sorted(p for p in root.glob("*") if (p / RESULTS_FILE).is_file()):
-        info = read_run_info(folder)
-        records = latest(read_records(folder / RESULTS_FILE, skip_bad=True))
-        runs.append(RunRecords(folder.name, (info.started_at if info else None) or "", records))
-    return current_records(runs).records
+    folders = sorted(p for p in root.glob("*") if (p / RESULTS_FILE).is_file())
+    return current_of([load_run(folder) for folder in folders]).records
 
 
 def worker_sizes(
@@ -80,7 +70,7 @@ def worker_sizes(
                          "projects, not measured on yours)")  # fmt: skip
             else:
                 give, basis = None, "not answered: not measured, and no model for it"
-            rounded = int(-(-give // ROUND_TO_MIB) * ROUND_TO_MIB) if give else None
+            rounded = round_up(give) if give else None
             out.append(WorkerSize(d.name, mode, rounded, basis, sorted(round(p, 1) for p in peaks),
                                   sized.prediction, sized.sources))  # fmt: skip
     return out

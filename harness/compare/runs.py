@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import UsageError
+from harness.store.current import Current, RunRecords, current_records
 from harness.store.jsonl import RESULTS_FILE, latest, read_records
 from harness.store.record import Record
 from harness.store.runinfo import RunInfo, read_run_info
@@ -59,3 +61,9 @@ def load_run(arg: str | Path, results_root: Path = RESULTS_ROOT) -> RunData:
     except (ValueError, TypeError) as exc:  # JSON errors are ValueErrors; unknown fields TypeErrors
         raise UsageError(f"{path}: unreadable results: {exc}") from None
     return RunData(path, info or RunInfo(), records, has_info=info is not None)
+
+
+def current_of(runs: Sequence[RunData]) -> Current:
+    """The records an answer across ``runs`` uses (harness.store.current), each run
+    ordered by run.json's started_at ('' when absent: such a run counts as the oldest)."""
+    return current_records([RunRecords(r.run_id, r.info.started_at or "", r.records) for r in runs])

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from harness.compare.runs import RunData
+from harness.compare.runs import RunData, current_of
 from harness.errors import UsageError
 from harness.report.failures import Failure, failure_of
-from harness.store.current import Current, RunRecords, current_records
+from harness.store.current import Current
 from harness.store.record import Record
 from harness.store.runinfo import Machine, RunInfo, Source
 from harness.store.typed import to_plain
@@ -51,7 +51,7 @@ def choose(runs: Sequence[RunData]) -> Sources:
     if twice:
         raise UsageError(f"run given more than once: {', '.join(twice)}")
     ordered = sorted(runs, key=started_at)
-    current = current_records([RunRecords(r.run_id, started_at(r), r.records) for r in ordered])
+    current = current_of(ordered)
     origin = {id(rec): run for run in ordered for rec in run.records}
     return Sources(ordered, current, origin)
 

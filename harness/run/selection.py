@@ -53,13 +53,3 @@ def run_selection(manifest_path: Path, n: int) -> list[str]:
     nodes = manifest["nodes"]
     ordered = sorted(depth, key=lambda k: (depth[k], nodes[k]["name"]))
     return [nodes[k]["name"] for k in ordered[:n]]
-
-
-def independent_prefix(manifest_path: Path, names: list[str]) -> int:
-    """How many of ``names``, from the first, have no model upstream among them: the tasks
-    that can be in flight at once at the start of the run."""
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    depth = model_depths(manifest)
-    by_name = {manifest["nodes"][k]["name"]: d for k, d in depth.items()}
-    first = by_name[names[0]] if names else 0
-    return sum(1 for name in names if by_name[name] == first)

@@ -3,7 +3,6 @@ predicted by the sizing model, with the records it came from and the margin stat
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -14,7 +13,7 @@ from harness.size.deployments import (
     deployments_for,
     executor_of,
     in_sizing_config,
-    matches,
+    measures,
     observations,
 )
 from harness.size.model import Fit, Prediction, Validation, fit, leave_one_size_out
@@ -66,7 +65,8 @@ class Sized:
     validation: list[Validation] = field(default_factory=list)
 
 
-def _round_up(mib: float) -> int:
+def round_up(mib: float) -> int:
+    """A size as it is given: whole ROUND_TO_MIB blocks, rounded up."""
     return int(math.ceil(mib / ROUND_TO_MIB) * ROUND_TO_MIB)
 
 
@@ -88,7 +88,7 @@ def _smallest_limit(
         and r.axes.get("execution_mode") == req.mode
         and int(r.axes["models"]) == req.models
         and (phase != "min_worker" or executor_of(r) == d.executor)
-        and (d.slots_axis is None or int(r.axes.get(d.slots_axis) or 1) == slots)
+        and d.slots_of(r) == slots
         and r.axes.get("execution_invocation") in (None, req.invocation)
         and r.figures.get("min_limit_mib")
     ]  # fmt: skip
@@ -98,22 +98,20 @@ def _smallest_limit(
 def _failures(d: Deployment, records: list[Record], req: Request, slots: int) -> list[str]:
     out = []
     for r in records:
-        if r.status in ("ok", "invalid") or r.phase not in d.phases:
+        if r.status in ("ok", "invalid") or not measures(d, r, req.mode, req.invocation):
             continue
-        ok_twin = dataclasses.replace(r, status="ok")
-        if not matches(d, ok_twin, req.mode, req.invocation):
-            continue
-        if int(r.axes["models"]) != req.models:
-            continue
-        if d.slots_axis and int(r.axes.get(d.slots_axis) or 1) != slots:
+        if int(r.axes["models"]) != req.models or d.slots_of(r) != slots:
             continue
         reason = (r.reason or "").strip().splitlines()[0][:120] if r.reason else ""
         out.append(f"{r.status}: {reason} ({r.run_id})")
     return out
 
 
-def size_one(d: Deployment, records: list[Record], req: Request) -> Sized:
-    """The answer for deployment ``d`` at the request's size and slots."""
+def size_one(
+    d: Deployment, records: list[Record], req: Request, validate: bool = False
+) -> Sized:
+    """The answer for deployment ``d`` at the request's size and slots; ``validate``: with
+    the model's leave-one-size-out errors (a refit per measured size, so only on request)."""
     obs = observations(d, records, req.mode, req.invocation)
     slots = req.slots if d.slots_axis else 1
     here = [o.mib for o in obs if o.models == req.models and o.slots == slots]
@@ -131,19 +129,19 @@ def size_one(d: Deployment, records: list[Record], req: Request) -> Sized:
     else:
         basis, give = "none", None
     return Sized(
-        deployment=d.name, doc=d.doc, give_mib=_round_up(give) if give else None, basis=basis,
+        deployment=d.name, doc=d.doc, give_mib=round_up(give) if give else None, basis=basis,
         measured_mib=sorted(round(m, 1) for m in here), prediction=prediction,
         formula=model.formula() if model else None,
         smallest_limit_mib=_smallest_limit(d, records, req, slots), sources=_sources(obs),
         failures=failures,
         fit_points=model.points if model else 0, fit_sizes=model.sizes if model else (),
-        fit_slots=model.slots if model else (), validation=leave_one_size_out(obs),
+        fit_slots=model.slots if model else (),
+        validation=leave_one_size_out(obs) if validate else [],
     )  # fmt: skip
 
 
 def size(records: list[Record], req: Request) -> list[Sized]:
     """Every deployment the request names (a WATCHER Celery run: the producer's worker
     and the sensors' worker), then the DAG processor that parses the project."""
-    out = [size_one(d, records, req) for d in deployments_for(req.executor, req.mode)]
-    out += [size_one(d, records, req) for d in deployments_for("dag_processor", req.mode)]
-    return out
+    asked = deployments_for(req.executor, req.mode) + deployments_for("dag_processor", req.mode)
+    return [size_one(d, records, req, validate=True) for d in asked]

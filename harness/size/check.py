@@ -14,7 +14,13 @@ import statistics
 from dataclasses import dataclass
 
 from harness.registry.names import DAG_RUN
-from harness.size.deployments import DEPLOYMENTS, MIB, Deployment, in_sizing_config
+from harness.size.deployments import (
+    DEPLOYMENTS,
+    MIB,
+    Deployment,
+    executor_of,
+    in_sizing_config,
+)
 from harness.store.record import Record
 
 _RUN_NODES = re.compile(r"/run_nodes=\d+")
@@ -52,19 +58,16 @@ def _rel(part: list[float], whole: list[float]) -> float:
     return (statistics.median(part) - w) / w
 
 
-def _figures(d: Deployment, r: Record) -> tuple[list[float], list[float]]:
-    """The deployment's peaks in ``r`` and the anonymous memory at each peak."""
-    if d.role is None:
-        peak = [r.measure.peak_tree_bytes / MIB] if r.measure else []
-        return peak, []
-    peaks, anon = [], []
-    for w in r.figures.get("workers") or []:
-        if isinstance(w, dict) and w.get("role") == d.role and w.get("peak_tree_bytes"):
-            peaks.append(w["peak_tree_bytes"] / MIB)
-            stat = w.get("memory_stat_near_peak") or {}
-            if isinstance(stat.get("rss"), int | float):
-                anon.append(stat["rss"] / MIB)
-    return peaks, anon
+def _anonymous(d: Deployment, r: Record) -> list[float]:
+    """The anonymous memory at each of the deployment's peaks in ``r``, where recorded
+    (a Celery worker's memory.stat near its peak; none for a whole tree)."""
+    return [
+        w["memory_stat_near_peak"]["rss"] / MIB
+        for w in r.figures.get("workers") or []
+        if d.role is not None and isinstance(w, dict) and w.get("role") == d.role
+        and w.get("peak_tree_bytes")
+        and isinstance((w.get("memory_stat_near_peak") or {}).get("rss"), int | float)
+    ]  # fmt: skip
 
 
 def method_checks(records: list[Record]) -> list[MethodCheck]:
@@ -82,15 +85,14 @@ def method_checks(records: list[Record]) -> list[MethodCheck]:
     for sid, part in sorted(parts.items()):
         base = whole[_RUN_NODES.sub("", sid)]
         a = part[0].axes
-        executor = "celery" if a.get("executor") == "celery" else "local"
         for d in DEPLOYMENTS:
-            if d.executor != executor or a.get("execution_mode") not in d.modes:
+            if d.executor != executor_of(part[0]) or a.get("execution_mode") not in d.modes:
                 continue
             wp, wa = _collect(d, base)
             pp, pa = _collect(d, part)
             if wp and pp:
-                slots = int(a.get(d.slots_axis or "") or 1)
-                out.append(MethodCheck(d.name, a["execution_mode"], int(a["models"]), slots,
+                out.append(MethodCheck(d.name, a["execution_mode"], int(a["models"]),
+                                       d.slots_of(part[0]),
                                        int(a["run_nodes"]), wp, pp, wa, pa))  # fmt: skip
     return out
 
@@ -99,9 +101,8 @@ def _collect(d: Deployment, records: list[Record]) -> tuple[list[float], list[fl
     peaks: list[float] = []
     anon: list[float] = []
     for r in records:
-        p, a = _figures(d, r)
-        peaks += p
-        anon += a
+        peaks += d.peaks(r)
+        anon += _anonymous(d, r)
     return peaks, anon
 
 

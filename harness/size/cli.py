@@ -12,14 +12,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.compare.runs import RESULTS_ROOT, load_run
+from harness.compare.runs import RESULTS_ROOT, current_of, load_run
 from harness.errors import UsageError
 from harness.registry.axes import EXECUTION_MODES, INVOCATIONS
 from harness.size.answer import MARGIN, Request, Sized, size
 from harness.size.check import method_checks, render_checks
 from harness.size.render import render_sized, render_validation, validation_row
 from harness.size.table import sizing_table
-from harness.store.current import Current, RunRecords, current_records
+from harness.store.current import Current
 
 MAX_MODELS = 100_000
 MAX_SLOTS = 256
@@ -66,10 +66,7 @@ def _request(args: argparse.Namespace) -> Request:
 
 def read_current(runs: list[str], results_dir: Path) -> Current:
     """The records of ``runs`` an answer across them uses (harness.store.current)."""
-    loaded = [load_run(run, results_dir) for run in runs]
-    return current_records([
-        RunRecords(r.run_id, r.info.started_at or "", r.records) for r in loaded
-    ])  # fmt: skip
+    return current_of([load_run(run, results_dir) for run in runs])
 
 
 def _as_json(req: Request, answers: list[Sized], current: Current) -> str:

@@ -70,6 +70,10 @@ class Deployment:
         """The peaks (MiB) this deployment holds in record ``r``."""
         return _PEAK[self.executor](self, r)
 
+    def slots_of(self, r: Record) -> int:
+        """The task slots record ``r`` gave this deployment (1 where it has one task)."""
+        return int(r.axes.get(self.slots_axis) or 1) if self.slots_axis else 1
+
 
 def _tree_peak(d: Deployment, r: Record) -> list[float]:
     return [r.measure.peak_tree_bytes / MIB] if r.measure and r.measure.peak_tree_bytes else []
@@ -127,12 +131,13 @@ def executor_of(r: Record) -> str:
     return "celery" if r.axes.get("executor") == "celery" else "local"
 
 
-def matches(
-    d: Deployment, r: Record, mode: str, invocation: str | None = None
+def measures(
+    d: Deployment, r: Record, mode: str, invocation: str | None = None, config: bool = True
 ) -> bool:
-    """Whether record ``r`` measures deployment ``d`` under ``mode`` (and ``invocation``
-    where the record has one)."""
-    if r.phase not in d.phases or r.status != "ok" or not in_sizing_config(r):
+    """Whether record ``r``, whatever its outcome, measured deployment ``d`` under ``mode``
+    (and ``invocation`` where the record has one); ``config``: in the sizing
+    configuration (a user's own project is not)."""
+    if r.phase not in d.phases or (config and not in_sizing_config(r)):
         return False
     if mode not in d.modes or r.axes.get("execution_mode") != mode:
         return False
@@ -144,6 +149,12 @@ def matches(
     return invocation is None or record_invocation in (None, invocation)
 
 
+def matches(d: Deployment, r: Record, mode: str, invocation: str | None = None) -> bool:
+    """Whether record ``r`` is a successful measurement of ``d`` in the sizing
+    configuration under ``mode`` (and ``invocation``)."""
+    return r.status == "ok" and measures(d, r, mode, invocation)
+
+
 def observations(
     d: Deployment, records: list[Record], mode: str, invocation: str | None = None
 ) -> list[Observation]:
@@ -153,8 +164,7 @@ def observations(
         if not matches(d, r, mode, invocation):
             continue
         models = int(r.axes["models"])
-        slots = int(r.axes.get(d.slots_axis) or 1) if d.slots_axis else 1
-        out += [Observation(models, slots, mib, r) for mib in d.peaks(r)]
+        out += [Observation(models, d.slots_of(r), mib, r) for mib in d.peaks(r)]
     return out
 
 

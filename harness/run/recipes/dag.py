@@ -56,8 +56,9 @@ def venv_requirements() -> tuple[str, ...]:
     return tuple(f"{n}=={md.version(n)}" for n in ("dbt-core", "dbt-duckdb"))
 
 
-def write_dag_file(ctx: Context) -> Path:
-    """Write the scenario's DAG file into the workspace's dags folder."""
+def write_dag_file(ctx: Context, spec: DagSpec | None = None) -> Path:
+    """Write the scenario's DAG file (of ``spec``, else the scenario's DagSpec) into the
+    workspace's dags folder."""
     path = ctx.ws.dags / f"{DAG_ID}.py"
-    path.write_text(render_dag_file(dag_spec(ctx)))
+    path.write_text(render_dag_file(spec or dag_spec(ctx)))
     return path

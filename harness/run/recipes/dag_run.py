@@ -18,7 +18,7 @@ from harness.run.celery import (
 )
 from harness.run.context import Context, Outcome, run_dbt, status_of
 from harness.run.dagfile import cosmos_seen
-from harness.run.recipes.dag import selected_models, write_dag_file
+from harness.run.recipes.dag import dag_spec, write_dag_file
 from harness.run.recipes.state import prepare_cache
 from harness.run.services import airflow_services, free_port
 from harness.run.watchdog import SHUTDOWN_GRACE_S, ShutdownWatchdog
@@ -38,13 +38,15 @@ def run_dag_run(ctx: Context) -> Outcome:
 
     A run lost to AIRFLOW_RACE is run once more from the same cold or warm state; the
     record says so (``figures["airflow_race_retried"]``)."""
-    dag_file = write_dag_file(ctx)
+    # The spec is kept: its selection (run_nodes) is a figure, read from the manifest once.
+    spec = dag_spec(ctx)
+    dag_file = write_dag_file(ctx, spec)
     for attempt in (1, 2):
         failed = prepare_cache(ctx, dag_file)
         if failed is not None:
             return failed
         start = log_size(ctx.log)
-        outcome = _dag_run_once(ctx)
+        outcome = _dag_run_once(ctx, spec.select)
         if outcome.status != "error" or attempt == 2 or not ctx.log.exists():
             break
         if not AIRFLOW_RACE.search(log_since(ctx.log, start)):
@@ -54,7 +56,7 @@ def run_dag_run(ctx: Context) -> Outcome:
     return outcome
 
 
-def _dag_run_once(ctx: Context) -> Outcome:
+def _dag_run_once(ctx: Context, selected: tuple[str, ...]) -> Outcome:
     assert ctx.project is not None
     if ctx.axes["run_nodes"]:
         # A slice of the models runs on top of its upstream tables, as mid-DAG tasks do.
@@ -91,8 +93,8 @@ def _dag_run_once(ctx: Context) -> Outcome:
     figures["dbt"] = dbt
     # The scheduler loop imports the DAG file in the measurement's environment.
     figures["cosmos_seen"] = cosmos_seen(log_since(ctx.log, start).decode(errors="replace"))
-    if ctx.axes["run_nodes"]:
-        figures["selected_models"] = selected_models(ctx)
+    if selected:
+        figures["selected_models"] = list(selected)
     if cluster is not None:
         figures.update(cluster.figures())
     figures.update(read_debug_xcom(ctx.ws.db))
