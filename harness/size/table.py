@@ -40,6 +40,10 @@ def cell(s: Sized) -> str:
         return "fails: " + s.failures[0].split(": ")[1].split(" (")[0]
     if s.give_mib is None:
         return "-"
+    p = s.prediction
+    if s.basis != "measured" and p is not None and p.low_mib is not None:
+        # A predicted size carries its model's figure and 95% interval where it is shown.
+        return f"{s.give_mib}{_MARK[s.basis]} [{p.mib:.0f}: {p.low_mib:.0f}-{p.high_mib:.0f}]"
     return f"{s.give_mib}{_MARK[s.basis]}"
 
 
@@ -58,7 +62,8 @@ def sizing_rows(
 LEGEND = (
     f"MiB to give, the largest measured peak plus {MARGIN:.0%} for run-to-run spread; "
     "(p): predicted by the sizing model within the measured sizes, (x): extrapolated "
-    "beyond them (its 95% interval is wider: `harness size` prints it); fails: every "
+    "beyond them, each with [the model's peak: its 95% prediction interval] (`harness size` "
+    "names the records it was fitted from); fails: every "
     "measurement at that size failed (a timeout is not cured by memory). dbtRunner, "
     "DBT_MANIFEST, partial parse on, one DbtDag."
 )
