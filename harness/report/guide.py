@@ -34,11 +34,12 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.compare.effect import state
 from harness.compare.samples import ScenarioSamples
 from harness.compare.stats import Change, Equivalence, adjust, compare_samples, equivalence
 from harness.report.common import axes_key, size_label, size_sort_key
 from harness.report.evidence import acted, setting_uses
-from harness.report.guide_failures import failure_fields, state
+from harness.report.guide_failures import failure_fields
 from harness.report.guide_options import OPTIONS, Contrast, GuideOption
 from harness.report.guide_slots import SlotCost, slot_costs
 from harness.report.guide_verdict import (
