@@ -5,6 +5,8 @@ difference is significant, when a scenario of BASE is missing from NEW or now fa
 or when NEW (or a shard merged into it) is empty or did not finish; 0 otherwise,
 2 on bad input. With --history, a single repetition's regression counts only when the
 previous night shows it too; otherwise it is listed as suspected (exit 0 for it).
+When the two runs' Cosmos or dbt-core releases differ, the table "What upgrading does"
+(harness.compare.upgrade) follows; the exit code does not read it.
 """
 
 from __future__ import annotations

@@ -10,8 +10,14 @@ judge with one rule.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
 from harness.compare.samples import ScenarioSamples
-from harness.compare.stats import Change
+from harness.compare.stats import Change, adjust
+
+P = TypeVar("P")
 
 MIN_EFFECT = 0.05
 """A change under 5% counts as none, significant or not."""
@@ -50,3 +56,20 @@ def state(s: ScenarioSamples) -> str | None:
         return "ok"
     failed = sum(s.statuses.get(k, 0) for k in FAILED)
     return "failed" if total and failed == total else None
+
+
+def adjusted_pairs(pairs: list[P], metrics: Iterable[str]) -> list[P]:
+    """``pairs`` (dataclasses with ``changes``: metric -> Change) with each metric's
+    significance adjusted over all of them (Benjamini-Hochberg): one family per metric."""
+    out = list(pairs)
+    for metric in metrics:
+        at = [i for i, p in enumerate(out) if metric in _changes(p)]
+        for i, change in zip(at, adjust([_changes(out[i])[metric] for i in at]), strict=True):
+            new = {**_changes(out[i]), metric: change}
+            out[i] = dataclasses.replace(out[i], changes=new)  # type: ignore[type-var]
+    return out
+
+
+def _changes(pair: Any) -> dict[str, Change]:
+    changes: dict[str, Change] = pair.changes
+    return changes

@@ -43,12 +43,13 @@ from harness.compare.effect import (
     UNKNOWN,
     UNTESTED,
     WORSENED,
+    adjusted_pairs,
     outcome,
     state,
 )
 from harness.compare.runs import RunData
 from harness.compare.samples import ScenarioSamples, group_scenarios, size_of
-from harness.compare.stats import Change, Equivalence, adjust, compare_samples, equivalence
+from harness.compare.stats import Change, Equivalence, compare_samples, equivalence
 from harness.registry import AXES, PHASES
 
 
@@ -186,11 +187,6 @@ def measure_pair(differs: str, release: bool, b: ScenarioSamples, n: ScenarioSam
 
 def judge(family: list[UpgradePair]) -> list[UpgradePair]:
     """Each metric's p-values adjusted over ``family`` (BH), then every pair worded."""
-    out = list(family)
-    for m in METRICS:
-        at = [i for i, p in enumerate(out) if m in p.changes]
-        for i, c in zip(at, adjust([out[i].changes[m] for i in at]), strict=True):
-            out[i] = dataclasses.replace(out[i], changes={**out[i].changes, m: c})
     return [
         dataclasses.replace(
             p,
@@ -198,7 +194,7 @@ def judge(family: list[UpgradePair]) -> list[UpgradePair]:
             if p.failure
             else {m: word(c, p.equivalence.get(m)) for m, c in p.changes.items()},
         )
-        for p in out
+        for p in adjusted_pairs(family, METRICS)
     ]
 
 
