@@ -5,6 +5,8 @@ difference is significant, when a scenario of BASE is missing from NEW or now fa
 or when NEW (or a shard merged into it) is empty or did not finish; 0 otherwise,
 2 on bad input. With --history, a single repetition's regression counts only when the
 previous night shows it too; otherwise it is listed as suspected (exit 0 for it).
+When the two runs' Cosmos or dbt-core releases differ, the table "What upgrading does"
+(harness.compare.upgrade) follows; the exit code does not read it.
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.text import Text
 
 from harness.compare.diff import Thresholds, compare_runs
 from harness.compare.export import write_pytest_benchmark
 from harness.compare.format import render_markdown, render_table
 from harness.compare.runs import RESULTS_ROOT, load_run
+from harness.compare.upgrade import pairs_across_runs
+from harness.compare.upgrade_text import markdown, plain_lines
 from harness.errors import UsageError
 from harness.paths import check_not_a_run_file, check_output
 
@@ -107,11 +112,17 @@ def run(args: argparse.Namespace) -> int:
         runs = [base.path, new.path, *(h.path for h in history)]
         check_not_a_run_file("--export-pytest-benchmark", args.export_pytest_benchmark, runs)
     cmp = compare_runs(base, new, thresholds, history=history)
+    # Runs of different Cosmos or dbt-core releases: what the upgrade did (empty otherwise)
+    upgrade = pairs_across_runs(base, new)
     if args.format == "markdown":
         title = f"Cosmos memory harness: {cmp.new_id} against {cmp.base_id}"
         print(render_markdown(cmp, title, show_all=args.all), end="")
+        print(("\n" + markdown(upgrade)) if upgrade else "", end="")
     else:
-        render_table(cmp, Console(soft_wrap=True, highlight=False), show_all=args.all)
+        console = Console(soft_wrap=True, highlight=False)
+        render_table(cmp, console, show_all=args.all)
+        for line in plain_lines(upgrade):
+            console.print(Text(line), soft_wrap=True)
     if args.export_pytest_benchmark:
         path = write_pytest_benchmark(new, args.export_pytest_benchmark)
         print(f"pytest-benchmark JSON of {new.run_id}: {path}", file=sys.stderr)

@@ -34,11 +34,12 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.compare.effect import adjusted_pairs, state
 from harness.compare.samples import ScenarioSamples
-from harness.compare.stats import Change, Equivalence, adjust, compare_samples, equivalence
+from harness.compare.stats import Change, Equivalence, compare_samples, equivalence
 from harness.report.common import axes_key, size_label, size_sort_key
 from harness.report.evidence import acted, setting_uses
-from harness.report.guide_failures import failure_fields, state
+from harness.report.guide_failures import failure_fields
 from harness.report.guide_options import OPTIONS, Contrast, GuideOption
 from harness.report.guide_slots import SlotCost, slot_costs
 from harness.report.guide_verdict import (
@@ -253,12 +254,7 @@ def _counted(pairs: list[Pair]) -> tuple[list[Pair], str | None]:
 
 def adjusted(pairs: list[Pair]) -> list[Pair]:
     """The pairs with each metric's significance adjusted over all of them (BH)."""
-    out = list(pairs)
-    for metric in METRICS:
-        at = [i for i, p in enumerate(out) if metric in p.changes]
-        for i, change in zip(at, adjust([out[i].changes[metric] for i in at]), strict=True):
-            out[i] = dataclasses.replace(out[i], changes={**out[i].changes, metric: change})
-    return out
+    return adjusted_pairs(pairs, METRICS)
 
 
 def _judge(option: GuideOption, counted: list[Pair]) -> tuple[Judgement, dict[Any, str]]:

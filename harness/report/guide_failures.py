@@ -12,22 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.compare.effect import FAILED
 from harness.compare.samples import ScenarioSamples
-from harness.report.common import MIB, successful
+from harness.report.common import MIB
 from harness.report.guide_options import Contrast
 from harness.report.guide_verdict import AVOIDS, BOTH_FAILED, FAILS
-
-FAILED = ("error", "oom", "timeout")
-"""Statuses of a failed measurement."""
-
-
-def state(s: ScenarioSamples) -> str | None:
-    """"ok" (every repetition succeeded), "failed" (every one failed), else None."""
-    if successful(s):
-        return "ok"
-    total = sum(s.statuses.values())
-    failed = sum(s.statuses.get(k, 0) for k in FAILED)
-    return "failed" if total and failed == total else None
 
 
 def _limit_hit(failed: ScenarioSamples) -> str | None:

@@ -96,6 +96,7 @@ def guide_data(run_dir: Path) -> dict[str, Any]:
         "answer": answer_data(data),
         "guide": [row_data(r) for r in data.guide],
         "recommendations": [_plain(g) for g in data.recommendations],
+        "upgrade": [_plain(p) for p in data.upgrade],  # harness.compare.upgrade's pairs
     }
 
 

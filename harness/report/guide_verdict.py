@@ -26,28 +26,33 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+# The rules of one change are compare's, which `harness compare` shares (SAME and UNKNOWN
+# are read through this module by harness.report.guide).
+from harness.compare.effect import (
+    AVOIDS,
+    BOTH_FAILED,
+    CANNOT_TELL,
+    FAILS,
+    IMPROVED,
+    MIN_EFFECT,
+    NOT_SEEN,
+    UNTESTED,
+    WORSENED,
+    outcome,
+)
+from harness.compare.effect import SAME as SAME
+from harness.compare.effect import UNKNOWN as UNKNOWN
 from harness.compare.stats import Change
 
 if TYPE_CHECKING:  # guide imports this module
     from harness.report.guide import Pair
 
-MIN_EFFECT = 0.05
-
 CONFIRMED = "confirmed"
-NOT_SEEN = "not seen"
 OPPOSITE = "the opposite"
 MIXED = "mixed"
-UNTESTED = "too few repetitions"
 NOT_MEASURED = "not measured"
-AVOIDS = "avoids a failure"
-CANNOT_TELL = "cannot tell"
 NO_EFFECT = "no effect in this version"
 PER_SLOT = "cost per slot"
-# outcomes of one pair and metric
-IMPROVED, WORSENED, SAME, UNKNOWN = "improved", "worsened", "no difference", "untested"
-# outcomes of a pair where a side failed (BOTH_FAILED is also a group's verdict)
-FAILS = "fails where the other does not"
-BOTH_FAILED = "both failed"
 VERDICTS = (CONFIRMED, AVOIDS, NOT_SEEN, CANNOT_TELL, OPPOSITE, MIXED, NO_EFFECT, PER_SLOT,
             UNTESTED, BOTH_FAILED, NOT_MEASURED)  # fmt: skip
 """Every verdict a row or a size can get."""
@@ -55,17 +60,6 @@ VERDICTS = (CONFIRMED, AVOIDS, NOT_SEEN, CANNOT_TELL, OPPOSITE, MIXED, NO_EFFECT
 _SILENT = (UNTESTED, BOTH_FAILED, NOT_MEASURED)
 """Verdicts that tell nothing: they disagree with no other."""
 _CLAIMED = {CONFIRMED, AVOIDS}
-
-
-def outcome(change: Change) -> str:
-    """improved, worsened (significant and beyond MIN_EFFECT), no difference, untested."""
-    if change.significant is None:
-        return UNKNOWN
-    if change.significant and change.ratio < 1.0 - MIN_EFFECT:
-        return IMPROVED
-    if change.significant and change.ratio > 1.0 + MIN_EFFECT:
-        return WORSENED
-    return SAME
 
 
 @dataclass(frozen=True)

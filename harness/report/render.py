@@ -11,6 +11,7 @@ from pathlib import Path
 from harness.compare.diff import compare_runs
 from harness.compare.runs import RunData, load_run
 from harness.compare.samples import group_scenarios
+from harness.compare.upgrade import pairs_across_runs
 from harness.report import guide
 from harness.report.common import without_celery
 from harness.report.failures import failures
@@ -31,6 +32,7 @@ from harness.report.sections_run import (
 )
 from harness.report.sections_runs import environments_section, runs_section, scenarios_text
 from harness.report.sections_sizing import sizing_section
+from harness.report.sections_upgrade import upgrade_section
 from harness.report.sections_workers import workers_section
 from harness.report.summary import summary_section
 from harness.report.view import Report, Section
@@ -89,6 +91,7 @@ def build_report(
         summary_section(scenarios, data.answer),
         sizing_section(run.records),
         guide_section(rows),
+        upgrade_section(data.upgrade, pairs_across_runs(baseline, run) if baseline else None),
         recommendations_section(data.recommendations),
         cost_section(local),
         parse_limits_section(local),

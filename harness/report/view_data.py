@@ -6,11 +6,12 @@ data, so the two cannot disagree."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from harness.compare.runs import RunData
 from harness.compare.samples import ScenarioSamples
+from harness.compare.upgrade import UpgradePair, pairs_in_run
 from harness.report import guide
 from harness.report.common import MIB, size_label, without_celery
 from harness.report.deploy import (
@@ -34,6 +35,8 @@ class ReportData:
     recommendations: list[GoalPick]
     workers: dict[int | str | None, list[str]]
     """size -> the answer's worker lines (the whole run's fitted peak)."""
+    upgrade: list[UpgradePair] = field(default_factory=list)
+    """Scenarios that differ only in a release or a Cosmos setting (harness.compare.upgrade)."""
 
 
 def report_data(run: RunData, scenarios: dict[str, ScenarioSamples]) -> ReportData:
@@ -45,6 +48,7 @@ def report_data(run: RunData, scenarios: dict[str, ScenarioSamples]) -> ReportDa
         guide.evaluate(local, run.info.versions.get("astronomer-cosmos")),
         recommendation_data(local),
         {d.size: worker_lines(local, d.parts.get("dag_run"), d.size) for d in deployables},
+        pairs_in_run(scenarios, run.info.versions),
     )
 
 
