@@ -18,8 +18,8 @@ import numpy as np
 from harness.compare.runs import RunData, load_run
 from harness.compare.samples import group_scenarios
 from harness.measure.result import MeasureResult
-from harness.scenarios.load import load_scenario_file
 from harness.scenarios.matrix import expand
+from harness.scenarios.scenario_file import load_scenario_file
 from harness.store.jsonl import RESULTS_FILE, ResultsWriter
 from harness.store.record import Record
 from harness.store.runinfo import RunInfo, write_run_info

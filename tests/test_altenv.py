@@ -1,4 +1,4 @@
-"""The environment with another Cosmos release (harness.run.altenv): the rewriting
+"""The environment with another Cosmos release (harness.stack.altenv): the rewriting
 of the locked requirements, the entry-point adaptation, and a real build."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.run import altenv
-from harness.run.altenv import (
+from harness.stack import altenv
+from harness.stack.altenv import (
     COSMOS,
     cosmos_python,
     env_key,
@@ -23,7 +23,7 @@ from harness.run.altenv import (
     replace_pin,
     requirement_name,
 )
-from harness.run.entry_points import drop_entry_point_group
+from harness.stack.entry_points import drop_entry_point_group
 from harness.stack_env import QUIET_ENV
 
 ROOT = Path(__file__).resolve().parents[1]

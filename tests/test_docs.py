@@ -30,7 +30,7 @@ EXTERNAL_CLASSES = {
 """CamelCase names the docs may use that are not harness classes."""
 EXTERNAL_MODULES = {"airflow", "cosmos", "dbt", "celery", "kombu", "redis", "duckdb", "psutil"}
 """Packages of the stack the docs name by module (`celery.backends.database.retry`): not
-the harness modules of the same last name (those are named in full, `harness.run.celery`)."""
+the harness modules of the same last name (those are named in full, `harness.stack.celery`)."""
 FILE_SUFFIXES = {
     "html",
     "json",
@@ -188,7 +188,7 @@ def _imports_in_code_blocks(text: str) -> list[str]:
 
 def _bare_references(text: str) -> list[str]:
     """Harness paths and dotted names in the prose, outside backticks too
-    (``harness/compare/stats.py``, ``harness.measure.load``): they are unambiguous."""
+    (``harness/compare/stats.py``, ``harness.measure.machine_load``): they are unambiguous."""
     text = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
     out = re.findall(r"(?<![\w/.`])(harness/[\w/]*\w(?:\.py)?)", text)
     out += [m.rstrip(".") for m in re.findall(r"(?<![\w/.`])(harness(?:\.[A-Za-z_]\w*)+)", text)]
@@ -235,7 +235,7 @@ def _missing_path(span: str, page: Path) -> str | None:
         return "no such file or folder"
     external = path.split("/", 1)[0] in EXTERNAL_MODULES
     if re.fullmatch(r"[\w/]+\.py", path) and not path.startswith(PATH_PREFIXES) and not external:
-        # A short name (`runner.py`, `run/dagfile.py`): some file of the harness or the
+        # A short name (`runner.py`, `stack/dagfile.py`): some file of the harness or the
         # tests must end with it.
         found = [
             p

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from harness.cli import main
 from harness.registry import AXES, PHASES
-from harness.scenarios.load import MATRIX_KEYS, TOP_KEYS
+from harness.scenarios.scenario_file import MATRIX_KEYS, TOP_KEYS
 from tests.fuzz_toml import to_toml
 from tests.test_user_files import snapshot
 

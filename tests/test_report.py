@@ -499,7 +499,7 @@ def test_first_screen_answers_what_settings_and_how_big_a_worker(tmp_path: Path)
 
 
 def test_measurements_on_a_busy_machine_are_named() -> None:
-    from harness.measure.load import MachineLoad
+    from harness.measure.machine_load import MachineLoad
     from harness.report.summary import busy_notes
 
     def load(busy: bool) -> MachineLoad:

@@ -3,7 +3,7 @@ each worker_concurrency with the smallest Celery worker, WATCHER's producer work
 sensors' workers, task groups sharing a manifest, and the pod size of one task.
 
 Built on records of the real record class (ids and axes as the runner makes them), with
-figures shaped as harness.run.celery, parse_probe and min_worker write them and numbers
+figures shaped as harness.stack.celery, parse_probe and min_worker write them and numbers
 set here; each figure the report prints is checked against its known input, in the
 markdown and in the HTML (the same view model renders both).
 """
@@ -118,7 +118,7 @@ def same_table(md: str, page: str, table_id: str) -> list[list[list[str]]]:
 
 # ---------------------------------------------------------------- Celery worker size
 def worker(name: str, role: str, peak_mib: float, tasks: int, status: str = "ok") -> dict[str, Any]:
-    """One figures.workers entry as harness.run.celery.Cluster.figures writes it."""
+    """One figures.workers entry as harness.stack.celery.Cluster.figures writes it."""
     queue = "cosmos_producer" if role == "producer" else "default"
     return {
         "name": name,

@@ -16,11 +16,11 @@ from harness.cli import main
 from harness.generate.graph import build_graph
 from harness.registry.phases import model_task_roles
 from harness.run.cli import parse_shard
-from harness.run.dagfile import DagSpec, render_dag_file
 from harness.run.estimate import estimate_s
 from harness.run.recipes.task import sample_tasks
 from harness.run.runner import iter_shard, schedule, units_of
 from harness.scenarios import expand, load_scenario_file
+from harness.stack.dagfile import DagSpec, render_dag_file
 from harness.store.jsonl import read_records
 from harness.store.runinfo import read_run_info
 
@@ -372,7 +372,7 @@ def test_cosmos_judges_only_the_options_a_phase_sets(tmp_path: Path) -> None:
     """VIRTUALENV with DBT_RUNNER is rejected by Cosmos, but a DAG parse does not set
     the execution invocation at all, so its VIRTUALENV parse is valid."""
     from harness.run.runner import validity
-    from harness.run.workspace import RunDir, make_template_home
+    from harness.stack.workspace import RunDir, make_template_home
 
     (tmp_path / "s.toml").write_text(
         "[[matrix]]\nphases=['dag_parse','task']\nload_mode='DBT_MANIFEST'\n"

@@ -18,8 +18,10 @@ import pytest
 from bisection import assert_bracketed
 
 from harness.measure import measure
+from harness.procs.measured import ServiceSpec, measured_services
 from harness.registry.axes import effective
-from harness.run.celery import (
+from harness.scenarios import expand, load_scenario_file
+from harness.stack.celery import (
     PRODUCER_QUEUE,
     REDIS_PATH_ENV,
     Cluster,
@@ -34,10 +36,8 @@ from harness.run.celery import (
     tasks_run,
     wheel_redis_server,
 )
-from harness.run.dagfile import DagSpec, render_dag_file
-from harness.run.measured import ServiceSpec, measured_services
-from harness.run.services import free_port
-from harness.scenarios import expand, load_scenario_file
+from harness.stack.dagfile import DagSpec, render_dag_file
+from harness.stack.services import free_port
 from harness.store.jsonl import read_records
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -322,8 +322,8 @@ def test_a_dead_worker_ends_the_scheduler_loop_at_once(tmp_path: Path) -> None:
     """A Celery worker OOM-killed under min_worker's limit leaves its tasks queued: the
     scheduler loop (`airflow dags test`) would wait until the timeout. The watchdog
     ends it as soon as the cluster says a service has exited, and says which."""
-    from harness.run.airflow_db import DAG_ID
-    from harness.run.watchdog import ShutdownWatchdog
+    from harness.stack.airflow_db import DAG_ID
+    from harness.stack.watchdog import ShutdownWatchdog
 
     # A stand-in for the scheduler loop, found by its command line as the real one is.
     loop = subprocess.Popen(

@@ -21,7 +21,7 @@ import pytest
 
 from harness.errors import UsageError
 from harness.measure import cgroupfs
-from harness.run.cleanup import MARK_VAR, close_dead_runs, end_orphans, mark_of
+from harness.procs.cleanup import MARK_VAR, close_dead_runs, end_orphans, mark_of
 from harness.run.recipes import dag_run as phases
 from harness.run.runid import claim_new, lock_run
 from harness.store.jsonl import read_records
@@ -146,9 +146,9 @@ def test_run_left_running_by_a_dead_harness_is_closed(tmp_path: Path) -> None:
 
 REAPED = """
 import os, subprocess, sys, time
-from harness.run.cleanup import install_mark
-from harness.run.services import airflow_services  # noqa: F401 (services' imports load)
-from harness.run.supervise import die_with_parent, reaper
+from harness.procs.cleanup import install_mark
+from harness.stack.services import airflow_services  # noqa: F401 (services' imports load)
+from harness.procs.supervise import die_with_parent, reaper
 with reaper(install_mark()):
     grand = subprocess.Popen(["sleep", "300"], start_new_session=True)
     leader = subprocess.Popen(["sleep", "300"], start_new_session=True,
@@ -188,7 +188,7 @@ def test_watchdog_end_is_kept_apart_and_the_dag_runs_own_time_is_used(tmp_path: 
     import sqlite3
     from datetime import UTC, datetime
 
-    from harness.run.airflow_db import watchdog_figures
+    from harness.stack.airflow_db import watchdog_figures
 
     db = tmp_path / "airflow.db"
     started = time.time() - 44.0

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.registry.figures import DbtEvidence, TaskFigures
-from harness.run.dbtlog import LogCursor, evidence, read_invocations
+from harness.stack.dbtlog import LogCursor, evidence, read_invocations
 
 DATA = Path(__file__).parent / "data" / "dbtlog"
 

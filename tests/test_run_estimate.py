@@ -25,8 +25,8 @@ from harness.run.estimate import (
     setup_estimate_s,
 )
 from harness.run.runner import units_of
-from harness.scenarios.load import parse_scenarios
 from harness.scenarios.matrix import expand
+from harness.scenarios.scenario_file import parse_scenarios
 from harness.store.jsonl import read_records
 from harness.store.record import Record
 

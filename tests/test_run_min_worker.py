@@ -19,8 +19,8 @@ from harness.measure.result import MeasureResult
 from harness.registry import AXES
 from harness.run.context import Context, Outcome
 from harness.run.recipes.min_worker import PRECISION, bisect_limit, saved_probes
-from harness.run.workspace import Workspace
 from harness.scenarios.model import ProjectSpec, Scenario
+from harness.stack.workspace import Workspace
 
 NEED, PEAK = 700, 650
 MIB = 1024 * 1024

@@ -1,4 +1,4 @@
-"""A user's own project: copy, warehouse, profile, prepare, packages (harness.run.own_project),
+"""A user's own project: copy, warehouse, profile, prepare, packages (harness.stack.own_project),
 the test-behaviour options in the DAG file and sampling by the model graph."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import yaml
 from own_shop import PREPARE, SHOP, run_harness, tree_hashes, user_shop
 
 from harness.errors import UsageError
-from harness.run.dagfile import DagSpec, render_dag_file
-from harness.run.own_project import PrepareError, duckdb_file, setup_own
 from harness.run.recipes.task import sample_tasks
-from harness.scenarios.load import parse_scenarios
+from harness.scenarios.scenario_file import parse_scenarios
+from harness.stack.dagfile import DagSpec, render_dag_file
+from harness.stack.own_project import PrepareError, duckdb_file, setup_own
 
 
 def test_duckdb_paths_resolve_as_dbt_run_from_the_project(

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from harness.run.recipes.parse_probe import killed_by_processor, timeout_margins
-from harness.run.workspace import airflow_env
+from harness.stack.workspace import airflow_env
 
 SLOW_DAG = '''"""An airflow dag file whose import sleeps past the DagBag's import timeout."""
 import time

@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 
 from harness.registry import AXES
-from harness.run import projects
 from harness.run.context import Context
-from harness.run.projects import PreparedProject, prepare_project
 from harness.run.recipes.parse import run_dag_parse
 from harness.run.recipes.task import run_task
-from harness.run.workspace import RunDir, make_template_home, new_workspace
 from harness.scenarios.model import ProjectSpec, Scenario
+from harness.stack import projects
+from harness.stack.projects import PreparedProject, prepare_project
+from harness.stack.workspace import RunDir, make_template_home, new_workspace
 
 pytestmark = pytest.mark.slow
 SPEC = ProjectSpec(models=10, shape="layered")

@@ -97,9 +97,9 @@ def test_a_bug_in_a_recipe_is_recorded_and_the_run_goes_on(
     traceback; the next repetition is measured; run.json ends "finished"."""
     from harness.run.context import Context, Outcome
     from harness.run.runner import execute, units_of
-    from harness.run.workspace import RunDir
-    from harness.scenarios.load import parse_scenarios
     from harness.scenarios.matrix import expand
+    from harness.scenarios.scenario_file import parse_scenarios
+    from harness.stack.workspace import RunDir
     from harness.store.runinfo import read_run_info
 
     text = "repetitions = 2\n[[matrix]]\nphases = ['import']\n"
@@ -131,9 +131,9 @@ def test_a_run_that_dies_is_not_left_running(
 ) -> None:
     from harness.run import runner
     from harness.run.runner import execute, units_of
-    from harness.run.workspace import RunDir
-    from harness.scenarios.load import parse_scenarios
     from harness.scenarios.matrix import expand
+    from harness.scenarios.scenario_file import parse_scenarios
+    from harness.stack.workspace import RunDir
     from harness.store.runinfo import read_run_info
 
     text = "[[matrix]]\nphases = ['import']\n"
@@ -161,9 +161,9 @@ def test_a_stop_lost_in_a_measurement_ends_the_run_before_the_next(
     from harness.measure import interrupt
     from harness.run.context import Context, Outcome
     from harness.run.runner import execute, units_of
-    from harness.run.workspace import RunDir
-    from harness.scenarios.load import parse_scenarios
     from harness.scenarios.matrix import expand
+    from harness.scenarios.scenario_file import parse_scenarios
+    from harness.stack.workspace import RunDir
     from harness.store.runinfo import read_run_info
 
     text = "repetitions = 3\n[[matrix]]\nphases = ['import']\n"

@@ -1,4 +1,4 @@
-"""The environment of a measurement's Airflow processes (harness.run.workspace)."""
+"""The environment of a measurement's Airflow processes (harness.stack.workspace)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.run.workspace import TASK_TOKEN_S, airflow_env
 from harness.scenarios import load_scenario_file
+from harness.stack.workspace import TASK_TOKEN_S, airflow_env
 
 ROOT = Path(__file__).resolve().parents[1]
 # The token a queued task carries, made as the scheduler makes it (BaseExecutor's

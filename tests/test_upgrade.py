@@ -16,15 +16,15 @@ import pytest
 from harness.errors import UsageError
 from harness.registry import AXES
 from harness.registry.axes import effective
-from harness.run.celery import Worker, _worker_cmd
 from harness.run.context import Context, axis_env
-from harness.run.dagfile import DagSpec, cosmos_seen, render_dag_file
-from harness.run.dbtlog import read_invocations
 from harness.run.runner import units_of
-from harness.run.services import api_server_cmd, triggerer_cmd
 from harness.run.stacks import prepare_stacks
-from harness.run.workspace import BIN, Workspace, airflow_bin, dbt_bin
 from harness.scenarios import expand, load_scenario_file
+from harness.stack.celery import Worker, _worker_cmd
+from harness.stack.dagfile import DagSpec, cosmos_seen, render_dag_file
+from harness.stack.dbtlog import read_invocations
+from harness.stack.services import api_server_cmd, triggerer_cmd
+from harness.stack.workspace import BIN, Workspace, airflow_bin, dbt_bin
 
 DEFAULTS = {name: axis.default for name, axis in AXES.items()}
 RETRY_VAR = "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY"

@@ -33,12 +33,12 @@ from harness.advise.sizing import render as render_sizes
 from harness.errors import UsageError
 from harness.run.cli import RESULTS_ROOT, run_with_progress, supervised
 from harness.run.estimate import estimate_s
-from harness.run.own_project import find_profiles_yml
 from harness.run.runid import check_results_dir, check_run_id, claim_new
 from harness.run.runner import Unit, units_of
-from harness.run.workspace import RunDir
 from harness.scenarios import expand
-from harness.scenarios.load import ScenarioFile
+from harness.scenarios.scenario_file import ScenarioFile
+from harness.stack.own_project import find_profiles_yml
+from harness.stack.workspace import RunDir
 from harness.store.jsonl import RESULTS_FILE, latest, read_records
 from harness.store.record import Record
 

@@ -20,7 +20,7 @@ from harness.errors import UsageError
 from harness.run.estimate import estimate_s, setup_estimate_s
 from harness.run.runner import Unit, units_of
 from harness.scenarios import expand
-from harness.scenarios.load import ScenarioFile, parse_scenarios
+from harness.scenarios.scenario_file import ScenarioFile, parse_scenarios
 
 PARSE_MODES = ("DBT_LS", "DBT_MANIFEST", "DBT_LS_FILE")
 RUN_MODES = ("LOCAL", "WATCHER")
@@ -86,7 +86,7 @@ class Worker:
 
     @property
     def run_nodes(self) -> int:
-        """A run of 2 x slots models of the project (harness.run.selection) where the
+        """A run of 2 x slots models of the project (harness.stack.selection) where the
         project has more than twice that; else the whole DAG run."""
         return 2 * self.slots if self.models > 4 * self.slots else 0
 

@@ -20,7 +20,7 @@ from typing import Any, cast
 
 from harness.measure.cgroupfs import Cgroup
 from harness.measure.launch import Waiter
-from harness.measure.load import LoadProbe
+from harness.measure.machine_load import LoadProbe
 from harness.measure.result import Backend, MeasureResult, Status
 from harness.measure.sampler import Sampler
 from harness.measure.tree import TreeKiller

@@ -40,7 +40,7 @@ from harness.measure.cgroup_v2 import CgroupV2
 from harness.measure.cgroupfs import BackendUnavailable, Cgroup
 from harness.measure.inputs import check_numbers
 from harness.measure.launch import MeasureError, Waiter, start, wait_end
-from harness.measure.load import TREES, CpuReader, LoadProbe
+from harness.measure.machine_load import TREES, CpuReader, LoadProbe
 from harness.measure.procfs import self_hwm_bytes
 from harness.measure.result import MeasureResult
 from harness.measure.sampler import Sampler

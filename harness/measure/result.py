@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from harness.measure.load import MachineLoad
+from harness.measure.machine_load import MachineLoad
 
 Backend = Literal["cgroup2", "cgroup1", "sample"]
 Status = Literal["ok", "error", "oom", "timeout"]

@@ -48,6 +48,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from harness.measure.per_process import (
+    FORK_SETTLE_S,
+    ProcRecord,
+    cpu_times,
+    peak_single_bytes,
+    top_processes,
+)
 from harness.measure.polling import PollingThread
 from harness.measure.procfs import (
     PAGE_SIZE,
@@ -56,13 +63,6 @@ from harness.measure.procfs import (
     ProcHandle,
     parse_pids,
     read_all,
-)
-from harness.measure.records import (
-    FORK_SETTLE_S,
-    ProcRecord,
-    cpu_times,
-    peak_single_bytes,
-    top_processes,
 )
 
 FULL_INTERVAL_S = 0.2

@@ -237,7 +237,7 @@ AXES: dict[str, Axis] = {
         Axis("cosmos_version", str, "locked", _ALL_DAG | {IMPORT}, "harness",
              "'locked' (uv.lock) or a release such as '1.14.2' installed beside it: every "
              "measured process (the task's CLI, the scheduler loop, the workers, the "
-             "triggerer) runs that environment (harness.run.altenv); one older than 1.10.0 "
+             "triggerer) runs that environment (harness.stack.altenv); one older than 1.10.0 "
              "(no Airflow 3 support) is refused",
              pattern=_VERSION, quiet_default=True, refuse=cosmos_refusal),
         Axis("import_target", str, "DbtDag", {IMPORT}, "harness",

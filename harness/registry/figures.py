@@ -16,7 +16,7 @@ F = TypeVar("F", bound="Figures")
 
 @dataclass
 class DbtEvidence:
-    """What dbt itself logged for the measured command (harness.run.dbtlog)."""
+    """What dbt itself logged for the measured command (harness.stack.dbtlog)."""
 
     commands: list[str] = field(default_factory=list)
     """Each dbt invocation's command, as dbt logged it (dbt's own name from its end
@@ -58,7 +58,7 @@ class Figures:
     """The side environment with another Cosmos release that measured it (altenv)."""
     cosmos_seen: dict[str, Any] | None = None
     """What the measured command's process said when it imported the DAG file
-    (harness.run.dagfile.cosmos_seen): the Cosmos version and module it imported, and
+    (harness.stack.dagfile.cosmos_seen): the Cosmos version and module it imported, and
     [cosmos] enable_watcher_reliable_retry as Cosmos read it (None: not in that release)."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Figures this version of the harness does not know."""
@@ -149,7 +149,7 @@ class TaskFigures(Figures):
 class ExecutorFigures(Figures):
     """What a whole DAG run keeps beside the scheduler's measurement, for dag_run and the
     min_worker bisection alike: its run_nodes slice, the tasks in flight, and under the
-    CeleryExecutor (harness.run.celery) its workers (unset under the LocalExecutor)."""
+    CeleryExecutor (harness.stack.celery) its workers (unset under the LocalExecutor)."""
 
     selected_models: list[str] | None = None
     """The models a run_nodes run covered (RenderConfig.select); None: the whole DAG."""

@@ -110,7 +110,7 @@ def baseline_s(v: Values, models: int) -> float:
 
 
 def dag_artefacts(v: Values) -> frozenset[str]:
-    """The project's shared artefacts a DAG file of these axes reads (harness.run.projects
+    """The project's shared artefacts a DAG file of these axes reads (harness.stack.projects
     makes each once per run): manifest for DBT_MANIFEST and task groups, ls for DBT_LS_FILE."""
     out = set()
     if v.get("load_mode") == "DBT_MANIFEST" or v.get("task_groups"):

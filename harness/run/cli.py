@@ -29,7 +29,8 @@ from rich.table import Table
 
 from harness.errors import UsageError
 from harness.measure import interrupt
-from harness.run.cleanup import MARK_VAR, end_orphans, install_mark
+from harness.procs.cleanup import MARK_VAR, end_orphans, install_mark
+from harness.procs.supervise import reaper
 from harness.run.estimate import (
     estimate_s,
     measuring_estimate_s,
@@ -38,10 +39,9 @@ from harness.run.estimate import (
 )
 from harness.run.runid import check_results_dir, check_run_id, claim_new, lock_run
 from harness.run.runner import Unit, execute, iter_shard, units_of
-from harness.run.supervise import reaper
-from harness.run.workspace import RunDir, SetupError
 from harness.scenarios import expand, load_scenario_file, select
-from harness.scenarios.load import ScenarioFile
+from harness.scenarios.scenario_file import ScenarioFile
+from harness.stack.workspace import RunDir, SetupError
 from harness.store.jsonl import RESULTS_FILE, CorruptResults, read_records
 from harness.store.record import Record
 from harness.store.runinfo import CorruptRunInfo, read_run_info
@@ -164,7 +164,7 @@ def _check_recorded(root: Path, flag: str = "--resume") -> None:
 @contextlib.contextmanager
 def supervised(root: Path, results_dir: Path) -> Iterator[None]:
     """Hold the run's lock, end what dead harnesses left, and keep a reaper beside
-    this harness for the run (harness.run.supervise)."""
+    this harness for the run (harness.procs.supervise)."""
     lock = lock_run(root)
     previous = os.environ.get(MARK_VAR)
     handlers = _stop_on_signals()

@@ -12,10 +12,10 @@ from typing import Any
 from harness.measure import measure
 from harness.measure.result import MeasureResult
 from harness.registry import AXES
-from harness.run.dbtlog import LogCursor
-from harness.run.projects import PreparedProject
-from harness.run.workspace import Workspace, airflow_env
 from harness.scenarios.model import Scenario
+from harness.stack.dbtlog import LogCursor
+from harness.stack.projects import PreparedProject
+from harness.stack.workspace import Workspace, airflow_env
 
 
 @dataclass
@@ -42,7 +42,7 @@ class Context:
     """The phase measured: it decides which options the DAG file sets."""
     python: str = sys.executable
     """Interpreter of the import and dag_parse phases: this environment's, or one
-    with another Cosmos release (axis cosmos_version, harness.run.altenv)."""
+    with another Cosmos release (axis cosmos_version, harness.stack.altenv)."""
 
     @property
     def axes(self) -> dict[str, Any]:

@@ -8,10 +8,10 @@ import sys
 
 from harness.measure import choose_backend
 from harness.measure.speed import loop_cpu_s
-from harness.run.cleanup import MARK_VAR
+from harness.procs.cleanup import MARK_VAR
 from harness.run.estimate import run_estimate_s
-from harness.scenarios.load import ScenarioFile
 from harness.scenarios.matrix import Measurement
+from harness.scenarios.scenario_file import ScenarioFile
 from harness.store.provenance import commit_info, machine_info, package_versions
 from harness.store.runinfo import Commit, Machine, RunInfo, now_iso
 from harness.store.typed import from_plain
@@ -38,7 +38,7 @@ def run_info(spec: ScenarioFile, run_id: str, shard: tuple[int, int] | None) -> 
 def begin(info: RunInfo, measurements: list[Measurement], *, resumed: bool) -> None:
     """Mark ``info`` as a run (or a resume of one, ``resumed``) that starts now."""
     info.state = "running"
-    info.owner = os.environ.get(MARK_VAR)  # who runs it: harness.run.cleanup
+    info.owner = os.environ.get(MARK_VAR)  # who runs it: harness.procs.cleanup
     # The dry-run's figure when the run began, to hold against what it took (a resume
     # keeps the first).
     if info.estimate_s is None:

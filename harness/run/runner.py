@@ -21,13 +21,13 @@ from harness.measure.interrupt import raise_pending
 from harness.registry import AXES, PHASES
 from harness.run.context import Context, Outcome
 from harness.run.estimate import estimate_s
-from harness.run.projects import PreparedProject, ProjectError, prepare_project
 from harness.run.runjson import begin, run_info
 from harness.run.stacks import default_build, prepare_stacks
-from harness.run.workspace import RunDir, airflow_env, make_template_home, new_workspace
-from harness.scenarios.load import ScenarioFile
 from harness.scenarios.matrix import Measurement
 from harness.scenarios.model import ProjectSpec
+from harness.scenarios.scenario_file import ScenarioFile
+from harness.stack.projects import PreparedProject, ProjectError, prepare_project
+from harness.stack.workspace import RunDir, airflow_env, make_template_home, new_workspace
 from harness.store.jsonl import FAILED, RESULTS_FILE, ResultsWriter, latest, read_records
 from harness.store.record import Record
 from harness.store.runinfo import RunInfo, now_iso, read_run_info, write_run_info
@@ -280,7 +280,7 @@ def _measure_unit(
     try:
         version = m.scenario.axes["cosmos_version"]
         if version != "locked":
-            from harness.run.altenv import cosmos_python, read_marker
+            from harness.stack.altenv import cosmos_python, read_marker
 
             python = cosmos_python(version, ALTENV_ROOT.resolve(), run_dir.logs)
             ctx = dataclasses.replace(ctx, python=python)

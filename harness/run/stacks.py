@@ -1,7 +1,7 @@
 """The stack each measurement runs, made ready before anything is measured.
 
 A scenario with ``cosmos_version`` other than 'locked' runs every process of its
-measurement in a side environment with that Cosmos release (harness.run.altenv). The
+measurement in a side environment with that Cosmos release (harness.stack.altenv). The
 runner builds each such environment once, before the first measurement, so that a
 release that cannot run on the locked stack is known with its reason at the start:
 each of its measurements gets an ``invalid`` record with that one line, as a
@@ -30,7 +30,7 @@ def default_build(root: Path, logs: Path) -> Build:
     """altenv.cosmos_python under ``root``, its build logs and freezes in ``logs``."""
 
     def build(version: str) -> str:
-        from harness.run.altenv import cosmos_python
+        from harness.stack.altenv import cosmos_python
 
         return cosmos_python(version, root.resolve(), logs)
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from harness.errors import UsageError
 from harness.registry import AXES, PHASES
-from harness.scenarios.load import ScenarioFile
 from harness.scenarios.model import Scenario
+from harness.scenarios.scenario_file import ScenarioFile
 
 
 @dataclass(frozen=True)

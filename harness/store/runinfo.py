@@ -113,7 +113,7 @@ class RunInfo:
     started_at: str | None = None
     finished_at: str | None = None
     state: str | None = None
-    """running, finished, interrupted, failed, killed (harness.run.cleanup); None: unknown."""
+    """running, finished, interrupted, failed, killed (harness.procs.cleanup); None: unknown."""
     scenario_file: str | None = None
     scenario_text: str | None = None
     shard: list[int] | None = None
@@ -126,7 +126,7 @@ class RunInfo:
     commit: Commit | None = None
     python_executable: str | None = None
     owner: str | None = None
-    """The mark of the harness that runs it (harness.run.cleanup)."""
+    """The mark of the harness that runs it (harness.procs.cleanup)."""
     estimate_s: int | None = None
     """The dry run's estimate when the run began (a resume keeps the first)."""
     resumed_at: list[str] = field(default_factory=list)

@@ -6,7 +6,7 @@ import shutil
 
 from harness.registry import PHASES
 from harness.run.context import Context, Outcome, run_dbt, status_of
-from harness.run.workspace import dbt_bin
+from harness.stack.workspace import dbt_bin
 
 
 def run_dbt_baseline(ctx: Context) -> Outcome:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.run.airflow_db import DAG_ID
 from harness.run.context import Context
-from harness.run.dagfile import DagSpec, render_dag_file
-from harness.run.selection import run_selection
+from harness.stack.airflow_db import DAG_ID
+from harness.stack.dagfile import DagSpec, render_dag_file
+from harness.stack.selection import run_selection
 
 
 def dag_spec(ctx: Context) -> DagSpec:
@@ -44,7 +44,7 @@ def dag_spec(ctx: Context) -> DagSpec:
 
 
 def selected_models(ctx: Context) -> list[str]:
-    """The models a run_nodes run covers (harness.run.selection); empty: the whole DAG."""
+    """The models a run_nodes run covers (harness.stack.selection); empty: the whole DAG."""
     n = ctx.axes.get("run_nodes") or 0
     return run_selection(ctx.project.manifest(), n) if n and ctx.project else []
 

@@ -8,21 +8,21 @@ import re
 import shutil
 import time
 
-from harness.run.airflow_db import DAG_ID, read_dag_run, read_debug_xcom, watchdog_figures
-from harness.run.celery import (
+from harness.run.context import Context, Outcome, run_dbt, status_of
+from harness.run.recipes.dag import dag_spec, write_dag_file
+from harness.run.recipes.state import prepare_cache
+from harness.stack.airflow_db import DAG_ID, read_dag_run, read_debug_xcom, watchdog_figures
+from harness.stack.celery import (
     Cluster,
     ClusterError,
     celery_cluster,
     celery_env,
     plan_workers,
 )
-from harness.run.context import Context, Outcome, run_dbt, status_of
-from harness.run.dagfile import cosmos_seen
-from harness.run.recipes.dag import dag_spec, write_dag_file
-from harness.run.recipes.state import prepare_cache
-from harness.run.services import airflow_services, free_port
-from harness.run.watchdog import SHUTDOWN_GRACE_S, ShutdownWatchdog
-from harness.run.workspace import airflow_bin, log_since, log_size, service_logs
+from harness.stack.dagfile import cosmos_seen
+from harness.stack.services import airflow_services, free_port
+from harness.stack.watchdog import SHUTDOWN_GRACE_S, ShutdownWatchdog
+from harness.stack.workspace import airflow_bin, log_since, log_size, service_logs
 
 # Airflow 3.3's scheduler sometimes marks a task FAILED that its executor reported as
 # a success while the task instance still read "queued" (seen here with WATCHER's

@@ -4,7 +4,7 @@ cgroup) under which a run still succeeds.
 min_worker bisects the whole DAG run: under LocalExecutor the limit is on the
 measured tree (the scheduler loop and its workers); under CeleryExecutor it is on
 each Celery worker's cgroup, the size of a worker node at its worker_concurrency
-(harness.run.celery). pod_size bisects one task as `airflow tasks test` runs it, DAG
+(harness.stack.celery). pod_size bisects one task as `airflow tasks test` runs it, DAG
 re-import included: the memory limit of a KubernetesExecutor pod for that task.
 
 The search starts from one run without a limit (its peak P: of the tree, or of the

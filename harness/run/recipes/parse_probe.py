@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.measure import measure
-from harness.run.airflow_db import DAG_ID
 from harness.run.context import Context, Outcome, run_dbt, status_of
+from harness.stack.airflow_db import DAG_ID
 
 PARSE_PROBE = "harness.run.probes.parse_dag"
 # Cosmos's own rejections: a DAG file that raises one of these is an invalid combination.

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.run.context import Context, Outcome, log_tail
-from harness.run.workspace import dbt_bin
+from harness.stack.workspace import dbt_bin
 
 PROBE = "harness.run.probes.soak"
 KIB = 1024

@@ -23,10 +23,10 @@ import subprocess
 from pathlib import Path
 
 from harness.run.context import Context, Outcome, log_tail
-from harness.run.dagfile import render_dag_file, render_profile_module
 from harness.run.recipes.dag import dag_spec
 from harness.run.recipes.parse_probe import parse_report
-from harness.run.workspace import dbt_bin, reset_cosmos_cache, reset_dbt_ls_cache
+from harness.stack.dagfile import render_dag_file, render_profile_module
+from harness.stack.workspace import dbt_bin, reset_cosmos_cache, reset_dbt_ls_cache
 
 SHIP_PROBE = "harness.run.probes.ship_msgpack"
 EDIT = "\n-- edited after the msgpack was written (partial_parse_state = changed)\n"

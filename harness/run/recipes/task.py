@@ -7,13 +7,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from harness.run.airflow_db import DAG_ID, read_debug_xcom
 from harness.run.context import Context, Outcome, run_dbt, status_of
-from harness.run.dagfile import cosmos_seen
 from harness.run.recipes.dag import write_dag_file
 from harness.run.recipes.parse_probe import parse_report
 from harness.run.recipes.state import prepare_cache, project_copy
-from harness.run.workspace import airflow_bin, log_since, log_size
+from harness.stack.airflow_db import DAG_ID, read_debug_xcom
+from harness.stack.dagfile import cosmos_seen
+from harness.stack.workspace import airflow_bin, log_since, log_size
 
 
 def model_graph(tasks: dict[str, dict[str, Any]]) -> dict[str, set[str]]:

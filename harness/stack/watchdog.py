@@ -9,8 +9,8 @@ from pathlib import Path
 
 import psutil
 
-from harness.run.airflow_db import DAG_ID, dag_run_state, newest_dag_run_id
-from harness.run.services import end_tree
+from harness.stack.airflow_db import DAG_ID, dag_run_state, newest_dag_run_id
+from harness.stack.services import end_tree
 
 SHUTDOWN_GRACE_S = 30.0
 

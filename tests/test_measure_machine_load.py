@@ -1,4 +1,5 @@
-"""The machine's load carried by each measurement (harness.measure.load), against known truths.
+"""The machine's load carried by each measurement (harness.measure.machine_load), against
+known truths.
 
 The known truth is a burner: a separate process spinning one core while
 ``sleep 2`` is measured. Its own CPU time (psutil, per process) is what
@@ -29,9 +30,15 @@ import psutil
 import pytest
 
 from harness.measure import MeasureResult, cgroupfs, measure
-from harness.measure import load as load_mod
+from harness.measure import machine_load as load_mod
 from harness.measure.backends import choose_backend
-from harness.measure.load import BUSY_OTHER_CORES, TREES, LoadProbe, MachineLoad, process_tree_cpu
+from harness.measure.machine_load import (
+    BUSY_OTHER_CORES,
+    TREES,
+    LoadProbe,
+    MachineLoad,
+    process_tree_cpu,
+)
 
 TICKS_TOLERANCE_S = 0.05
 QUIET_CORES = 0.1

@@ -130,7 +130,7 @@ def render_dag_file(spec: DagSpec) -> str:
     imports = _IMPORTS_OPTIMISED if spec.memory_optimised_imports else _IMPORTS_TOP_LEVEL
     project_args = [f"dbt_project_path={str(spec.project_dir)!r}"]
     project_args.append(f"partial_parse={spec.partial_parse!r}")
-    # The harness installs a project's packages once (harness.run.own_project); Cosmos
+    # The harness installs a project's packages once (harness.stack.own_project); Cosmos
     # reads this for both the parse's dbt ls (RenderConfig.dbt_deps) and the tasks'
     # install_deps, which it requires to agree.
     project_args.append("install_dbt_deps=False")

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.run.dagfile import CONN_ID
+from harness.stack.dagfile import CONN_ID
 from harness.stack_env import quiet_env
 
 BIN = Path(sys.executable).parent

@@ -2,8 +2,8 @@
 for the LocalExecutor's task processes, and the triggerer, for WATCHER's
 deferrable sensors. Both listen on 127.0.0.1 only and are stopped with their
 whole process tree; each in a process group of its own that the kernel kills
-with the harness (harness.run.supervise). Their CPU is the run's own, not load on it
-(harness.measure.load.TREES)."""
+with the harness (harness.procs.supervise). Their CPU is the run's own, not load on it
+(harness.measure.machine_load.TREES)."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import psutil
 
-from harness.measure.load import TREES, process_tree_cpu
-from harness.run.supervise import die_with_parent
-from harness.run.workspace import airflow_bin
+from harness.measure.machine_load import TREES, process_tree_cpu
+from harness.procs.supervise import die_with_parent
+from harness.stack.workspace import airflow_bin
 
 
 def free_port() -> int:

@@ -2,7 +2,7 @@
 
 A synthetic project is generated once into synthetic_projects/; a user's own is
 copied into the run's folder with its warehouse and prepared there
-(harness.run.own_project), never written to: dbt's target/ and logs go to the run's
+(harness.stack.own_project), never written to: dbt's target/ and logs go to the run's
 folder, and the harness's DuckDB profile lives there too.
 """
 
@@ -18,10 +18,10 @@ from pathlib import Path
 import yaml
 
 from harness.generate import generate_project, is_current
-from harness.run.dagfile import DUCKDB_RETRIES
-from harness.run.own_project import OwnSetup, setup_own
-from harness.run.workspace import dbt_bin
 from harness.scenarios.model import ProjectSpec
+from harness.stack.dagfile import DUCKDB_RETRIES
+from harness.stack.own_project import OwnSetup, setup_own
+from harness.stack.workspace import dbt_bin
 from harness.stack_env import quiet_env
 
 SYNTHETIC_ROOT = Path("synthetic_projects")

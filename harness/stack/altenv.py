@@ -39,7 +39,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from harness.run.entry_points import dist_info_of, drop_entry_point_group
+from harness.stack.entry_points import dist_info_of, drop_entry_point_group
 
 COSMOS = "astronomer-cosmos"
 # Pinned to their locked versions in the fallback: what the phases measure besides Cosmos.

@@ -3,7 +3,7 @@
 Every process a harness run starts (services, measured commands, their children)
 inherits the environment variable MARK_VAR, set to the harness's pid and start
 time. A mark whose harness is no longer alive belongs to an orphan: the reaper
-(harness.run.supervise) ends them the moment the harness dies, and the next run
+(harness.procs.supervise) ends them the moment the harness dies, and the next run
 ends whatever is still there. Processes are found by this mark only, never by
 their name.
 """

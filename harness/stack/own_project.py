@@ -22,8 +22,8 @@ from typing import Any
 import jinja2
 import yaml
 
-from harness.run.dagfile import DUCKDB_RETRIES
-from harness.run.workspace import SetupError, dbt_bin
+from harness.stack.dagfile import DUCKDB_RETRIES
+from harness.stack.workspace import SetupError, dbt_bin
 from harness.stack_env import quiet_env
 
 COPY_IGNORE = ("target", "logs", ".git", ".venv", "venv", ".tox", "__pycache__", ".user.yml")

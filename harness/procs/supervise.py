@@ -5,9 +5,9 @@ signal (:func:`die_with_parent`): the kernel kills their leader when the harness
 dies. And a reaper, a small process started beside the harness (:func:`reaper`),
 waits on a pipe that only the harness holds: when the pipe closes, because the
 harness exited or was killed, it ends every process with the harness's mark
-(harness.run.cleanup) and removes its cgroups.
+(harness.procs.cleanup) and removes its cgroups.
 
-Run as ``python -m harness.run.supervise MARK``: the reaper itself.
+Run as ``python -m harness.procs.supervise MARK``: the reaper itself.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from collections.abc import Iterator
 import psutil
 
 from harness.measure import cgroupfs
-from harness.run.cleanup import MARK_VAR, cgroup_parents, end_processes, marked_processes
+from harness.procs.cleanup import MARK_VAR, cgroup_parents, end_processes, marked_processes
 
 PR_SET_PDEATHSIG = 1
 
@@ -40,7 +40,7 @@ def reaper(mark: str) -> Iterator[subprocess.Popen[bytes]]:
     """A reaper for this harness for the duration of the block (and after a crash)."""
     env = {k: v for k, v in os.environ.items() if k != MARK_VAR}  # it must not end itself
     proc = subprocess.Popen(
-        [sys.executable, "-m", "harness.run.supervise", mark, str(os.getpid())],
+        [sys.executable, "-m", "harness.procs.supervise", mark, str(os.getpid())],
         stdin=subprocess.PIPE,
         env=env,
         start_new_session=True,  # Ctrl-C to the harness's group must not reach it

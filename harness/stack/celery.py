@@ -9,7 +9,7 @@ sends the producer to (``[cosmos] watcher_dbt_execution_queue``: its guide's
 "custom queue for producer and watcher tasks"), so the producer's worker and the
 sensors' workers have separate peaks. Every worker, the broker, the execution API
 server and (for WATCHER) the triggerer run in their own measured cgroup
-(harness.run.measured); the scenario's memory limit is put on each worker's cgroup,
+(harness.procs.measured); the scenario's memory limit is put on each worker's cgroup,
 which is what sizes a Celery worker node.
 """
 
@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.run.measured import MeasuredService, ServiceSpec, measured_services
-from harness.run.services import api_server_cmd, triggerer_cmd, wait_healthy
-from harness.run.workspace import airflow_bin, log_since, log_size
+from harness.procs.measured import MeasuredService, ServiceSpec, measured_services
+from harness.stack.services import api_server_cmd, triggerer_cmd, wait_healthy
+from harness.stack.workspace import airflow_bin, log_since, log_size
 
 PRODUCER_QUEUE = "cosmos_producer"
 DEFAULT_QUEUE = "default"
