@@ -1,5 +1,6 @@
 """The layout shows the flow: generate -> scenarios -> run -> measure -> store ->
-compare/report. Data moves one way: no step imports one that builds on it."""
+compare/size -> guide -> verdicts -> report (-> history). Data moves one way: no step
+imports one that builds on it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ HARNESS = Path(__file__).resolve().parents[1] / "harness"
 # What each step may import of the harness (besides itself, the shared errors, paths and
 # stack_env modules, and the registry of phases and axes, which imports no step).
 # The runner drives generate, scenarios and measure and hands records to store;
-# store holds measure's result type; compare and report read stored runs.
+# store holds measure's result type; compare and report read stored runs. The judgement of
+# stored runs (the memory guide, then the verdicts) sits between them and the report, which
+# only lays it out: neither imports the report.
 ALLOWED = {
     "generate": set(),
     "scenarios": {"generate"},  # the shapes and sizes the generator accepts
@@ -23,9 +26,24 @@ ALLOWED = {
     "compare": {"store", "scenarios", "measure"},
     # size fits the sizing model from stored records (compare reads the runs).
     "size": {"compare", "store", "scenarios", "measure"},
-    "report": {"compare", "store", "scenarios", "measure", "size"},
+    "guide": {"compare", "store", "scenarios", "measure"},
+    "verdicts": {"guide", "compare", "store", "scenarios", "measure", "size"},
+    "report": {"verdicts", "guide", "compare", "store", "scenarios", "measure", "size"},
+    # The history page of nightly runs is laid out by the report's templates.
+    "history": {"report", "compare", "store"},
     # advise plans, runs and reads back: it sits on top and may use every step.
-    "advise": {"generate", "scenarios", "run", "measure", "store", "compare", "report", "size"},
+    "advise": {
+        "generate",
+        "scenarios",
+        "run",
+        "measure",
+        "store",
+        "compare",
+        "size",
+        "guide",
+        "verdicts",
+        "report",
+    },
 }
 SHARED = {"errors", "stack_env", "registry", "paths"}
 
@@ -117,10 +135,30 @@ def test_modules_and_functions_stay_small() -> None:
     assert big == []
 
 
+MAX_PACKAGE_LINES = 3000
+"""No package over 3,000 lines of Python (issue 30): a package does one job."""
+BEING_SPLIT = {"run"}
+"""run/ (5.3k lines) is split into its jobs in a change of its own (issue 30)."""
+
+
+def test_no_package_is_over_its_size() -> None:
+    big = []
+    for folder in sorted(p for p in HARNESS.iterdir() if (p / "__init__.py").exists()):
+        lines = sum(len(f.read_text().splitlines()) for f in folder.rglob("*.py"))
+        if lines > MAX_PACKAGE_LINES and folder.name not in BEING_SPLIT:
+            big.append(f"{folder.name}: {lines} lines")
+    assert big == []
+
+
+REPORTING = ("guide", "verdicts", "report", "history")
+"""The packages that read stored runs into a report (the judgement and its layout)."""
+
+
 def test_importing_the_report_loads_no_plotting_statistics_or_templates() -> None:
     modules = sorted(
-        "harness.report." + p.stem if p.stem != "__init__" else "harness.report"
-        for p in (HARNESS / "report").glob("*.py")
+        f"harness.{pkg}." + p.stem if p.stem != "__init__" else f"harness.{pkg}"
+        for pkg in REPORTING
+        for p in (HARNESS / pkg).glob("*.py")
     )
     code = (
         "import sys\n"

@@ -1,4 +1,4 @@
-"""The verdict rules of the guide table (harness.report.guide): from the pairs of one
+"""The verdict rules of the guide table (harness.guide.rows): from the pairs of one
 contrast at one size to a verdict, and from those to a size's and a row's verdict.
 
 A group is the pairs of one phase at one size. Its verdict:
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from harness.compare.stats import Change
 
 if TYPE_CHECKING:  # guide imports this module
-    from harness.report.guide import Pair
+    from harness.guide.rows import Pair
 
 MIN_EFFECT = 0.05
 

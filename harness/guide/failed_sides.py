@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.compare.configs import successful
+from harness.compare.format import MIB
 from harness.compare.samples import ScenarioSamples
-from harness.report.common import MIB, successful
-from harness.report.guide_options import Contrast
-from harness.report.guide_verdict import AVOIDS, BOTH_FAILED, FAILS
+from harness.guide.options import Contrast
+from harness.guide.verdict import AVOIDS, BOTH_FAILED, FAILS
 
 FAILED = ("error", "oom", "timeout")
 """Statuses of a failed measurement."""
