@@ -25,8 +25,8 @@ from harness.report.sections_run import (
     cost_section,
     environment_section,
     failures_section,
-    plots_section,
     parse_limits_section,
+    plots_section,
 )
 from harness.report.sections_runs import environments_section, runs_section, scenarios_text
 from harness.report.sections_sizing import sizing_section
