@@ -28,7 +28,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("filter", "harness.compare.filter", "keep part of a run (by -k, by status) as a new run"),
     ("compare", "harness.compare.cli", "compare two runs; exit 1 on a regression"),
     ("report", "harness.report.cli", "write a run's report (markdown and self-contained HTML)"),
-    ("history", "harness.report.history_cli", "a page of key scenarios' figures night after night"),
+    ("history", "harness.history.cli", "a page of key scenarios' figures night after night"),
     ("size", "harness.size.cli", "how much memory the worker you run needs, measured or predicted"),
     ("advise", "harness.advise.cli", "measure your dbt project within a budget; which settings"),
 ]

@@ -19,68 +19,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from report_fixtures import CHROMIUM, RECORDED, chromium, records
 
+from harness import guide
 from harness.cli import main
+from harness.compare.format import GIB, MIB
 from harness.compare.samples import group_scenarios
-from harness.measure.result import MeasureResult
-from harness.registry import AXES, PHASES
-from harness.report import guide, write_report
-from harness.report.common import GIB, MIB
+from harness.report import write_report
 from harness.report.plots import pareto_front
-from harness.report.recommend import cosmos_cost, recommend
 from harness.report.sections_run import speed_text
-from harness.scenarios.model import ProjectSpec, Scenario
 from harness.store.jsonl import ResultsWriter, read_records
 from harness.store.record import Record
 from harness.store.runinfo import RunInfo, write_run_info
-
-DATA = Path(__file__).parent / "data"
-RECORDED = DATA / "recorded-smoke"
-CHROMIUM = shutil.which("chromium") or (
-    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-)
-
+from harness.verdicts.recommend import cosmos_cost, recommend
 
 # ---------------------------------------------------------------- constructed runs
-def records(
-    phase: str, models: int | None, mem_mib: float, wall_s: float, reps: int = 5,
-    slots: float | None = None, status: str = "ok", seed: int = 0,
-    evidence: dict[str, Any] | None = None, **axes: Any,
-) -> list[Record]:
-    """Repetitions of one scenario, its id and axes made as the runner makes them."""
-    values = tuple((name, axes.get(name, AXES[name].default)) for name in AXES)
-    scenario = Scenario(ProjectSpec(models=models or 10, shape="layered"), values)
-    rec_axes: dict[str, Any] = dict(scenario.effective(phase))
-    sid = scenario.scenario_id(phase)
-    if PHASES[phase].needs_project:
-        rec_axes["project"] = scenario.project.to_dict()
-        rec_axes["models"] = scenario.project.models
-    if phase == "task":
-        rec_axes["task_role"] = "root"
-        sid += "/task=root"
-    rng = random.Random(f"{sid}-{seed}")
-    out = []
-    for rep in range(reps):
-        j = 1 + rng.uniform(-0.02, 0.02)
-        measure = MeasureResult(
-            "cgroup1",
-            "ok",
-            0,
-            wall_s * j,
-            wall_s * 0.7,
-            wall_s * 0.1,
-            int(mem_mib * j * MIB),
-            int(mem_mib * 0.8 * MIB),
-            3,
-        )
-        figures = {"task_slot_seconds": slots * j} if slots is not None else {}
-        figures.update(evidence or {})
-        out.append(Record("r", sid, phase, rec_axes, rep, status,  # type: ignore[arg-type]
-                          None if status == "ok" else "boom", measure, figures))
-    return out
 
 
-# What the option's side must show for the pair to count (harness.report.evidence).
+# What the option's side must show for the pair to count (harness.guide.evidence).
 PP_USED = {"dbt": {"partial_parse_used": True, "partial_parse_runs": [1, 1]}}
 # ... and what its twin must show (dbt parsed in full).
 PP_OFF = {"dbt": {"partial_parse_used": False, "partial_parse_runs": [0, 1],
@@ -136,7 +92,7 @@ def test_guide_verdicts() -> None:
     assert manifest.verdict == guide.CONFIRMED
     assert len(manifest.pairs) == 2  # both render invocations of DBT_LS cold, not warm
     assert all("cache=cold" in p.without_id for p in manifest.pairs)
-    cell = manifest.cells[10]["memory"]
+    cell = manifest.over_pairs[10]["memory"]
     assert cell is not None and cell.n_pairs == 2 and 0.45 < cell.ratio < 0.65
     assert rows["dbt_runner"].verdict == guide.CONFIRMED
     assert rows["partial_parse"].verdict == guide.OPPOSITE
@@ -385,32 +341,6 @@ def test_report_command_prints_both_paths(recorded: Path, capsys: Any) -> None:
 
 
 # ---------------------------------------------------------------- headless Chromium
-def chromium(page: Path, profile: Path) -> tuple[str, list[str]]:
-    """The DOM after load and the page's console messages (Chromium logs them to stderr)."""
-    assert CHROMIUM is not None
-    result = subprocess.run(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            f"--user-data-dir={profile}",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--dump-dom",
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    console = [line for line in result.stderr.splitlines() if ":CONSOLE" in line]
-    return result.stdout, console
 
 
 @pytest.mark.skipif(

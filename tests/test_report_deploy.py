@@ -1,4 +1,4 @@
-"""harness report: one deployable configuration per size (harness.report.deploy), the
+"""harness report: one deployable configuration per size (harness.verdicts.deploy), the
 recommendations with their conditions apart (harness.report.sections_recommend), and
 report.json holding both. Hand-made records shaped as the runner records them."""
 
@@ -10,12 +10,12 @@ from typing import Any
 
 from harness.cli import main
 from harness.report import write_report
-from harness.report.deploy import CONDITIONS, all_parse_facts, answer
-from harness.report.recommend import NOISE, UNTESTED
-from harness.report.sections_recommend import recommendation_data
 from harness.store.jsonl import ResultsWriter
 from harness.store.record import Record
 from harness.store.runinfo import write_run_info
+from harness.verdicts.deploy import CONDITIONS, all_parse_facts, answer
+from harness.verdicts.goal_picks import recommendation_data
+from harness.verdicts.recommend import NOISE, UNTESTED
 from tests.test_report import records, scenarios_of
 
 MANIFEST = {"load_mode": "DBT_MANIFEST"}

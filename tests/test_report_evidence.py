@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.report import guide
-from harness.report.evidence import acted
+from harness import guide
+from harness.guide.evidence import acted
 from tests.test_report import DEBUG_PUSHED, DEFERRED, PP_OFF, PP_USED, records, rows_by_key
 
 MANIFEST = {"load_mode": "DBT_MANIFEST"}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.report.history import key_scenarios, load_nights
+from harness.history.page import key_scenarios, load_nights
 from harness.store.jsonl import ResultsWriter, read_records
 from harness.store.runinfo import Commit, read_run_info, write_run_info
 

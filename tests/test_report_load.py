@@ -16,66 +16,38 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_report import CHROMIUM, DATA, chromium, records
+from report_fixtures import (
+    CHROMIUM,
+    DATA,
+    chromium,
+    first_number,
+    md_rows,
+    records,
+    with_figures,
+    write_run,
+)
 
+from harness import guide
+from harness.compare.format import MIB
+from harness.compare.runs import load_run
 from harness.compare.samples import group_scenarios
 from harness.compare.stats import spread
-from harness.report import debugcheck, guide, sweep, write_report
-from harness.report.common import MIB, cell_text, fmt_pct
-from harness.store.jsonl import ResultsWriter, read_records
+from harness.report import sections_checks, sections_load, write_report
+from harness.report.text import fmt_pct, over_pairs_text
+from harness.store.jsonl import read_records
 from harness.store.record import Record
-from harness.store.runinfo import write_run_info
+from harness.verdicts import debugcheck, minworker, soak, sweep, versions
 
 RECORDED_MIN_WORKER = DATA / "recorded-min-worker"
-INFO = {
-    "run_id": "load",
-    "machine": {"node": "vm", "cpu": "Test CPU", "cores_logical": 2, "memory_bytes": 8 << 30},
-    "versions": {"astronomer-cosmos": "1.15.1"},
-}
 DBT: dict[str, Any] = {"load_mode": "DBT_MANIFEST"}
 
 
-def write_run(tmp_path: Path, *groups: list[Record], name: str = "load") -> Path:
-    """A run folder holding ``groups`` and a run.json with a 2-core machine."""
-    run = tmp_path / name
-    with ResultsWriter(run / "results.jsonl") as w:
-        for r in (r for g in groups for r in g):
-            w.append(r)
-    write_run_info(run, {**INFO, "run_id": name})
-    return run
 
 
-def with_figures(recs: list[Record], **figures: Any) -> list[Record]:
-    """The records with ``figures`` added (a callable value gets the record)."""
-    return [
-        dataclasses.replace(
-            r,
-            figures={
-                **r.figures.to_dict(),
-                **{k: v(r) if callable(v) else v for k, v in figures.items()},
-            },
-        )
-        for r in recs
-    ]
 
 
-def md_rows(text: str, header_start: str) -> list[list[str]]:
-    """The cells of the markdown table whose header row starts with ``header_start``."""
-    lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
-    rows = []
-    for line in lines[start + 2 :]:
-        if not line.startswith("|"):
-            break
-        rows.append([c.strip() for c in line.strip().strip("|").split(" | ")])
-    return rows
 
 
-def first_number(cell: str) -> float:
-    """The first number in a table cell (a median: the records carry a 2% jitter)."""
-    found = re.search(r"-?\d+(?:\.\d+)?", cell)
-    assert found, cell
-    return float(found[0])
 
 
 # ---------------------------------------------------------------- concurrency sweep
@@ -372,7 +344,10 @@ def test_debug_mode_error_per_poll_interval_and_cost(tmp_path: Path) -> None:
         lo, hi = min(c.errors), max(c.errors)
         assert row[2] == f"{fmt_pct(1 + c.error)} ({fmt_pct(1 + lo)}..{fmt_pct(1 + hi)}, n=5)"
     assert 0.15 < checks[0].error < 0.23 and 0.05 < checks[1].error < 0.11
-    assert [r[3] for r in summary] == [cell_text("time", slow.time), cell_text("time", fast.time)]
+    assert [r[3] for r in summary] == [
+        over_pairs_text("time", slow.time),
+        over_pairs_text("time", fast.time),
+    ]
     assert summary[0][4].startswith("memory +")
     detail = md_rows(text, "| scenario | phase | poll interval |")
     assert [r[1:5] for r in detail] == [["task", "0.5 s", "5", "1"], ["task", "0.05 s", "5", "1"]]
@@ -443,3 +418,51 @@ def test_load_report_opens_in_headless_chromium(tmp_path: Path) -> None:
     for table in ("concurrency", "min-worker", "soak", "debug", "cosmos-versions"):
         assert f'id="{table}"' in dom
     assert dom.count("data:image/png;base64,") >= 2 + 1  # sweep, soak, and the usual figures
+
+
+# ---------------------------------------------------------------- the modules, one by one
+def test_min_workers_reads_each_bisection_and_its_probes() -> None:
+    found, failed = minworker.min_workers(group_scenarios(min_worker_records()))
+    assert (found.status, found.min_limit_mib, found.max_failing_limit_mib) == ("ok", 300, 290)
+    assert found.converged is True and found.unlimited_peak_mib == 349.0
+    assert [p.limit_mib for p in found.probes] == [None, 384, 192, 300, 300, 290]
+    assert [p.repeat for p in found.probes] == [False] * 4 + [True, False]
+    assert (failed.status, failed.min_limit_mib) == ("error", None)
+    assert failed.reason == "the run fails without a limit: dag run failed"
+
+
+def test_soaks_read_the_growth_and_the_leak_flag() -> None:
+    leaking, flat = sorted(soak.soaks(group_scenarios(soak_records())), key=lambda k: k.label)
+    assert (leaking.label, leaking.growth_kib, leaking.leak) == (
+        "DBT_RUNNER, partial parse", 2048.0, True,
+    )
+    assert (flat.growth_kib, flat.leak, flat.warmup) == (0.0, False, 6)
+    assert len(flat.rss_mib) == N_SOAK + 1
+
+
+def test_version_rows_pair_the_flag_off_and_on_per_release() -> None:
+    rows = versions.version_rows(group_scenarios(version_records()))
+    got = {(r.phase, r.version): r for r in rows}
+    assert set(got) == {("import", None), ("import", "1.13.1"), ("dag_parse", None),
+                        ("dag_parse", "1.13.1")}  # fmt: skip
+    older = got[("import", "1.13.1")].memory
+    assert older is not None and round(older.ratio, 1) == round(140 / 180, 1)
+    assert older.significant
+
+
+def test_the_load_sections_say_what_their_verdicts_found() -> None:
+    scenarios = group_scenarios(min_worker_records() + soak_records())
+    section = sections_load.min_worker_section(minworker.min_workers(scenarios))
+    (table,) = section.tables
+    assert [row[6].text for row in table.rows] == ["300 MiB", "not found (error)"]
+    soak_table = sections_load.soak_section(soak.soaks(scenarios)).tables[0]
+    assert [row[0].text for row in soak_table.rows][:1] == ["10 models"]
+
+
+def test_the_load_section_holds_the_checks_that_ran(tmp_path: Path) -> None:
+    run_dir = write_run(tmp_path, version_records())
+    run = load_run(run_dir)
+    section = sections_checks.load_section(run, group_scenarios(run.records))
+    titles = [s.title for s in section.walk()]
+    assert any("Cosmos version" in t for t in titles), titles
+    assert sections_checks.debug_section(group_scenarios(version_records())) is None

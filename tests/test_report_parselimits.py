@@ -10,12 +10,12 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from test_report import records
-from test_report_load import with_figures
-from test_report_workers import both, html_table
+from report_fixtures import both, html_table, records, with_figures
 
+from harness.compare.samples import group_scenarios
 from harness.run.recipes.parse_probe import timeout_margins
 from harness.store.runinfo import RunInfo
+from harness.verdicts import parselimits
 
 LIMITS = {"dagbag_import_timeout": 30.0, "dag_file_processor_timeout": 50.0}
 
@@ -80,3 +80,12 @@ def test_environment_says_what_the_repetitions_took_against_the_estimate() -> No
     assert line == ("the repetitions took 25 min; the estimate when the run began was "
                     "20 min (took / estimate 1.25)")  # fmt: skip
     assert "no estimate recorded" in time_taken(RunData(Path("r"), RunInfo(), recs))
+
+
+def test_parse_margins_keep_the_least_margin_closest_first() -> None:
+    recs = [*parses("DBT_MANIFEST", 1000, [3.0, 3.2]), *parses("DBT_LS", 1000, [31.5, 28.0])]
+    passed, fast = parselimits.parse_margins(group_scenarios(recs))
+    assert passed.margins == {"dagbag_import_timeout": -1.5, "dag_file_processor_timeout": 18.5}
+    assert (passed.least, passed.airflow_parse_s, passed.repetitions) == (-1.5, 31.5, 2)
+    assert passed.flags == ("passed", "near")
+    assert fast.least == 30.0 - 3.2 and fast.flags == ()

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from harness.report.steps import Step, find_steps, noise_sigma
+from harness.history.steps import Step, find_steps, noise_sigma
 
 
 def test_a_known_step_is_found_at_its_night() -> None:

@@ -14,10 +14,10 @@ import random
 from pathlib import Path
 from typing import Any
 
+from harness import guide
 from harness.cli import main
 from harness.compare.stats import equivalence
-from harness.report import guide
-from harness.report.evidence import setting_uses
+from harness.guide.evidence import setting_uses
 from harness.report.sections_guide import guide_section, pairs_section
 from harness.store.jsonl import ResultsWriter
 from harness.store.runinfo import write_run_info

@@ -11,85 +11,30 @@ markdown and in the HTML (the same view model renders both).
 from __future__ import annotations
 
 import dataclasses
-import html as htmllib
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from test_report import records
-from test_report_load import first_number, md_rows, with_figures, write_run
+from report_fixtures import both, first_number, html_table, md_rows, md_table, records, with_figures
 
+from harness.compare.format import MIB
 from harness.compare.samples import group_scenarios
-from harness.report import workers as wk
-from harness.report import write_report
-from harness.report.common import MIB
+from harness.report import sections_workers
 from harness.store.record import Record
+from harness.verdicts import taskgroups as tg
+from harness.verdicts import workers as wk
 
 DBT: dict[str, Any] = {"load_mode": "DBT_MANIFEST", "concurrency": 4}
 CELERY: dict[str, Any] = {**DBT, "executor": "celery"}
 
 
 # ---------------------------------------------------------------- reading the tables
-class _Tables(HTMLParser):
-    """Every <table id=...>'s body rows: each cell's lines (split at <br>), tags dropped."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tables: dict[str, list[list[list[str]]]] = {}
-        self.current: str | None = None
-        self.row: list[list[str]] | None = None
-        self.lines: list[str] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if tag == "table":
-            self.current = a.get("id") or ""
-            self.tables[self.current] = []
-        elif tag == "tr" and self.current is not None:
-            self.row = []
-        elif tag == "td" and self.row is not None:
-            self.lines = [""]
-        elif tag == "br" and self.lines is not None:
-            self.lines.append("")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "td" and self.row is not None and self.lines is not None:
-            self.row.append([" ".join(line.split()) for line in self.lines if line.strip()])
-            self.lines = None
-        elif tag == "tr" and self.row is not None and self.current is not None:
-            if self.row:
-                self.tables[self.current].append(self.row)
-            self.row = None
-        elif tag == "table":
-            self.current = None
-
-    def handle_data(self, data: str) -> None:
-        if self.lines is not None:
-            self.lines[-1] += data
 
 
-def html_table(page: str, table_id: str) -> list[list[list[str]]]:
-    parser = _Tables()
-    parser.feed(page)
-    return parser.tables[table_id]
 
 
-def md_table(text: str, header_start: str) -> list[list[list[str]]]:
-    """A markdown table's rows as the HTML parser gives them: cells of plain lines."""
-
-    def plain(line: str) -> str:
-        return htmllib.unescape(line.replace("**", "").replace("`", ""))
-
-    return [
-        [[plain(line) for line in c.split("<br>") if line] for c in row]
-        for row in md_rows(text, header_start)
-    ]
 
 
-def both(tmp_path: Path, recs: list[Record]) -> tuple[str, str]:
-    md, html = write_report(write_run(tmp_path, recs))
-    return md.read_text(), html.read_text()
 
 
 HEADERS = {
@@ -461,3 +406,26 @@ def test_a_celery_run_is_left_out_of_the_guide_recommendations_and_plots(
     answer = md[start:md.index("\n## ", start + 1)]
     (worker,) = re.findall(r"(\d+) MiB at concurrency 4", answer)
     assert 1400 < int(worker) < 1600, answer
+
+
+# ---------------------------------------------------------------- the modules, one by one
+def test_group_sweeps_order_points_and_read_the_parse_limits() -> None:
+    (sweep,) = tg.group_sweeps(group_scenarios(parse_records()), "dag_parse")
+    assert [p.groups for p in sweep.points] == [0, 1, 10, 36]
+    assert [(p.n_ok, p.n) for p in sweep.points] == [(2, 2), (2, 2), (2, 2), (0, 2)]
+    assert [p.limit_s for p in sweep.points] == [LIMIT_S] * 4
+    assert sweep.points[1].margin_s == LIMIT_S - 3.0
+    assert sweep.points[3].flags == ("passed", "passed")
+    (task,) = tg.group_sweeps(group_scenarios(task_records()), "task")
+    assert [(p.groups, p.role) for p in task.points] == [(0, "leaf"), (36, "root")]
+
+
+def test_the_workers_section_holds_a_table_per_kind_of_worker() -> None:
+    section = sections_workers.workers_section(group_scenarios(celery_records()))
+    ids = [t.id for s in section.walk() for t in s.tables]
+    assert {"celery-workers", "celery-min-worker"} <= set(ids), ids
+    (table,) = [t for s in section.walk() for t in s.tables if t.id == "celery-min-worker"]
+    assert [row[0].text for row in table.rows] == ["10 models"]
+    empty = sections_workers.workers_section({})
+    said = " ".join(p for s in empty.walk() for p in s.intro)
+    assert "Not measured: no pod_size record." in said and not empty.walk().__next__().tables

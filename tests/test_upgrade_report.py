@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from report_fixtures import records
 
 from harness.cli import main
 from harness.compare.effect import (
@@ -30,7 +31,6 @@ from harness.report.render import build_report
 from harness.store.jsonl import ResultsWriter
 from harness.store.record import Record
 from harness.store.runinfo import write_run_info
-from tests.test_report import records
 
 OLD = {"cosmos_version": "1.14.2"}
 MANIFEST = {"load_mode": "DBT_MANIFEST"}

@@ -1,5 +1,5 @@
 """What one measured change says, in words: the rules the guide table
-(harness.report.guide_verdict) and the upgrade pairs (harness.compare.upgrade) share.
+(harness.guide.verdict) and the upgrade pairs (harness.compare.upgrade) share.
 
 A change counts only when it is significant AND beyond MIN_EFFECT (the guide speaks of
 "High" and "Low", not of a 1% drift). A scenario whose every repetition failed (timeout,

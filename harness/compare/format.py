@@ -20,6 +20,7 @@ from harness.compare.diff import (
 from harness.compare.samples import METRICS
 
 MIB = 1024 * 1024
+GIB = 1024 * MIB
 _SHORT = {
     REGRESSION: "REGRESSION",
     IMPROVEMENT: "improved",
@@ -41,6 +42,11 @@ UNCHANGED = 4
 def fmt_seconds(value: float) -> str:
     """Seconds, with a precision that suits their size."""
     return f"{value:.1f} s" if value >= 10 else f"{value:.2f} s"
+
+
+def fmt_mib(value: float) -> str:
+    """Bytes as MiB."""
+    return f"{value / MIB:.0f} MiB"
 
 
 def fmt_value(value: float, unit: str) -> str:

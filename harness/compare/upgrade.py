@@ -10,7 +10,7 @@ stacks' versions differ, harness.compare.diff.version_changes) each scenario is 
 with itself, BASE as the base; a scenario that ran its own release of the changed
 package (cosmos_version or dbt_version set) ran the same one in both and is left out.
 
-The statistics and words are the guide table's (harness.report.guide, through
+The statistics and words are the guide table's (harness.guide.rows, through
 harness.compare.effect): Student's t on the log values, the p-values of one knob's pairs
 adjusted together per metric (Benjamini-Hochberg: does this upgrade change anything), a
 change under MIN_EFFECT counts as none, a change that is neither shown nor excluded by two

@@ -6,7 +6,7 @@ metric's change (median ratio, interval, pairs), then every pair with its repeti
 the evidence that the option acted, its failure and margin, its tests; concurrency's
 cost per slot; and the recommendations (per phase and size, the goals a configuration
 answers, its settings and conditions, and those it cannot be told from). The same data
-the markdown and HTML are rendered from (harness.report.view_data.ReportData)."""
+the markdown and HTML are rendered from (harness.verdicts.report_data.ReportData)."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from harness import guide
+from harness.compare.configs import size_label
 from harness.compare.runs import load_run
 from harness.compare.samples import group_scenarios
-from harness.report import guide
-from harness.report.common import size_label
-from harness.report.view_data import answer_data, report_data
+from harness.verdicts.report_data import answer_data, report_data
 
 REPORT_JSON = "report.json"
 
@@ -74,9 +74,9 @@ def row_data(row: guide.GuideRow) -> dict[str, Any]:
                 "size": size,
                 "label": size_label(size),
                 "verdict": row.size_verdicts.get(size),
-                "metrics": {m: _plain(c) for m, c in cells.items() if c is not None},
+                "metrics": {m: _plain(c) for m, c in changes.items() if c is not None},
             }
-            for size, cells in row.cells.items()
+            for size, changes in row.over_pairs.items()
         ],
         "cost_per_slot": _plain(row.slot_costs),
         "pairs": [_pair(p) for p in row.pairs],
@@ -86,7 +86,7 @@ def row_data(row: guide.GuideRow) -> dict[str, Any]:
 def guide_data(run_dir: Path) -> dict[str, Any]:
     """The report of a run folder as plain data (what report.json holds): the answer,
     the guide's rows and the recommendations, from the same ReportData the markdown and
-    HTML are rendered from (harness.report.view_data)."""
+    HTML are rendered from (harness.verdicts.report_data)."""
     run = load_run(run_dir)
     data = report_data(run, group_scenarios(run.records))
     return {

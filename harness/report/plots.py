@@ -18,11 +18,7 @@ import statistics
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from harness.compare.samples import ScenarioSamples
-from harness.compare.stats import Spread
-from harness.registry import PHASES
-from harness.report.common import (
-    MIB,
+from harness.compare.configs import (
     ConfigKey,
     axes_key,
     config_label,
@@ -32,12 +28,16 @@ from harness.report.common import (
     successful,
     varying_axes,
 )
+from harness.compare.format import MIB
+from harness.compare.samples import ScenarioSamples
+from harness.compare.stats import Spread
+from harness.registry import PHASES
 
 if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not before
     from matplotlib.figure import Figure
 
-    from harness.report.soak import Soak
-    from harness.report.sweep import Sweep
+    from harness.verdicts.soak import Soak
+    from harness.verdicts.sweep import Sweep
 
 LINE_PHASES = tuple(p.name for p in PHASES.values() if p.size_plot)
 PARETO_PHASES = tuple(p.name for p in PHASES.values() if p.pareto)

@@ -8,13 +8,12 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from harness import guide
+from harness.compare.configs import without_celery
 from harness.compare.diff import compare_runs
 from harness.compare.runs import RunData, load_run
 from harness.compare.samples import group_scenarios
 from harness.compare.upgrade import pairs_across_runs
-from harness.report import guide
-from harness.report.common import without_celery
-from harness.report.failures import failures
 from harness.report.plots import line_plots, pareto_plots
 from harness.report.render_html import render_html
 from harness.report.render_md import render_markdown
@@ -27,8 +26,8 @@ from harness.report.sections_run import (
     cost_section,
     environment_section,
     failures_section,
-    figures_section,
     parse_limits_section,
+    plots_section,
 )
 from harness.report.sections_runs import environments_section, runs_section, scenarios_text
 from harness.report.sections_sizing import sizing_section
@@ -36,7 +35,8 @@ from harness.report.sections_upgrade import upgrade_section
 from harness.report.sections_workers import workers_section
 from harness.report.summary import summary_section
 from harness.report.view import Report, Section
-from harness.report.view_data import ReportData, report_data
+from harness.verdicts.failures import failures
+from harness.verdicts.report_data import ReportData, report_data
 
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
@@ -84,7 +84,7 @@ def build_report(
     # whole LocalExecutor runs, leave it to the workers section.
     local = without_celery(scenarios)
     # The answer, the guide's rows and the recommendations, computed once: report.json
-    # holds the same data (harness.report.view_data).
+    # holds the same data (harness.verdicts.report_data).
     data: ReportData = report_data(run, scenarios)
     rows = data.guide
     sections: list[Section | None] = [
@@ -97,7 +97,7 @@ def build_report(
         parse_limits_section(local),
         load_section(run, scenarios),
         workers_section(scenarios),
-        figures_section(line_plots(local) + pareto_plots(local)),
+        plots_section(line_plots(local) + pareto_plots(local)),
         comparison_section(compare_runs(baseline, run)) if baseline is not None else None,
         failures_section(
             combined_failures(sources) if sources else failures(run.path, run.records)

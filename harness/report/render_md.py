@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.report.view import Cell, Report, Section, Table
+from harness.report.view import Report, Section, Table, TableCell
 
 
 def md_code(value: Any) -> str:
@@ -19,7 +19,7 @@ def md_text(value: Any) -> str:
     return md_code(value).replace("&", "&amp;").replace("<", "&lt;")
 
 
-def _cell(c: Cell) -> str:
+def _cell(c: TableCell) -> str:
     parts = [f"`{md_code(line)}`" if c.code else md_text(line) for line in c.lines]
     if c.strong and parts:
         parts = [f"**{p}**" for p in parts]

@@ -11,11 +11,11 @@ from typing import Any
 
 from harness.compare.runs import RunData, current_of
 from harness.errors import UsageError
-from harness.report.failures import Failure, failure_of
 from harness.store.current import Current
 from harness.store.record import Record
 from harness.store.runinfo import Machine, RunInfo, Source
 from harness.store.typed import to_plain
+from harness.verdicts.failures import Failure, failure_of
 
 REPORT_WRITES = ("report.md", "report.html", "report_files")
 """What a report writes into its folder: a folder holding anything else is refused."""

@@ -6,23 +6,11 @@ from __future__ import annotations
 
 import statistics
 
+from harness.compare.configs import on_celery, size_label
+from harness.compare.format import fmt_mib
 from harness.compare.runs import RunData
 from harness.compare.samples import ScenarioSamples
 from harness.compare.stats import Change, spread
-from harness.report import debugcheck as dc
-from harness.report import minworker as mw
-from harness.report import soak as sk
-from harness.report import sweep as sw
-from harness.report import versions as vs
-from harness.report.common import (
-    cell_text,
-    change_text,
-    fmt_mib,
-    fmt_pct,
-    fmt_spread,
-    on_celery,
-    size_label,
-)
 from harness.report.sections_load import (
     DASH,
     machine_text,
@@ -30,7 +18,13 @@ from harness.report.sections_load import (
     soak_section,
     sweep_section,
 )
+from harness.report.text import change_text, fmt_pct, fmt_spread, over_pairs_text
 from harness.report.view import Section, Table, cell
+from harness.verdicts import debugcheck as dc
+from harness.verdicts import minworker as mw
+from harness.verdicts import soak as sk
+from harness.verdicts import sweep as sw
+from harness.verdicts import versions as vs
 
 
 def _error_range(errors: tuple[float, ...]) -> str:
@@ -100,8 +94,8 @@ def debug_section(scenarios: dict[str, ScenarioSamples]) -> Section | None:
             _poll(s.poll_s),
             s.scenarios,
             _error_range(s.errors),
-            cell_text("time", s.time) if s.time else "no twin without debug mode",
-            cell_text("memory", s.memory) if s.memory else DASH,
+            over_pairs_text("time", s.time) if s.time else "no twin without debug mode",
+            over_pairs_text("memory", s.memory) if s.memory else DASH,
         )
     detail = _debug_detail(checks)
     return Section(

@@ -3,11 +3,12 @@ change at each size and its verdict) and, as a collapsed appendix, every measure
 
 from __future__ import annotations
 
-from harness.report import guide
-from harness.report.common import cell_text, change_text, fmt_pct, size_label, sorted_sizes
-from harness.report.guide_options import GuideOption
-from harness.report.guide_slots import slot_lines
-from harness.report.view import Cell, Section, Table, cell
+from harness import guide
+from harness.compare.configs import size_label, sorted_sizes
+from harness.guide.options import GuideOption
+from harness.guide.slots import slot_lines
+from harness.report.text import change_text, fmt_pct, over_pairs_text
+from harness.report.view import Section, Table, TableCell, cell
 
 VERDICT_CSS = {
     guide.CONFIRMED: "good",
@@ -48,7 +49,7 @@ VERDICTS = (
 )
 
 
-def verdict_cell(verdict: str, *more: str) -> Cell:
+def verdict_cell(verdict: str, *more: str) -> TableCell:
     """A verdict, strong and coloured by what it says (then what qualifies it)."""
     css = f"verdict {VERDICT_CSS.get(verdict, '')}".strip()
     return cell([verdict, *(m for m in more if m)], strong=True, css=css)
@@ -65,12 +66,12 @@ def _failure_lines(pairs: list[guide.Pair]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _size_cell(row: guide.GuideRow, size: int | str | None) -> Cell:
+def _size_cell(row: guide.GuideRow, size: int | str | None) -> TableCell:
     if row.verdict == guide.PER_SLOT:
         lines = [line for c in row.slot_costs if c.size == size for line in slot_lines(c)]
         return cell(lines or None)
-    by_metric = row.cells.get(size) or {}
-    lines = [cell_text(m, c) for m in ("memory", "time", "slots") if (c := by_metric.get(m))]
+    by_metric = row.over_pairs.get(size) or {}
+    lines = [over_pairs_text(m, c) for m in ("memory", "time", "slots") if (c := by_metric.get(m))]
     lines += _failure_lines([p for p in row.pairs if p.size == size and p.acted])
     if not lines:
         return cell(None)
@@ -87,7 +88,7 @@ def _verdict_lines(row: guide.GuideRow) -> list[str]:
 def guide_section(rows: list[guide.GuideRow]) -> Section:
     """The guide table: one row per option, one column per size, then the verdict."""
     sizes = sorted_sizes(
-        [s for r in rows for s in r.cells] + [c.size for r in rows for c in r.slot_costs]
+        [s for r in rows for s in r.over_pairs] + [c.size for r in rows for c in r.slot_costs]
     )
     table = Table(
         [

@@ -1,5 +1,5 @@
 """The load-test sections of the report (issue 6): the concurrency sweep, the smallest
-worker and the leak check (computed in harness.report.sweep, .minworker and .soak);
+worker and the leak check (computed in harness.verdicts.sweep, .minworker and .soak);
 debug mode and Cosmos versions are in harness.report.sections_checks."""
 
 from __future__ import annotations
@@ -7,14 +7,16 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from harness.compare.configs import size_label
+from harness.compare.format import fmt_mib
 from harness.compare.stats import Spread
-from harness.report import minworker as mw
-from harness.report import soak as sk
-from harness.report import sweep as sw
-from harness.report.common import fmt_mib, fmt_pct, fmt_s, fmt_spread, size_label
 from harness.report.plots import concurrency_plots, soak_plot
+from harness.report.text import fmt_pct, fmt_s, fmt_spread
 from harness.report.view import Section, Table, cell
 from harness.store.runinfo import Machine, RunInfo
+from harness.verdicts import minworker as mw
+from harness.verdicts import soak as sk
+from harness.verdicts import sweep as sw
 
 DASH = "-"
 LEAK_TEXT = "growth above 1 MiB per task"

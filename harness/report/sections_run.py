@@ -4,18 +4,19 @@ environment (the recommendations: harness.report.sections_recommend)."""
 
 from __future__ import annotations
 
+from harness.compare.configs import size_label
 from harness.compare.diff import REGRESSION, Comparison
-from harness.compare.format import header_lines, metric_cell, summary_line
+from harness.compare.format import fmt_mib, header_lines, metric_cell, summary_line
 from harness.compare.runs import RunData
 from harness.compare.samples import METRICS, ScenarioSamples
 from harness.measure.speed import mixed
-from harness.report.common import fmt_mib, fmt_s, size_label
-from harness.report.failures import Failure
-from harness.report.parselimits import ParseMargin, parse_margins
 from harness.report.plots import Plot
-from harness.report.recommend import cosmos_cost
+from harness.report.text import fmt_s
 from harness.report.view import Section, Table, cell
 from harness.store.runinfo import Commit, Machine, RunInfo
+from harness.verdicts.failures import Failure
+from harness.verdicts.parselimits import ParseMargin, parse_margins
+from harness.verdicts.recommend import cosmos_cost
 
 DASH = "-"
 def cost_section(scenarios: dict[str, ScenarioSamples]) -> Section:
@@ -99,7 +100,7 @@ def parse_limits_section(scenarios: dict[str, ScenarioSamples]) -> Section:
     return Section(title, id=sid, intro=[intro], tables=[table], notes=notes)
 
 
-def figures_section(plots: list[Plot]) -> Section:
+def plots_section(plots: list[Plot]) -> Section:
     """The figures of the main phases, one subsection each."""
     section = Section("Figures", id="figures")
     for p in plots:

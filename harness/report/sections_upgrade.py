@@ -19,7 +19,7 @@ from harness.compare.upgrade_text import (
     split,
     varying,
 )
-from harness.report.view import Cell, Section, Table, cell
+from harness.report.view import Section, Table, TableCell, cell
 
 _CSS = {WORSENED: "bad", FAILS: "bad", IMPROVED: "good", AVOIDS: "good"}
 """Every metric is a cost: more is worse."""
@@ -30,7 +30,7 @@ def _table(pairs: list[UpgradePair], table_id: str) -> Table:
     table = Table(header(metrics), id=table_id)
     metric_at = {5 + i: m for i, m in enumerate(metrics)}
     for p in pairs:
-        cells: list[Cell] = []
+        cells: list[TableCell] = []
         for i, lines in enumerate(row_lines(p, axes, metrics)):
             if i in metric_at:
                 css = _CSS.get(p.verdicts.get(metric_at[i], ""), "")

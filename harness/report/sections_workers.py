@@ -1,7 +1,7 @@
 """The report's sections on the workers users run (issue 14): the Celery worker size at
 each worker_concurrency (with the smallest Celery worker), WATCHER's producer worker and
 sensors' workers, task groups sharing a manifest, and the pod size of one task
-(computed in harness.report.workers, .taskgroups and .minworker). Each says "not
+(computed in harness.verdicts.workers, .taskgroups and .minworker). Each says "not
 measured" when the run has no record of it."""
 
 from __future__ import annotations
@@ -9,15 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from harness.compare.configs import on_celery, size_label
+from harness.compare.format import fmt_mib
 from harness.compare.samples import ScenarioSamples
 from harness.compare.stats import Spread
 from harness.registry.names import MIN_WORKER, PARSE, POD_SIZE
-from harness.report import minworker as mw
-from harness.report import taskgroups as tg
-from harness.report import workers as wk
-from harness.report.common import fmt_mib, fmt_s, fmt_spread, on_celery, size_label
 from harness.report.sections_load import BISECTION_HEADER, DASH, bisection_cells
-from harness.report.view import Cell, Section, Table, cell
+from harness.report.text import fmt_s, fmt_spread
+from harness.report.view import Section, Table, TableCell, cell
+from harness.verdicts import minworker as mw
+from harness.verdicts import taskgroups as tg
+from harness.verdicts import workers as wk
 
 CELERY_NAMED = wk.NAMED
 POD_NAMED = ("execution_mode", "execution_invocation")
@@ -44,7 +46,7 @@ def _counts(values: Iterable[int | None]) -> str:
     return str(lo) if lo == hi else f"{lo}-{hi}"
 
 
-def _ok_n(n_ok: int, n: int, reasons: Iterable[str] = ()) -> Cell:
+def _ok_n(n_ok: int, n: int, reasons: Iterable[str] = ()) -> TableCell:
     lines = [f"{n_ok}/{n}", *list(reasons)[:2]]
     return cell(lines, css="" if n_ok == n else "bad")
 
@@ -72,7 +74,7 @@ def _worker_lines(run: wk.CeleryRun, roles: Iterable[str] | None = None) -> list
     return out
 
 
-def _smallest_text(m: mw.MinWorker | None) -> Cell:
+def _smallest_text(m: mw.MinWorker | None) -> TableCell:
     if m is None:
         return cell("not measured", css="muted")
     if m.status != "ok" or m.min_limit_mib is None:
@@ -178,7 +180,7 @@ def celery_section(runs: list[wk.CeleryRun], bisections: list[mw.MinWorker]) -> 
     return section
 
 
-def _deferred_text(values: tuple[int | None, ...]) -> Cell:
+def _deferred_text(values: tuple[int | None, ...]) -> TableCell:
     if not values or all(v is None for v in values):
         return cell("not recorded", css="muted")
     seen = [v for v in values if v]
@@ -230,7 +232,7 @@ def _ratio(p: tg.GroupPoint, first: tg.GroupPoint) -> str:
     return f"x{p.memory.median / first.memory.median:.2f}"
 
 
-def _margin(p: tg.GroupPoint) -> Cell:
+def _margin(p: tg.GroupPoint) -> TableCell:
     if p.margin_s is None:
         return cell(DASH)
     passed = "passed" in p.flags or p.margin_s <= 0

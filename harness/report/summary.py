@@ -2,7 +2,7 @@
 how big the DAG processor's parse, one task and the worker will be under it, with what
 was not measured together with it.
 
-The configuration is harness.report.deploy's (one set of settings, the same in every
+The configuration is harness.verdicts.deploy's (one set of settings, the same in every
 phase; every repetition succeeded; ties named, "untested against each other" where
 measured once); the worker's peak is fitted over the measured concurrencies of the
 configuration as a base plus MiB per slot (least squares, 95% interval).
@@ -10,24 +10,13 @@ configuration as a base plus MiB per slot (least squares, 95% interval).
 
 from __future__ import annotations
 
-import statistics
-from dataclasses import dataclass
-
+from harness.compare.configs import fmt_axis, on_celery, size_label, sorted_sizes, without_celery
+from harness.compare.format import fmt_mib
 from harness.compare.samples import ScenarioSamples
 from harness.registry.names import DAG_RUN, PARSE, TASK
-from harness.report import minworker as mw
-from harness.report.common import (
-    MIB,
-    axes_key,
-    fmt_axis,
-    fmt_mib,
-    on_celery,
-    size_label,
-    sorted_sizes,
-    successful,
-    without_celery,
-)
-from harness.report.deploy import (
+from harness.report.view import Section, Table, TableCell, cell
+from harness.verdicts import minworker as mw
+from harness.verdicts.deploy import (
     DEPLOYMENT,
     NEAR_SHARE,
     PHASE_NAMES,
@@ -36,82 +25,7 @@ from harness.report.deploy import (
     answer,
     settings_text,
 )
-from harness.report.recommend import Candidate
-from harness.report.view import Cell, Section, Table, cell
-
-FIT_DROP = ("concurrency", "worker_limit_mib")
-"""Axes the worker fit varies over (the rest of the configuration held fixed)."""
-
-
-@dataclass(frozen=True)
-class SlotFit:
-    """Peak of a whole DAG run = base + per_slot x concurrency, over every ok repetition."""
-
-    base_mib: float
-    per_slot_mib: float
-    per_slot_ci: tuple[float, float]
-    concurrencies: tuple[int, ...]
-    n: int
-
-
-def fit_slots(points: list[tuple[int, float]]) -> SlotFit | None:
-    """Least-squares line of peak MiB against concurrency; None with fewer than two
-    concurrencies or three points."""
-    concurrencies = tuple(sorted({c for c, _ in points}))
-    if len(concurrencies) < 2 or len(points) < 3:
-        return None
-    from scipy.stats import linregress, t  # here: importing the report must not load scipy
-
-    res = linregress([c for c, _ in points], [m for _, m in points])
-    half = float(t.ppf(0.975, len(points) - 2)) * float(res.stderr)
-    slope = float(res.slope)
-    return SlotFit(
-        float(res.intercept), slope, (slope - half, slope + half), concurrencies, len(points)
-    )
-
-
-def _worker_points(
-    scenarios: dict[str, ScenarioSamples], pick: Candidate, size: int | str | None
-) -> list[tuple[int, float]]:
-    key = axes_key(pick.config, FIT_DROP)
-    return [
-        (int(s.axes["concurrency"]), v / MIB)
-        for s in scenarios.values()
-        if s.phase == DAG_RUN
-        and s.size == size
-        and successful(s)
-        and s.axes.get("concurrency")
-        and axes_key(s.config, FIT_DROP) == key
-        for v in s.values["memory"]
-    ]
-
-
-def worker_lines(
-    scenarios: dict[str, ScenarioSamples], part: Part | None, size: int | str | None
-) -> list[str]:
-    """The whole run's worker under the configuration: its peak fitted over the
-    concurrencies measured, or the one measured (``scenarios``: LocalExecutor ones)."""
-    pick = part.candidate if part else None
-    if part is None or pick is None:
-        return ["not measured"]
-    points = _worker_points(scenarios, pick, size)
-    fit = fit_slots(points)
-    if fit is None:
-        c = pick.config.get("concurrency", "?")
-        return [
-            f"{fmt_mib(pick.memory)} at concurrency {c} (one concurrency measured: no per-slot fit)"
-        ]
-    lo, hi = fit.per_slot_ci
-    lines = [
-        f"{fit.base_mib:.0f} MiB + {fit.per_slot_mib:.0f} MiB per slot "
-        f"(95% CI {lo:.0f}..{hi:.0f}; {fit.n} runs)"
-    ]
-    lines += [
-        f"concurrency {c}: {fit.base_mib + fit.per_slot_mib * c:.0f} MiB "
-        f"(measured {statistics.median(m for k, m in points if k == c):.0f})"
-        for c in fit.concurrencies
-    ]
-    return lines
+from harness.verdicts.worker_fit import worker_lines
 
 
 def _settings_lines(d: Deployable) -> list[str]:
@@ -160,7 +74,7 @@ def _smallest_worker(workers: list[mw.MinWorker], size: int | str | None) -> lis
 
 def _row(
     scenarios: dict[str, ScenarioSamples], d: Deployable, workers: list[mw.MinWorker]
-) -> list[Cell]:
+) -> list[TableCell]:
     """One size of the answer table, rendered from its Deployable."""
     run = d.parts.get(DAG_RUN)
     worker = worker_lines(scenarios, run, d.size)
@@ -201,7 +115,7 @@ def summary_section(
     scenarios: dict[str, ScenarioSamples], deployables: list[Deployable] | None = None
 ) -> Section:
     """The answer first: one configuration and its peaks for each size measured
-    (``deployables``: harness.report.deploy.answer of ``scenarios``, computed once)."""
+    (``deployables``: harness.verdicts.deploy.answer of ``scenarios``, computed once)."""
     answers = deployables if deployables is not None else answer(scenarios)
     local = without_celery(scenarios)
     workers = mw.min_workers(scenarios)

@@ -1,7 +1,7 @@
 """The report's view model: sections computed once, rendered twice.
 
 Every section of the report is a ``Section``: a title, paragraphs, tables (a header
-and rows of ``Cell``), figures and notes, and whether the HTML shows it collapsed.
+and rows of ``TableCell``), figures and notes, and whether the HTML shows it collapsed.
 harness.report.render_md and harness.report.render_html lay out any section the same
 generic way, so markdown and HTML cannot disagree about what a section says.
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Cell:
+class TableCell:
     """One table cell: one or more lines of plain text."""
 
     lines: tuple[str, ...]
@@ -39,19 +39,19 @@ class Cell:
         return " ".join(self.lines)
 
 
-CellLike = Cell | str | int | float | None
+CellValue = TableCell | str | int | float | None
 
 
 def cell(
-    value: CellLike | Iterable[str],
+    value: CellValue | Iterable[str],
     *,
     code: bool = False,
     strong: bool = False,
     css: str = "",
     pre: bool = False,
-) -> Cell:
-    """A Cell of a value, or of several lines (an iterable of str); None is empty."""
-    if isinstance(value, Cell):
+) -> TableCell:
+    """A TableCell of a value, or of several lines (an iterable of str); None is empty."""
+    if isinstance(value, TableCell):
         return value
     if value is None:
         lines: tuple[str, ...] = ()
@@ -59,7 +59,7 @@ def cell(
         lines = (str(value),)
     else:
         lines = tuple(str(v) for v in value)
-    return Cell(lines, code, strong, css, pre)
+    return TableCell(lines, code, strong, css, pre)
 
 
 @dataclass
@@ -67,12 +67,12 @@ class Table:
     """A header and rows of cells; ``id`` names it in the HTML."""
 
     header: Sequence[str]
-    rows: list[list[Cell]] = field(default_factory=list)
+    rows: list[list[TableCell]] = field(default_factory=list)
     id: str = ""
     row_css: str = ""
     """A CSS class of every body row in the HTML."""
 
-    def add(self, *values: CellLike) -> None:
+    def add(self, *values: CellValue) -> None:
         """Append a row (values made into cells)."""
         self.rows.append([cell(v) for v in values])
 

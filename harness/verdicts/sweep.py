@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from harness.compare.configs import axes_key, config_label, size_sort_key, varying_axes
 from harness.compare.samples import ScenarioSamples
 from harness.compare.stats import Spread, spread
-from harness.report import figures as fig
-from harness.report.common import axes_key, config_label, size_sort_key, varying_axes
 from harness.store.runinfo import RunInfo
+from harness.verdicts import record_figures as fig
 
 MIN_GAIN = 0.10
 """More concurrency "pays" while the next value measured cuts the median wall time by

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.compare.configs import axes_key, config_label, size_sort_key, successful
+from harness.compare.format import MIB
 from harness.compare.samples import ScenarioSamples
 from harness.compare.stats import Slope, slope
-from harness.report.common import MIB, axes_key, config_label, size_sort_key, successful
-from harness.report.guide_options import GuideOption
+from harness.guide.options import GuideOption
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ with it, or the report saying which part was not.
 
 The configuration is anchored on the heaviest phase measured at the size (the whole
 DAG run, else one task, else the parse): its lowest-memory candidate, or one tied with
-it within the noise (harness.report.recommend.tie_kind; one never compared with it does
+it within the noise (harness.verdicts.recommend.tie_kind; one never compared with it does
 not stand in) under which more of the other phases were measured with the same
 settings. Each other phase then takes its lightest candidate whose settings agree
 with the configuration on every axis both have; where none does, the closest one
@@ -27,13 +27,13 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
+from harness.compare.configs import fmt_axis, sorted_sizes, without_celery
 from harness.compare.samples import ScenarioSamples
 from harness.registry import AXES
 from harness.registry.names import DAG_RUN, PARSE, TASK
-from harness.report import figures as fig
-from harness.report.common import fmt_axis, sorted_sizes, without_celery
-from harness.report.parselimits import limit_margins
-from harness.report.recommend import (
+from harness.verdicts import record_figures as fig
+from harness.verdicts.parselimits import limit_margins
+from harness.verdicts.recommend import (
     NOISE,
     Candidate,
     candidates,

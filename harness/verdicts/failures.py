@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.report import figures as fig
 from harness.store.record import Record
+from harness.verdicts import record_figures as fig
 
 REASON_CHARS = 300
 """The longest reason quoted when no dbt error line is found (its end: the last words)."""

@@ -1,4 +1,4 @@
-"""The verdict rules of the guide table (harness.report.guide): from the pairs of one
+"""The verdict rules of the guide table (harness.guide.rows): from the pairs of one
 contrast at one size to a verdict, and from those to a size's and a row's verdict.
 
 A group is the pairs of one phase at one size. Its verdict:
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 # The rules of one change are compare's, which `harness compare` shares (SAME and UNKNOWN
-# are read through this module by harness.report.guide).
+# are read through this module by harness.guide.rows).
 from harness.compare.effect import (
     AVOIDS,
     BOTH_FAILED,
@@ -45,7 +45,7 @@ from harness.compare.effect import UNKNOWN as UNKNOWN
 from harness.compare.stats import Change
 
 if TYPE_CHECKING:  # guide imports this module
-    from harness.report.guide import Pair
+    from harness.guide.rows import Pair
 
 CONFIRMED = "confirmed"
 OPPOSITE = "the opposite"

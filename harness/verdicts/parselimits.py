@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.compare.configs import config_label, size_sort_key, varying_axes
 from harness.compare.samples import ScenarioSamples
 from harness.registry.names import PARSE
-from harness.report import figures as fig
-from harness.report.common import config_label, size_sort_key, varying_axes
 from harness.store.record import Record
+from harness.verdicts import record_figures as fig
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
+from harness import guide
+from harness.compare.configs import PHASE_ORDER, size_sort_key
+from harness.compare.format import MIB
 from harness.compare.samples import ScenarioSamples
-from harness.report import figures as fig
-from harness.report import guide
-from harness.report.common import MIB, PHASE_ORDER, size_sort_key
+from harness.guide.options import OPTIONS
+from harness.verdicts import record_figures as fig
 
 
 @dataclass(frozen=True)
@@ -46,14 +48,14 @@ class PollSummary:
     scenarios: int
     errors: tuple[float, ...]
     """Every repetition's error (see DebugCheck.errors)."""
-    time: guide.Cell | None
-    memory: guide.Cell | None
+    time: guide.ChangeOverPairs | None
+    memory: guide.ChangeOverPairs | None
     """What debug mode adds: the change against the twin without it, over the pairs."""
 
 
 def debug_pairs(scenarios: dict[str, ScenarioSamples]) -> list[guide.Pair]:
     """Debug mode on against off: the guide's own pairs (option 7)."""
-    (option,) = [o for o in guide.OPTIONS if o.key == "debug_mode"]
+    (option,) = [o for o in OPTIONS if o.key == "debug_mode"]
     return guide.find_pairs(option, scenarios)
 
 
@@ -114,8 +116,8 @@ def poll_summaries(checks: list[DebugCheck], pairs: list[guide.Pair]) -> list[Po
                 poll,
                 len(at),
                 tuple(e for c in at for e in c.errors),
-                guide.cell(cost, "time"),
-                guide.cell(cost, "memory"),
+                guide.summarise(cost, "time"),
+                guide.summarise(cost, "memory"),
             )
         )
     return out

@@ -13,12 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.compare.samples import ScenarioSamples
-from harness.compare.stats import Spread
-from harness.registry.names import DAG_RUN
-from harness.report import figures as fig
-from harness.report import minworker as mw
-from harness.report.common import (
+from harness.compare.configs import (
     ConfigKey,
     axes_key,
     config_label,
@@ -26,8 +21,13 @@ from harness.report.common import (
     size_sort_key,
     varying_axes,
 )
-from harness.report.sweep import spread_of
+from harness.compare.samples import ScenarioSamples
+from harness.compare.stats import Spread
+from harness.registry.names import DAG_RUN
 from harness.store.record import Record
+from harness.verdicts import minworker as mw
+from harness.verdicts import record_figures as fig
+from harness.verdicts.sweep import spread_of
 
 PRODUCER = "producer"
 """The role of WATCHER's producer worker (harness.run.celery.plan_workers)."""

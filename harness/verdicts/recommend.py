@@ -15,11 +15,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.compare.samples import ScenarioSamples
-from harness.compare.stats import compare_samples
-from harness.report.common import (
-    GIB,
-    MIB,
+from harness.compare.configs import (
     axes_key,
     config_label,
     size_sort_key,
@@ -27,8 +23,11 @@ from harness.report.common import (
     successful,
     varying_axes,
 )
-from harness.report.guide import MIN_EFFECT
-from harness.report.minworker import min_workers
+from harness.compare.format import GIB, MIB
+from harness.compare.samples import ScenarioSamples
+from harness.compare.stats import compare_samples
+from harness.guide.rows import MIN_EFFECT
+from harness.verdicts.minworker import min_workers
 
 WORKER_GIB = (1, 2, 4)
 

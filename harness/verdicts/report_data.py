@@ -1,6 +1,6 @@
 """The report's data, computed once per report: the answer (one configuration per
-size, harness.report.deploy), the guide's rows (harness.report.guide) and the
-recommendations (harness.report.sections_recommend). The markdown and HTML sections
+size, harness.verdicts.deploy), the guide's rows (harness.guide.rows) and the
+recommendations (harness.verdicts.goal_picks). The markdown and HTML sections
 are rendered from it, and report.json (harness.report.guide_json) holds it as plain
 data, so the two cannot disagree."""
 
@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness import guide
+from harness.compare.configs import size_label, without_celery
+from harness.compare.format import MIB
 from harness.compare.runs import RunData
 from harness.compare.samples import ScenarioSamples
 from harness.compare.upgrade import UpgradePair, pairs_in_run
-from harness.report import guide
-from harness.report.common import MIB, size_label, without_celery
-from harness.report.deploy import (
+from harness.verdicts.deploy import (
     PHASE_NAMES,
     Deployable,
     ParseFacts,
@@ -22,8 +23,8 @@ from harness.report.deploy import (
     answer,
     settings_text,
 )
-from harness.report.sections_recommend import GoalPick, recommendation_data
-from harness.report.summary import worker_lines
+from harness.verdicts.goal_picks import GoalPick, recommendation_data
+from harness.verdicts.worker_fit import worker_lines
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """The memory guide, measured: the seven options of Cosmos's "Memory Optimization
-Options" page in Cosmos's documentation (declared in harness.report.guide_options: what
+Options" page in Cosmos's documentation (declared in harness.guide.options: what
 the guide says each does, and the axis contrasts that measure it), and a verdict.
 
 A contrast pairs scenarios of one phase that differ only in the option's axis
@@ -9,10 +9,10 @@ median(without), with its significance (harness.compare.stats). A pair where one
 failed (every repetition a timeout, an OOM kill or an error) and the other succeeded is
 decided by the failure ("avoids a failure", or the opposite), with the margin of the side
 that succeeded to the limit the other passed. The verdicts and how a row's groups
-(one phase at one size) combine are harness.report.guide_verdict's; besides them:
+(one phase at one size) combine are harness.guide.verdict's; besides them:
   no effect in this version - the option's Cosmos setting is read and used nowhere in
-                  the installed Cosmos (harness.report.evidence.setting_uses)
-  cost per slot - concurrency: MiB and seconds per extra slot (harness.report.guide_slots)
+                  the installed Cosmos (harness.guide.evidence.setting_uses)
+  cost per slot - concurrency: MiB and seconds per extra slot (harness.guide.slots)
 Only the locked Cosmos is measured here; other releases (axis cosmos_version) are left
 out. A difference under MIN_EFFECT counts as none, significant or not: the guide
 speaks of "High" and "Low", not of a 1% drift.
@@ -34,15 +34,15 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.compare.configs import axes_key, size_label, size_sort_key
 from harness.compare.effect import adjusted_pairs, state
 from harness.compare.samples import ScenarioSamples
 from harness.compare.stats import Change, Equivalence, compare_samples, equivalence
-from harness.report.common import axes_key, size_label, size_sort_key
-from harness.report.evidence import acted, setting_uses
-from harness.report.guide_failures import failure_fields
-from harness.report.guide_options import OPTIONS, Contrast, GuideOption
-from harness.report.guide_slots import SlotCost, slot_costs
-from harness.report.guide_verdict import (
+from harness.guide.evidence import acted, setting_uses
+from harness.guide.failed_sides import failure_fields
+from harness.guide.options import OPTIONS, Contrast, GuideOption
+from harness.guide.slots import SlotCost, slot_costs
+from harness.guide.verdict import (
     AVOIDS,
     BOTH_FAILED,
     CANNOT_TELL,
@@ -80,18 +80,20 @@ __all__ = [
     "NOT_SEEN",
     "NO_EFFECT",
     "OPPOSITE",
+    "OPTIONS",
     "PER_SLOT",
     "SAME",
     "UNKNOWN",
     "UNTESTED",
     "VERDICTS",
     "WORSENED",
-    "Cell",
+    "ChangeOverPairs",
+    "GuideOption",
     "GuideRow",
     "Pair",
-    "cell",
     "evaluate",
     "find_pairs",
+    "summarise",
 ]  # fmt: skip
 
 METRICS = ("memory", "time", "slots")
@@ -112,7 +114,7 @@ class Pair:
     changes: dict[str, Change]
     """metric key -> change of median(with) / median(without); empty when a side failed."""
     acted: bool = True
-    """The option took effect on its side (harness.report.evidence); if not, the
+    """The option took effect on its side (harness.guide.evidence); if not, the
     pair is shown but left out of the verdict."""
     acted_reason: str | None = None
     failure: str | None = None
@@ -171,7 +173,7 @@ def find_pairs(option: GuideOption, scenarios: dict[str, ScenarioSamples]) -> li
     out = []
     for c in option.contrasts:
         # The guide is about the Cosmos under test: scenarios run with another release
-        # (axis cosmos_version) have their own table (harness.report.versions.version_rows).
+        # (axis cosmos_version) have their own table (harness.verdicts.versions.version_rows).
         phase = [
             s
             for s in scenarios.values()
@@ -198,7 +200,7 @@ def find_pairs(option: GuideOption, scenarios: dict[str, ScenarioSamples]) -> li
 
 
 @dataclass(frozen=True)
-class Cell:
+class ChangeOverPairs:
     """The change of one metric at one size, summarised over the pairs found there."""
 
     ratio: float
@@ -210,17 +212,18 @@ class Cell:
     min..max of their ratios) or "n=1" (one pair, single repetitions: no spread)."""
 
 
-def cell(pairs: list[Pair], metric: str) -> Cell | None:
+def summarise(pairs: list[Pair], metric: str) -> ChangeOverPairs | None:
     """Summary of ``metric`` over ``pairs`` (None when none has it)."""
     changes = [p.changes[metric] for p in pairs if metric in p.changes]
     if not changes:
         return None
     if len(changes) == 1:
         c = changes[0]
-        return Cell(c.ratio, c.ci_low, c.ci_high, 1, "CI" if c.ci_low is not None else "n=1")
+        note = "CI" if c.ci_low is not None else "n=1"
+        return ChangeOverPairs(c.ratio, c.ci_low, c.ci_high, 1, note)
     ratios = sorted(c.ratio for c in changes)
     mid = statistics.median(ratios)
-    return Cell(mid, ratios[0], ratios[-1], len(ratios), "range")
+    return ChangeOverPairs(mid, ratios[0], ratios[-1], len(ratios), "range")
 
 
 @dataclass
@@ -230,12 +233,12 @@ class GuideRow:
     option: GuideOption
     pairs: list[Pair]
     verdict: str
-    cells: dict[int | str | None, dict[str, Cell | None]]
+    over_pairs: dict[int | str | None, dict[str, ChangeOverPairs | None]]
     """size -> metric -> summary."""
     size_verdicts: dict[int | str | None, str]
     reason: str | None = None
     """Why the verdict is "not measured" although pairs exist (the option never took
-    effect on its side, harness.report.evidence), or why it has no effect in this version."""
+    effect on its side, harness.guide.evidence), or why it has no effect in this version."""
     where: str = ""
     """Where each verdict holds, when the row's sizes or phases disagree."""
     notes: tuple[str, ...] = ()
@@ -312,13 +315,13 @@ def evaluate(
         judged = iter(counted)
         pairs = [next(judged) if p.acted else p for p in found]
         sizes = sorted({p.size for p in pairs}, key=size_sort_key)
-        cells = {
-            size: {m: cell([p for p in counted if p.size == size], m) for m in METRICS}
+        over_pairs = {
+            size: {m: summarise([p for p in counted if p.size == size], m) for m in METRICS}
             for size in sizes
         }
         row_j, size_verdicts = _judge(option, counted)
         verdict = row_j.verdict if counted or not reason else NOT_MEASURED
-        row = GuideRow(option, pairs, verdict, cells, size_verdicts, reason, row_j.where,
+        row = GuideRow(option, pairs, verdict, over_pairs, size_verdicts, reason, row_j.where,
                        row_j.notes)  # fmt: skip
         rows.append(_special(row, scenarios, cosmos_version))
     return rows

@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness.history.page import DEFAULT_LIMIT, write_history
 from harness.paths import check_not_inside, check_output
-from harness.report.history import DEFAULT_LIMIT, write_history
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

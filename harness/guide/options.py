@@ -1,6 +1,6 @@
 """The seven options of Cosmos's memory guide ("Memory Optimization Options"): what the
 guide says each does and how strongly, and the contrasts of axis values that measure
-each (harness.report.guide pairs the scenarios and gives the verdicts)."""
+each (harness.guide.rows pairs the scenarios and gives the verdicts)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ class GuideOption:
     row gives the fitted MiB and seconds per step, not a direction)."""
     setting: str | None = None
     """The Cosmos setting (``[cosmos]`` option) behind it: where the installed Cosmos never
-    uses it, the verdict is "no effect in this version" (harness.report.evidence)."""
+    uses it, the verdict is "no effect in this version" (harness.guide.evidence)."""
 
 
 _LS = ("DBT_LS", "AUTOMATIC")

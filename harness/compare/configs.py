@@ -1,21 +1,15 @@
-"""Small helpers shared by the report's sections: sizes, configuration labels, units,
-and the text of a measured change."""
+"""Sizes and configurations of grouped scenarios (harness.compare.samples): their order,
+labels and hashable keys, the executor they ran on, and which succeeded. The memory guide,
+the verdicts and the report's sections all name and order scenarios by these."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from harness.compare.format import fmt_percent, fmt_seconds
 from harness.compare.samples import ScenarioSamples
-from harness.compare.stats import Change, Spread
 from harness.registry import PHASES
 
-if TYPE_CHECKING:  # guide imports this module
-    from harness.report.guide import Cell
-
-MIB = 1024 * 1024
-GIB = 1024 * MIB
 CELERY = "celery"
 """The executor axis's value of a CeleryExecutor run (harness.registry.axes.EXECUTORS)."""
 
@@ -82,48 +76,6 @@ def config_label(config: dict[str, Any], axes: list[str]) -> str:
     """The values of ``axes`` in ``config`` (the ones that tell configurations apart)."""
     parts = [fmt_axis(k, config.get(k)) for k in axes if config.get(k) is not None]
     return ", ".join(parts) or "(the only configuration)"
-
-
-def fmt_mib(value: float) -> str:
-    """Bytes as MiB."""
-    return f"{value / MIB:.0f} MiB"
-
-
-fmt_s = fmt_seconds
-
-
-def fmt_pct(ratio: float) -> str:
-    """A ratio as a signed whole percent."""
-    return fmt_percent(ratio, digits=0)
-
-
-def fmt_spread(sp: Spread, unit: str) -> str:
-    """Median and interquartile range of one sample; ``unit`` "bytes" or "s"."""
-    fmt = fmt_mib if unit == "bytes" else fmt_s
-    if sp.n == 1:
-        return f"{fmt(sp.median)} (n=1)"
-    return f"{fmt(sp.median)} (IQR {fmt(sp.q1)}-{fmt(sp.q3)}, n={sp.n})"
-
-
-def change_text(metric: str, c: Change) -> str:
-    """ "memory 308 MiB (IQR ..., n=5) vs 210 MiB (...): +46% (CI ...)": new vs base."""
-    spread = ""
-    if c.ci_low is not None and c.ci_high is not None:
-        spread = f" (CI {fmt_pct(c.ci_low)}..{fmt_pct(c.ci_high)})"
-    unit = "bytes" if metric == "memory" else "s"
-    sides = f"{fmt_spread(c.new, unit)} vs {fmt_spread(c.base, unit)}"
-    return f"{metric} {sides}: {fmt_pct(c.ratio)}{spread}"
-
-
-def cell_text(metric: str, cell: Cell) -> str:
-    """A change summarised over pairs: "memory -35% (CI -40%..-30%)" or its range."""
-    if cell.note == "CI":
-        spread = f" (CI {fmt_pct(cell.low or 1)}..{fmt_pct(cell.high or 1)})"
-    elif cell.note == "range":
-        spread = f" ({cell.n_pairs} pairs: {fmt_pct(cell.low or 1)}..{fmt_pct(cell.high or 1)})"
-    else:
-        spread = " (n=1)"
-    return f"{metric} {fmt_pct(cell.ratio)}{spread}"
 
 
 PHASE_ORDER = {name: i for i, name in enumerate(PHASES)}

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harness.compare.configs import size_sort_key
 from harness.compare.samples import ScenarioSamples
-from harness.report import figures as fig
-from harness.report.common import size_sort_key
+from harness.verdicts import record_figures as fig
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Like asv's published graphs (a benchmark's value per commit, with its detected s
 Conbench's or Bencher's history plots (a metric over runs, alerts where it moved), for the
 nightly runs: for each key scenario, peak memory and wall time per night (each repetition
 and the night's median), the commit and stack versions of every night, and the steps where
-the level changed (harness.report.steps). The page is self-contained like report.html:
+the level changed (harness.history.steps). The page is self-contained like report.html:
 inline CSS, plots as data: URI PNGs, a Content-Security-Policy that forbids anything else.
 """
 
@@ -22,8 +22,8 @@ from harness.compare.diff import MACHINE_KEYS
 from harness.compare.nights import by_start
 from harness.compare.runs import RunData, load_run
 from harness.errors import UsageError
+from harness.history.steps import MIN_REL, Step, find_steps
 from harness.report.render_html import render_template
-from harness.report.steps import MIN_REL, Step, find_steps
 from harness.store.record import Record
 from harness.store.runinfo import Commit, Machine
 

@@ -5,17 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.compare.configs import PHASE_ORDER, axes_key, config_label, size_sort_key, varying_axes
 from harness.compare.samples import ScenarioSamples
 from harness.compare.stats import Change, compare_samples
 from harness.registry import AXES, PHASES
 from harness.registry.names import IMPORT, PARSE
-from harness.report.common import (
-    PHASE_ORDER,
-    axes_key,
-    config_label,
-    size_sort_key,
-    varying_axes,
-)
 
 VERSION_PHASES = tuple(p for p in PHASES if p in AXES["cosmos_version"].phases & {IMPORT, PARSE})
 """The phases of this table: the import and the DAG parse, where the flag acts on what

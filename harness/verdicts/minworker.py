@@ -8,11 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from harness.compare.configs import config_label, size_sort_key, varying_axes
 from harness.compare.samples import ScenarioSamples
 from harness.registry import PHASES
 from harness.registry.names import MIN_WORKER
-from harness.report import figures as fig
-from harness.report.common import config_label, size_sort_key, varying_axes
+from harness.verdicts import record_figures as fig
 
 MIN_WORKER_PRECISION = 0.05
 """The bisection's target (harness.run.min_worker.PRECISION): a limit known to within 5%."""

@@ -14,16 +14,16 @@ import dataclasses
 import statistics
 from dataclasses import dataclass
 
+from harness.compare.configs import ConfigKey, axes_key, config_label, size_sort_key, varying_axes
 from harness.compare.samples import ScenarioSamples
 from harness.compare.stats import Spread
 from harness.registry import AXES, PHASES
 from harness.registry.names import PARSE
-from harness.report import figures as fig
-from harness.report.common import ConfigKey, axes_key, config_label, size_sort_key, varying_axes
-from harness.report.minworker import BISECTED
-from harness.report.parselimits import limit_margins
-from harness.report.sweep import spread_of
 from harness.store.record import Record
+from harness.verdicts import record_figures as fig
+from harness.verdicts.minworker import BISECTED
+from harness.verdicts.parselimits import limit_margins
+from harness.verdicts.sweep import spread_of
 
 AXIS = "task_groups"
 GROUPED = tuple(p for p in PHASES if p in AXES[AXIS].phases and p not in BISECTED)

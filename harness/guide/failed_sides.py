@@ -13,10 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from harness.compare.effect import FAILED
+from harness.compare.format import MIB
 from harness.compare.samples import ScenarioSamples
-from harness.report.common import MIB
-from harness.report.guide_options import Contrast
-from harness.report.guide_verdict import AVOIDS, BOTH_FAILED, FAILS
+from harness.guide.options import Contrast
+from harness.guide.verdict import AVOIDS, BOTH_FAILED, FAILS
 
 
 def _limit_hit(failed: ScenarioSamples) -> str | None:
