@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from report_fixtures import records
 
+from harness.compare.effect import state as effect_state
 from harness.compare.samples import group_scenarios
 from harness.compare.stats import compare_samples
 from harness.guide import failed_sides, options, rows, slots, verdict
@@ -34,9 +35,9 @@ def test_a_scenario_is_failed_only_when_every_repetition_failed() -> None:
     mixed = records("dag_run", 10, 300, 30, reps=2, load_mode="CUSTOM")
     mixed[1] = records("dag_run", 10, 300, 30, reps=2, status="timeout", load_mode="CUSTOM")[1]
     by_mode = {s.axes["load_mode"]: s for s in group_scenarios(ok + oom + mixed).values()}
-    assert failed_sides.state(by_mode["DBT_MANIFEST"]) == "ok"
-    assert failed_sides.state(by_mode["DBT_LS"]) == "failed"
-    assert failed_sides.state(by_mode["CUSTOM"]) is None
+    assert effect_state(by_mode["DBT_MANIFEST"]) == "ok"
+    assert effect_state(by_mode["DBT_LS"]) == "failed"
+    assert effect_state(by_mode["CUSTOM"]) is None
 
 
 def test_concurrency_costs_its_fitted_mib_per_slot() -> None:
@@ -65,3 +66,19 @@ def test_a_change_over_several_pairs_is_their_median_and_range() -> None:
     assert round(summary.ratio, 3) == 0.6 and round(summary.low or 0, 3) == 0.5
     assert rows.summarise(pairs, "time") is None
     assert rows.summarise(pairs[:1], "memory").note == "CI"  # type: ignore[union-attr]
+
+
+def test_a_failed_side_decides_and_names_the_margin_under_the_memory_limit() -> None:
+    contrast = next(c for o in options.OPTIONS for c in o.contrasts if c.axis == "load_mode")
+    ok = records("dag_run", 10, 300, 30, reps=2, load_mode="DBT_MANIFEST", worker_limit_mib=512)
+    oom = records("dag_run", 10, 300, 30, reps=2, status="oom", load_mode="DBT_LS",
+                  worker_limit_mib=512)  # fmt: skip
+    by_mode = {s.axes["load_mode"]: s for s in group_scenarios(ok + oom).values()}
+    fields = failed_sides.failure_fields(
+        contrast, by_mode["DBT_MANIFEST"], by_mode["DBT_LS"], ("ok", "failed"))
+    assert fields["failure"] == verdict.AVOIDS
+    assert fields["failed"].startswith("load_mode=DBT_LS failed every repetition (oom")
+    # 512 MiB limit, peaks about 300 MiB: the margin is the limit less the largest peak
+    peak = max(r.measure.peak_tree_bytes for r in ok if r.measure) / 2**20
+    want = f"peak {peak:.0f} MiB, {512 - peak:.0f} MiB under the 512 MiB limit"
+    assert fields["margin"] == f"load_mode=DBT_MANIFEST: {want}"

@@ -28,6 +28,7 @@ from harness.compare.runs import load_run
 from harness.compare.samples import group_scenarios
 from harness.compare.upgrade import UpgradePair, pairs_across_runs, pairs_in_run
 from harness.report.render import build_report
+from harness.report.sections_upgrade import upgrade_section
 from harness.store.jsonl import ResultsWriter
 from harness.store.record import Record
 from harness.store.runinfo import write_run_info
@@ -206,3 +207,14 @@ def test_compare_of_two_runs_of_different_releases_adds_the_table(
     assert pairs_across_runs(load_run(new), load_run(same)) == []
     main(["compare", str(new), str(same), "--format", "markdown"])
     assert "What upgrading does" not in capsys.readouterr().out
+
+
+def test_the_section_lays_out_releases_first_and_settings_apart() -> None:
+    releases = _pairs(_injected())
+    assert upgrade_section([]) is None
+    section = upgrade_section(releases)
+    assert section is not None and section.tables
+    first_row = section.tables[0].rows[0]
+    text = " ".join(" ".join(c.lines) for c in first_row)
+    # the largest change (the task's peak, -17%) heads the table
+    assert "task" in text and "1.14.2" in text
