@@ -449,6 +449,6 @@ def test_measurements_on_a_busy_machine_are_named() -> None:
     assert note.startswith("1 of 5 measurements ran on a busy machine")
     assert noisy[0].scenario_id in note and quiet[0].scenario_id not in note
     (note,) = busy_notes(scenarios_of(quiet))
-    assert note == "All 3 measurements ran on a quiet machine (harness.measure.load)."
+    assert note == "All 3 measurements ran on a quiet machine (harness.measure.machine_load)."
     (note,) = busy_notes(scenarios_of(records("dag_parse", 10, 130, 3.0)))
     assert "not recorded" in note

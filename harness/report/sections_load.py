@@ -20,7 +20,7 @@ from harness.verdicts import sweep as sw
 
 DASH = "-"
 LEAK_TEXT = "growth above 1 MiB per task"
-"""What the soak phase's leak flag means (harness.run.soak.LEAK_KIB_PER_TASK)."""
+"""What the soak phase's leak flag means (harness.run.recipes.soak.LEAK_KIB_PER_TASK)."""
 
 
 def _opt(sp: Spread | None, unit: str) -> str:

@@ -15,7 +15,7 @@ from harness.registry.names import MIN_WORKER
 from harness.verdicts import record_figures as fig
 
 MIN_WORKER_PRECISION = 0.05
-"""The bisection's target (harness.run.min_worker.PRECISION): a limit known to within 5%."""
+"""The bisection's target (harness.run.recipes.min_worker.PRECISION): a limit known to within 5%."""
 MIN_WORKER_NAMED = ("execution_mode", "execution_invocation", "load_mode", "concurrency")
 """The options the smallest-worker table has a column for (besides the size)."""
 SECTION = "min_worker"

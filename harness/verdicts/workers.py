@@ -1,4 +1,4 @@
-"""Celery workers as the report reads them (harness.run.celery writes them).
+"""Celery workers as the report reads them (harness.stack.celery writes them).
 
 A CeleryExecutor dag_run record measures the scheduler loop (`airflow dags test`) as its
 own peak; each Celery worker is in ``figures.workers`` with its own peak and the tasks it
@@ -30,7 +30,7 @@ from harness.verdicts import record_figures as fig
 from harness.verdicts.sweep import spread_of
 
 PRODUCER = "producer"
-"""The role of WATCHER's producer worker (harness.run.celery.plan_workers)."""
+"""The role of WATCHER's producer worker (harness.stack.celery.plan_workers)."""
 NAMED = ("execution_mode", "execution_invocation", "worker_concurrency")
 """The options the Celery tables have a column for (besides the size)."""
 SERVICES = ("scheduler", "broker", "api_server", "triggerer")
