@@ -102,6 +102,26 @@ def size_of(axes: dict[str, Any]) -> int | str | None:
     return None
 
 
+def worker_peaks(s: ScenarioSamples, roles: Iterable[str] | None = None) -> list[float]:
+    """The largest Celery worker's peak (bytes) of each ok repetition, among the workers
+    of ``roles`` (figures.workers' role: tasks, producer, sensors; None: any). A Celery
+    dag_run's own peak is its scheduler loop's: its tasks ran in the workers' cgroups.
+    Empty under the LocalExecutor, or when no worker of those roles was recorded."""
+    wanted = None if roles is None else set(roles)
+    out = []
+    for r in s.records:
+        workers = r.figures.get("workers") if r.status == "ok" else None
+        peaks = [
+            w.get("peak_tree_bytes")
+            for w in workers or []
+            if isinstance(w, dict) and (wanted is None or w.get("role") in wanted)
+        ]
+        found = [float(p) for p in peaks if isinstance(p, int | float) and p > 0]
+        if found:
+            out.append(max(found))
+    return out
+
+
 def group_scenarios(records: Iterable[Record]) -> dict[str, ScenarioSamples]:
     """Scenario id -> its samples, in the order the run first recorded each scenario."""
     out: dict[str, ScenarioSamples] = {}

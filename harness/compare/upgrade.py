@@ -48,7 +48,7 @@ from harness.compare.effect import (
     state,
 )
 from harness.compare.runs import RunData
-from harness.compare.samples import ScenarioSamples, group_scenarios, size_of
+from harness.compare.samples import ScenarioSamples, group_scenarios, size_of, worker_peaks
 from harness.compare.stats import Change, Equivalence, compare_samples, equivalence
 from harness.registry import AXES, PHASES
 
@@ -139,20 +139,8 @@ def word(change: Change, eq: Equivalence | None) -> str:
     return CANNOT_TELL if eq is not None and eq.equivalent is False else NOT_SEEN
 
 
-def _worker_peaks(s: ScenarioSamples) -> list[float]:
-    """The largest Celery worker's peak of each ok repetition (none under LocalExecutor)."""
-    out = []
-    for r in s.records:
-        workers = r.figures.get("workers") if r.status == "ok" else None
-        peaks = [w.get("peak_tree_bytes") for w in workers or [] if isinstance(w, dict)]
-        found = [float(p) for p in peaks if isinstance(p, int | float) and p > 0]
-        if found:
-            out.append(max(found))
-    return out
-
-
 def _values(s: ScenarioSamples, metric: str) -> list[float]:
-    return _worker_peaks(s) if metric == "worker" else s.values.get(metric, [])
+    return worker_peaks(s) if metric == "worker" else s.values.get(metric, [])
 
 
 def _failed_text(label: str, s: ScenarioSamples) -> str:

@@ -36,6 +36,13 @@ class Contrast:
     """Axes the option makes irrelevant (None on one side), left out of the matching."""
     where_without: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     """Restrictions on the side without the option, e.g. DBT_LS only on a cache miss."""
+    on_worker: bool = False
+    """Celery dag_runs only, judged on the worker's peak (figures.workers: the tasks'
+    worker, WATCHER's producer's), one group per worker_concurrency
+    (harness.guide.workers). The other contrasts leave Celery runs out: their own peak
+    is the scheduler loop's."""
+    metrics: tuple[str, ...] | None = None
+    """The metrics judged, when not the option's own."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +123,19 @@ OPTIONS: tuple[GuideOption, ...] = (
                 "dag_run",
                 "execution_invocation",
                 fixed("DBT_RUNNER", "SUBPROCESS"),
-                "dag_run: DBT_RUNNER vs SUBPROCESS",
+                "dag_run (LocalExecutor): DBT_RUNNER vs SUBPROCESS",
+            ),
+            # Where the claim is made (Cosmos #2295: OOM kills with dbtRunner on a worker at
+            # worker_concurrency 4): the worker's peak, and the time the run took.
+            Contrast(
+                "dag_run",
+                "execution_invocation",
+                fixed("DBT_RUNNER", "SUBPROCESS"),
+                "dag_run on a Celery worker, the claim's own setting: DBT_RUNNER vs "
+                "SUBPROCESS, the worker's peak (LOCAL: the tasks' worker; WATCHER: the "
+                "producer's) and the run's time, at each worker_concurrency",
+                on_worker=True,
+                metrics=("memory", "time"),
             ),
             Contrast(
                 "dag_parse",

@@ -8,8 +8,9 @@ DBT_MANIFEST). For each pair and metric the change is median(with option) /
 median(without), with its significance (harness.compare.stats). A pair where one side
 failed (every repetition a timeout, an OOM kill or an error) and the other succeeded is
 decided by the failure ("avoids a failure", or the opposite), with the margin of the side
-that succeeded to the limit the other passed. The verdicts and how a row's groups
-(one phase at one size) combine are harness.guide.verdict's; besides them:
+that succeeded to the limit the other passed. The verdicts and how a row's groups (one
+phase at one size; a Celery worker's pairs, one worker_concurrency at one size:
+harness.guide.workers) combine are harness.guide.verdict's; besides them:
   no effect in this version - the option's Cosmos setting is read and used nowhere in
                   the installed Cosmos (harness.guide.evidence.setting_uses)
   cost per slot - concurrency: MiB and seconds per extra slot (harness.guide.slots)
@@ -34,7 +35,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.compare.configs import axes_key, size_label, size_sort_key
+from harness.compare.configs import axes_key, size_label, size_sort_key, without_celery
 from harness.compare.effect import adjusted_pairs, state
 from harness.compare.samples import ScenarioSamples
 from harness.compare.stats import Change, Equivalence, compare_samples, equivalence
@@ -66,6 +67,7 @@ from harness.guide.verdict import (
     judge_group,
     outcome,
 )
+from harness.guide.workers import judged_samples, place, runs_on
 
 __all__ = [
     "AVOIDS",
@@ -127,6 +129,11 @@ class Pair:
     """metric -> the equivalence test (options claimed to cost nothing)."""
     repetitions: tuple[int, int] = (0, 0)
     """Repetitions with the option and without it."""
+    place: str = ""
+    """Where it was measured, the row's groups: the phase, or the Celery worker and its
+    worker_concurrency (harness.guide.workers.place)."""
+    metrics: tuple[str, ...] = ()
+    """The metrics that judge it (its contrast's; the option's when empty)."""
 
     def outcome(self, metric: str) -> str | None:
         """improved, worsened, no difference, untested; the failure when a side failed;
@@ -145,6 +152,7 @@ class Pair:
 def _pair(option: GuideOption, c: Contrast, s: ScenarioSamples, twin: ScenarioSamples) -> Pair:
     states = (state(s) or "", state(twin) or "")
     took, why = acted(option.key, s.records, twin.records)
+    s, twin = judged_samples(c, s), judged_samples(c, twin)  # a worker's peak, on_worker
     extra: dict[str, Any] = {}
     changes: dict[str, Change] = {}
     if states == ("ok", "ok"):
@@ -164,7 +172,7 @@ def _pair(option: GuideOption, c: Contrast, s: ScenarioSamples, twin: ScenarioSa
     return Pair(option.key, c.label, c.phase, s.size, s.axes[c.axis], twin.axes[c.axis],
                 s.scenario_id, twin.scenario_id, changes, took, why,
                 repetitions=(sum(s.statuses.values()), sum(twin.statuses.values())),
-                **extra)  # fmt: skip
+                place=place(c, s), metrics=c.metrics or (), **extra)  # fmt: skip
 
 
 def find_pairs(option: GuideOption, scenarios: dict[str, ScenarioSamples]) -> list[Pair]:
@@ -181,6 +189,7 @@ def find_pairs(option: GuideOption, scenarios: dict[str, ScenarioSamples]) -> li
             and state(s) is not None
             and c.axis in s.axes
             and s.axes.get("cosmos_version") is None
+            and runs_on(c, s.axes)
         ]
         present = sorted({s.axes[c.axis] for s in phase if s.axes[c.axis] is not None}, key=repr)
         drop = {c.axis, *c.ignore}
@@ -261,12 +270,16 @@ def adjusted(pairs: list[Pair]) -> list[Pair]:
 
 
 def _judge(option: GuideOption, counted: list[Pair]) -> tuple[Judgement, dict[Any, str]]:
-    """The row's verdict over its groups (one phase at one size each), and each size's."""
+    """The row's verdict over its groups (one place at one size each: a phase, or a Celery
+    worker at one worker_concurrency), and each size's."""
     groups: dict[tuple[int | str | None, str], list[Pair]] = {}
     for p in counted:
-        groups.setdefault((p.size, p.phase), []).append(p)
+        groups.setdefault((p.size, p.place or p.phase), []).append(p)
     keys = sorted(groups, key=lambda k: (size_sort_key(k[0]), k[1]))
-    judged = {k: judge_group(option.kind, option.metrics, groups[k]) for k in keys}
+    judged = {
+        k: judge_group(option.kind, groups[k][0].metrics or option.metrics, groups[k])
+        for k in keys
+    }
     sizes = sorted({k[0] for k in keys}, key=size_sort_key)
     by_size = {
         size: combine([(k[1], judged[k]) for k in keys if k[0] == size]).verdict
@@ -283,7 +296,7 @@ def _special(
     the installed Cosmos never uses (when it is the run's Cosmos)."""
     option = row.option
     if option.kind == "per_slot":
-        costs = slot_costs(option, scenarios)
+        costs = slot_costs(option, without_celery(scenarios))  # a Celery run's peak: its loop's
         if costs:
             per_slot = {c.size: PER_SLOT for c in costs}
             return dataclasses.replace(
@@ -303,8 +316,10 @@ def _special(
 def evaluate(
     scenarios: dict[str, ScenarioSamples], cosmos_version: str | None = None
 ) -> list[GuideRow]:
-    """All seven rows, measured or not, in the guide's order. ``cosmos_version``: the
-    run's Cosmos (run.json), which the check of the installed package must match."""
+    """All seven rows, measured or not, in the guide's order. ``scenarios``: every run's,
+    Celery's included (only the contrasts on a worker pair them: harness.guide.workers).
+    ``cosmos_version``: the run's Cosmos (run.json), which the check of the installed
+    package must match."""
     rows = []
     for option in OPTIONS:
         found = find_pairs(option, scenarios)

@@ -1,7 +1,8 @@
 """The verdict rules of the guide table (harness.guide.rows): from the pairs of one
 contrast at one size to a verdict, and from those to a size's and a row's verdict.
 
-A group is the pairs of one phase at one size. Its verdict:
+A group is the pairs of one place at one size: a phase, or a Celery worker at one
+worker_concurrency (harness.guide.workers). Its verdict:
   avoids a failure - a pair where the option's side succeeded and its twin failed
                      (timeout, OOM kill, error): the failure decides the pair
   the opposite     - a significant worsening whose median is beyond MIN_EFFECT, or a
@@ -140,7 +141,7 @@ def _metrics(kind: str, metrics: Sequence[str], pairs: Sequence[Pair]) -> Judgem
 
 
 def judge_group(kind: str, metrics: Sequence[str], pairs: Sequence[Pair]) -> Judgement:
-    """The verdict of the pairs of one phase at one size (pairs where the option acted)."""
+    """The verdict of the pairs of one place at one size (pairs where the option acted)."""
     measured = [p for p in pairs if p.failure is None]
     j = _metrics(kind, metrics, measured)
     avoided = [p for p in pairs if p.failure == AVOIDS]

@@ -41,6 +41,8 @@ def _pair(p: guide.Pair) -> dict[str, Any]:
     return {
         "contrast": p.contrast,
         "phase": p.phase,
+        "place": p.place or p.phase,
+        "metrics": list(p.metrics) or None,
         "size": p.size,
         "with": p.with_value,
         "without": p.without_value,

@@ -60,9 +60,9 @@ def _failure_lines(pairs: list[guide.Pair]) -> list[str]:
     for p in pairs:
         if p.failure in (guide.AVOIDS, guide.FAILS):
             margin = f"; {p.margin}" if p.margin else ""
-            out.append(f"{p.failure} ({p.phase}): {p.failed}{margin}")
+            out.append(f"{p.failure} ({p.place or p.phase}): {p.failed}{margin}")
         elif p.failure == guide.BOTH_FAILED:
-            out.append(f"{p.phase}: {p.failed}")
+            out.append(f"{p.place or p.phase}: {p.failed}")
     return list(dict.fromkeys(out))
 
 
@@ -129,7 +129,7 @@ def _outcome_lines(option: GuideOption, p: guide.Pair) -> list[str]:
     if p.failure is not None:
         return [p.failure, p.failed, *([p.margin] if p.margin else [])]
     out = []
-    for m in option.metrics:
+    for m in p.metrics or option.metrics:
         if m not in p.changes:
             continue
         e = p.equivalence.get(m)

@@ -46,7 +46,8 @@ def report_data(run: RunData, scenarios: dict[str, ScenarioSamples]) -> ReportDa
     deployables = answer(scenarios)
     return ReportData(
         deployables,
-        guide.evaluate(local, run.info.versions.get("astronomer-cosmos")),
+        # every run: the guide judges Celery runs on their workers (harness.guide.workers)
+        guide.evaluate(scenarios, run.info.versions.get("astronomer-cosmos")),
         recommendation_data(local),
         {d.size: worker_lines(local, d.parts.get("dag_run"), d.size) for d in deployables},
         pairs_in_run(scenarios, run.info.versions),
