@@ -143,7 +143,7 @@ def _worker_peaks(s: ScenarioSamples) -> list[float]:
     """The largest Celery worker's peak of each ok repetition (none under LocalExecutor)."""
     out = []
     for r in s.records:
-        workers = r.figures.get("workers") if r.status == "ok" else None
+        workers = r.figs.workers if r.status == "ok" else None
         peaks = [w.get("peak_tree_bytes") for w in workers or [] if isinstance(w, dict)]
         found = [float(p) for p in peaks if isinstance(p, int | float) and p > 0]
         if found:
