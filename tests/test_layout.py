@@ -208,3 +208,27 @@ def test_every_reference_resolves_inside_the_repository() -> None:
             if not 1 <= int(n) <= traps:
                 bad.append(f"{path.relative_to(ROOT)} cites trap {n} (there are {traps})")
     assert bad == []
+
+
+# A record's figures are read through typed attributes only (Record.figs,
+# harness.store.figures): a figure read by a string name was a silent None when misspelt.
+# The recipes of run/ build an outcome's figures as a dict and may index it while writing.
+FIGURES_BY_NAME = r"""\.figures\s*(?:\.get\s*\(|\[)|getattr\([^,()]*\.figures\b"""
+FIGURES_WRITERS = ("store/figures.py", "run/recipes/")
+
+
+def test_no_module_reads_a_records_figures_by_a_string_name() -> None:
+    import re
+
+    pattern = re.compile(FIGURES_BY_NAME)
+    assert pattern.search('r.figures.get("workers")') and pattern.search("r.figures['log']")
+    assert pattern.search('getattr(r.figures, "log")') and not pattern.search("r.figs.log")
+    bad = []
+    for path in HARNESS.rglob("*.py"):
+        rel = path.relative_to(HARNESS).as_posix()
+        if rel.startswith(FIGURES_WRITERS):
+            continue
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            if pattern.search(line):
+                bad.append(f"{rel}:{n}: {line.strip()} (read record.figs.<name>)")
+    assert bad == []

@@ -1,7 +1,7 @@
 """Unit tests of the verdicts' modules (harness.verdicts), each on a few records built in
-code (report_fixtures): the typed reader of a record's figures, a failure and dbt's words
-for it, the worker's fit over concurrency, the recommendations as data, and the report's
-data gathered once."""
+code (report_fixtures): a failure and dbt's words for it, the worker's fit over
+concurrency, the recommendations as data, and the report's data gathered once (the
+figures' reader is tested in test_store_figures.py)."""
 
 from __future__ import annotations
 
@@ -12,23 +12,10 @@ from report_fixtures import records, with_figures, write_run
 
 from harness.compare.runs import load_run
 from harness.compare.samples import group_scenarios
-from harness.verdicts import failures, goal_picks, record_figures, report_data, worker_fit
+from harness.verdicts import failures, goal_picks, report_data, worker_fit
 from harness.verdicts.deploy import answer
 
 MANIFEST = {"load_mode": "DBT_MANIFEST"}
-
-
-def test_the_figures_reader_types_what_the_phase_wrote() -> None:
-    (r,) = with_figures(
-        records("dag_run", 10, 300, 30, reps=1, **MANIFEST),
-        tasks={"a": {"state": "success"}, "b": {"state": "failed"}, "c": {}, "d": "junk"},
-        log="logs/x.log", count=3, flag=True,
-    )  # fmt: skip
-    assert record_figures.task_states(r) == {"a": "success", "b": "failed"}
-    assert record_figures.log_path(r) == "logs/x.log"
-    assert record_figures.get(r, "count") == 3 and record_figures.get(r, "none", 7) == 7
-    assert record_figures.number(True) is None and record_figures.number(2) == 2.0
-    assert record_figures.numbers([1, None, "x", 2.5]) == [1.0, 2.5]
 
 
 def test_a_failure_quotes_dbts_error_line_from_the_kept_log(tmp_path: Path) -> None:

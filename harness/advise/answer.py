@@ -68,14 +68,14 @@ def read_answer(run_dir: Path, left_out: list[str], interrupted: bool) -> Answer
     for r in latest(read_records(path)) if path.exists() else []:
         row = _row(r)
         if r.phase == "dag_parse":
-            row["parse_s"] = r.figures.get("parse_s")
+            row["parse_s"] = r.figs.parse_s
             ans.parses.append(row)
         elif r.phase == "task":
             ans.tasks.append(row)
         elif r.phase == "dag_run":
             ans.dag_runs.append(row)
         elif r.phase == "min_worker" and r.status == "ok":
-            ans.min_worker = {**row, "min_limit_mib": r.figures.get("min_limit_mib")}
+            ans.min_worker = {**row, "min_limit_mib": r.figs.min_limit_mib}
     return ans
 
 

@@ -4,7 +4,7 @@ Three metrics, all "lower is better":
   memory - peak memory of the whole process tree (MeasureResult.peak_tree_bytes);
   time   - wall-clock seconds of the phase (MeasureResult.wall_s; for a dag_run
            ended by the watchdog, until its DagRun's end: store.timing);
-  slots  - task-slot-seconds of a dag_run (figures["task_slot_seconds"]: the sum of
+  slots  - task-slot-seconds of a dag_run (figures.task_slot_seconds: the sum of
            the task durations, what the run costs in worker slots).
 Only records with status "ok" give values; the others are counted by status.
 """
@@ -29,7 +29,7 @@ def _time(r: Record) -> float | None:
 
 
 def _slots(r: Record) -> float | None:
-    value = r.figures.get("task_slot_seconds")
+    value = r.figs.task_slot_seconds
     return float(value) if isinstance(value, int | float) else None
 
 
@@ -110,7 +110,7 @@ def worker_peaks(s: ScenarioSamples, roles: Iterable[str] | None = None) -> list
     wanted = None if roles is None else set(roles)
     out = []
     for r in s.records:
-        workers = r.figures.get("workers") if r.status == "ok" else None
+        workers = r.figs.workers if r.status == "ok" else None
         peaks = [
             w.get("peak_tree_bytes")
             for w in workers or []

@@ -37,7 +37,7 @@ def _ok(records: Sequence[Record]) -> list[Record]:
 
 
 def _dbt(records: Sequence[Record]) -> list[DbtEvidence]:
-    return [r.figures.dbt for r in _ok(records) if r.figures.dbt is not None]
+    return [r.figs.dbt for r in _ok(records) if r.figs.dbt is not None]
 
 
 def _used(d: DbtEvidence) -> int:
@@ -46,11 +46,11 @@ def _used(d: DbtEvidence) -> int:
 
 
 def _pushed(records: Sequence[Record]) -> bool:
-    return any(r.figures.get("cosmos_debug_max_memory_mb") for r in _ok(records))
+    return any(r.figs.cosmos_debug_max_memory_mb for r in _ok(records))
 
 
 def _deferred(records: Sequence[Record]) -> bool:
-    return any(r.figures.get("deferred_tasks") for r in _ok(records))
+    return any(r.figs.deferred_tasks for r in _ok(records))
 
 
 def _partial_parse(records: Sequence[Record]) -> tuple[bool, str]:
@@ -76,7 +76,7 @@ def _debug_mode(records: Sequence[Record]) -> tuple[bool, str]:
 def _watcher(records: Sequence[Record]) -> tuple[bool, str]:
     if _deferred(records):
         return True, "the sensors ran as deferrable"
-    if all(r.figures.get("deferred_tasks") is None for r in _ok(records)):
+    if all(r.figs.deferred_tasks is None for r in _ok(records)):
         return False, "no record says whether the sensors deferred (recorded before it was read)"
     return False, "no sensor was seen deferred"
 

@@ -24,7 +24,7 @@ def _limit_hit(failed: ScenarioSamples) -> str | None:
     passed = [
         (v, k)
         for r in failed.records
-        for k, v in (r.figures.get("timeout_margin") or {}).items()
+        for k, v in (r.figs.timeout_margin or {}).items()
         if v < 0
     ]
     return min(passed)[1] if passed else None
@@ -35,9 +35,9 @@ def margin_text(ok: ScenarioSamples, failed: ScenarioSamples, value: Any) -> str
     limit = _limit_hit(failed)
     if limit is not None:
         ok_records = [r for r in ok.records if r.status == "ok"]
-        margins = [(r.figures.get("timeout_margin") or {}).get(limit) for r in ok_records]
+        margins = [(r.figs.timeout_margin or {}).get(limit) for r in ok_records]
         left = [m for m in margins if m is not None]
-        limits = [(r.figures.get("limits") or {}).get(limit) for r in ok.records]
+        limits = [(r.figs.limits or {}).get(limit) for r in ok.records]
         of = next((f" ({x:.0f} s)" for x in limits if x), "")
         if left:
             return f"{value}: {min(left):.1f} s under {limit}{of} at its slowest"

@@ -234,25 +234,25 @@ def _kib(value: Any) -> str:
 
 def _soak_row(k: sk.Soak) -> list[Any]:
     f = k.figures
-    ci = f.get("growth_ci95_kib")
+    ci = f.growth_ci95_kib
     ci_text = (
         f" (95% CI {ci[0]:+.0f}..{ci[1]:+.0f})"
         if isinstance(ci, list) and len(ci) == 2 and all(isinstance(x, int | float) for x in ci)
         else ""
     )
-    r2 = f.get("growth_r2")
-    rss = [f.get(key) for key in ("baseline_rss_mib", "first_task_rss_mib", "last_rss_mib")]
-    task_s = f.get("task_s_median")
+    r2 = f.growth_r2
+    rss = [f.baseline_rss_mib, f.first_task_rss_mib, f.last_rss_mib]
+    task_s = f.task_s_median
     leak = {True: "LEAK", False: "no", None: "?"}[k.leak]
     return [
         size_label(k.size),
         k.label,
         k.status,
-        f"{f.get('tasks', DASH)}/{f.get('tasks_planned', DASH)}",
+        "/".join(DASH if n is None else str(n) for n in (f.tasks, f.tasks_planned)),
         k.warmup,
         _kib(k.growth_kib) + ci_text,
-        _kib(f.get("growth_theil_sen_kib")),
-        _kib(f.get("growth_second_half_kib")),
+        _kib(f.growth_theil_sen_kib),
+        _kib(f.growth_second_half_kib),
         f"{r2:.2f}" if isinstance(r2, int | float) else DASH,
         " -> ".join(f"{v:.0f}" if isinstance(v, int | float) else "?" for v in rss) + " MiB",
         fmt_s(float(task_s)) if isinstance(task_s, int | float) else DASH,

@@ -147,7 +147,7 @@ def _minutes(seconds: float) -> str:
 def time_taken(run: RunData) -> str:
     """What the repetitions took (their harness_s: set-up included, the run's start-up
     and report not) against the dry-run estimate the run began with."""
-    took = sum(r.figures.harness_s or 0.0 for r in run.records if r.status != "invalid")
+    took = sum(r.figs.harness_s or 0.0 for r in run.records if r.status != "invalid")
     estimate = run.info.estimate_s
     if not estimate:
         return f"the repetitions took {_minutes(took)} (no estimate recorded)"

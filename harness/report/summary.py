@@ -157,7 +157,8 @@ def busy_notes(scenarios: dict[str, ScenarioSamples]) -> list[str]:
         return ["The machine's load was not recorded in this run (records before schema 2)."]
     if not busy:
         return [
-            f"All {len(loads)} measurements ran on a quiet machine (harness.measure.machine_load)."
+            f"All {len(loads)} measurements ran on a quiet machine "
+            "(harness.measure.machine_load)."
         ]
     ids = sorted({r.scenario_id for r in busy})
     return [

@@ -81,10 +81,10 @@ def keys(phase: str, axes: dict[str, Any]) -> list[str]:
 
 def actual_s(record: Record) -> float | None:
     """Seconds a recorded repetition took, less the shared artefacts it made first."""
-    harness_s = record.figures.harness_s
+    harness_s = record.figs.harness_s
     if harness_s is None:
         return record.measure.wall_s if record.measure is not None else None
-    return float(harness_s) - sum((record.figures.setup_s or {}).values())
+    return float(harness_s) - sum((record.figs.setup_s or {}).values())
 
 
 def _size(axes: dict[str, Any]) -> int:
@@ -115,7 +115,7 @@ def calibrate(records: Iterable[Record]) -> dict[Key, float]:
         price = priced_s(r.phase, r.axes, size)
         for key in keys(r.phase, r.axes):
             add((key, size), seconds, price)
-        for name, made_s in (r.figures.setup_s or {}).items():
+        for name, made_s in (r.figs.setup_s or {}).items():
             add((f"setup:{name}", size), made_s, artefact_s(name, size))
     return {k: actual[k] / priced[k] for k in actual if priced[k] > 0}
 

@@ -82,7 +82,7 @@ def _smallest_limit(
 ) -> int | None:
     phase = BISECTIONS.get(d.executor)
     limits = [
-        int(r.figures.get("min_limit_mib"))
+        int(r.figs.min_limit_mib)
         for r in records
         if r.phase == phase and r.status == "ok" and in_sizing_config(r)
         and r.axes.get("execution_mode") == req.mode
@@ -90,7 +90,7 @@ def _smallest_limit(
         and (phase != "min_worker" or executor_of(r) == d.executor)
         and d.slots_of(r) == slots
         and r.axes.get("execution_invocation") in (None, req.invocation)
-        and r.figures.get("min_limit_mib")
+        and r.figs.min_limit_mib
     ]  # fmt: skip
     return max(limits) if limits else None
 

@@ -63,7 +63,7 @@ def _anonymous(d: Deployment, r: Record) -> list[float]:
     (a Celery worker's memory.stat near its peak; none for a whole tree)."""
     return [
         w["memory_stat_near_peak"]["rss"] / MIB
-        for w in r.figures.get("workers") or []
+        for w in r.figs.workers or []
         if d.role is not None and isinstance(w, dict) and w.get("role") == d.role
         and w.get("peak_tree_bytes")
         and isinstance((w.get("memory_stat_near_peak") or {}).get("rss"), int | float)

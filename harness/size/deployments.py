@@ -80,7 +80,7 @@ def _tree_peak(d: Deployment, r: Record) -> list[float]:
 
 
 def _worker_peaks(d: Deployment, r: Record) -> list[float]:
-    workers = r.figures.get("workers") or []
+    workers = r.figs.workers or []
     return [
         w["peak_tree_bytes"] / MIB
         for w in workers

@@ -66,10 +66,10 @@ def headline_mib(r: Record) -> float | None:
     limit, a Celery run's largest worker, else the measured tree's peak."""
     if r.status != "ok":
         return None
-    limit = r.figures.get("min_limit_mib")
+    limit = r.figs.min_limit_mib
     if isinstance(limit, int | float) and limit > 0:
         return float(limit)
-    largest = r.figures.get("workers_peak_max_bytes")
+    largest = r.figs.workers_peak_max_bytes
     if isinstance(largest, int | float) and largest > 0:
         return largest / MIB
     if r.measure is None or not r.measure.peak_tree_bytes:
@@ -83,7 +83,7 @@ def _median(records: Iterable[Record]) -> float | None:
 
 
 def _converged(records: Sequence[Record]) -> bool:
-    return all(r.figures.get("converged", True) is not False for r in records)
+    return all(r.figs.converged is not False for r in records)
 
 
 def current_records(runs: Sequence[RunRecords]) -> Current:

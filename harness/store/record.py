@@ -20,6 +20,7 @@ from typing import Any, Literal
 from harness.measure.result import MeasureResult
 from harness.registry import PHASES
 from harness.registry.figures import Figures
+from harness.store.figures import Figs
 from harness.store.migrate import migrate
 
 SCHEMA_VERSION = 3
@@ -85,6 +86,12 @@ class Record:
             data["measure"] = MeasureResult.from_dict(data["measure"])
         data["figures"] = dict(data.get("figures") or {})
         return cls(**data)
+
+    @property
+    def figs(self) -> Figs:
+        """The figures as typed attributes (harness.store.figures): how every reader
+        reads them, whatever the record's phase."""
+        return Figs.of(self.figures)
 
     @property
     def key(self) -> tuple[str, int]:

@@ -11,7 +11,7 @@ from harness.compare.configs import PHASE_ORDER, size_sort_key
 from harness.compare.format import MIB
 from harness.compare.samples import ScenarioSamples
 from harness.guide.options import OPTIONS
-from harness.verdicts import record_figures as fig
+from harness.store import figures as fig
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def debug_checks(
     for s in scenarios.values():
         items = []
         for r in s.records:
-            values = fig.get(r, "cosmos_debug_max_memory_mb")
+            values = r.figs.cosmos_debug_max_memory_mb
             if r.status != "ok" or not isinstance(values, dict) or r.measure is None:
                 continue
             numbers = fig.numbers(values.values())

@@ -31,7 +31,7 @@ from harness.compare.configs import fmt_axis, sorted_sizes, without_celery
 from harness.compare.samples import ScenarioSamples
 from harness.registry import AXES
 from harness.registry.names import DAG_RUN, PARSE, TASK
-from harness.verdicts import record_figures as fig
+from harness.store import figures as fig
 from harness.verdicts.parselimits import limit_margins
 from harness.verdicts.recommend import (
     NOISE,
@@ -133,7 +133,7 @@ class ParseFacts:
 def parse_facts(s: ScenarioSamples, manifest_tasks: int | None) -> ParseFacts:
     """The facts of one parse scenario (its records' least margin, its task count)."""
     margins, limits, _ = limit_margins(s.records)
-    tasks = fig.numbers(fig.get(r, "tasks") for r in s.records if r.status == "ok")
+    tasks = fig.numbers(r.figs.tasks for r in s.records if r.status == "ok")
     return ParseFacts(s.axes.get("load_mode"), margins.get(IMPORT_LIMIT),
                       limits.get(IMPORT_LIMIT), int(max(tasks)) if tasks else None,
                       manifest_tasks)  # fmt: skip
@@ -276,7 +276,7 @@ def all_parse_facts(of_parse: list[ScenarioSamples]) -> dict[str, ParseFacts]:
     manifest: dict[int | str | None, int] = {}
     for s in of_parse:
         if s.axes.get("load_mode") == "DBT_MANIFEST":
-            tasks = fig.numbers(fig.get(r, "tasks") for r in s.records if r.status == "ok")
+            tasks = fig.numbers(r.figs.tasks for r in s.records if r.status == "ok")
             if tasks and tasks[0] > 0:
                 manifest[s.size] = int(statistics.median(tasks))
     return {s.scenario_id: parse_facts(s, manifest.get(s.size)) for s in of_parse}

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.store.record import Record
-from harness.verdicts import record_figures as fig
 
 REASON_CHARS = 300
 """The longest reason quoted when no dbt error line is found (its end: the last words)."""
@@ -63,7 +62,7 @@ class Failure:
 
 
 def _read_log(run_dir: Path, r: Record) -> str:
-    rel = fig.log_path(r)
+    rel = r.figs.log or ""
     path = run_dir / rel if rel else None
     if path is None or not path.is_file():
         return ""
@@ -72,7 +71,7 @@ def _read_log(run_dir: Path, r: Record) -> str:
 
 def failure_of(run_dir: Path, r: Record) -> Failure:
     """What failed in ``r`` and dbt's words for it."""
-    states = fig.task_states(r)
+    states = r.figs.task_states()
     reason = strip_ansi(r.reason or "").strip()
     error = dbt_error_line(_read_log(run_dir, r)) or dbt_error_line(reason)
     if error is None:
@@ -86,7 +85,7 @@ def failure_of(run_dir: Path, r: Record) -> Failure:
         tuple(sorted(t for t, s in states.items() if s in FAILED_STATES)),
         sum(1 for s in states.values() if s in SKIPPED_STATES),
         error,
-        fig.log_path(r),
+        r.figs.log or "",
     )
 
 

@@ -12,7 +12,8 @@ from harness.compare.configs import config_label, size_sort_key, varying_axes
 from harness.compare.samples import ScenarioSamples
 from harness.registry import PHASES
 from harness.registry.names import MIN_WORKER
-from harness.verdicts import record_figures as fig
+from harness.store import figures as fig
+from harness.store.figures import Figs
 
 MIN_WORKER_PRECISION = 0.05
 """The bisection's target (harness.run.recipes.min_worker.PRECISION): a limit known to within 5%."""
@@ -65,7 +66,7 @@ class MinWorker:
     """The sampled task a pod_size bisection sized (root, middle, leaf, producer)."""
 
 
-def _probes(f: Any) -> tuple[Probe, ...]:
+def _probes(f: Figs) -> tuple[Probe, ...]:
     return tuple(
         Probe(
             fig.number(p.get("limit_mib")),
@@ -75,7 +76,7 @@ def _probes(f: Any) -> tuple[Probe, ...]:
             p.get("reason") or None,
             bool(p.get("attempt")),
         )
-        for p in f.get("probes") or []
+        for p in f.probes or []
         if isinstance(p, dict)
     )
 
@@ -100,8 +101,8 @@ def bisections(
     out = []
     for s in of:
         for r in s.records:
-            f = fig.of(r)
-            converged = f.get("converged")
+            f = r.figs
+            converged = f.converged
             out.append(
                 MinWorker(
                     s.scenario_id,
@@ -110,15 +111,15 @@ def bisections(
                     s.config,
                     r.status,
                     r.reason,
-                    fig.number(f.get("min_limit_mib")),
-                    fig.number(f.get("max_failing_limit_mib")),
-                    fig.number(f.get("precision")),
+                    fig.number(f.min_limit_mib),
+                    fig.number(f.max_failing_limit_mib),
+                    fig.number(f.precision),
                     converged if isinstance(converged, bool) else None,
-                    fig.number(f.get("unlimited_peak_mib")),
+                    fig.number(f.unlimited_peak_mib),
                     _probes(f),
                     config_label(s.config, other) if other else "",
                     phase,
-                    s.axes.get("task_role") or f.get("role"),
+                    s.axes.get("task_role") or f.role,
                 )
             )
     return sorted(out, key=lambda m: (size_sort_key(m.size), m.scenario_id, m.repetition))

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from harness.compare.configs import config_label, size_sort_key, varying_axes
 from harness.compare.samples import ScenarioSamples
 from harness.registry.names import PARSE
+from harness.store import figures as fig
 from harness.store.record import Record
-from harness.verdicts import record_figures as fig
 
 
 @dataclass(frozen=True)
@@ -46,13 +46,13 @@ def limit_margins(
     margins: dict[str, float] = {}
     limits: dict[str, float] = {}
     for r in records:
-        for name, left in (fig.get(r, "timeout_margin") or {}).items():
+        for name, left in (r.figs.timeout_margin or {}).items():
             if fig.number(left) is not None:
                 margins[name] = min(margins.get(name, float(left)), float(left))
-        for name, limit in (fig.get(r, "limits") or {}).items():
+        for name, limit in (r.figs.limits or {}).items():
             if fig.number(limit) is not None:
                 limits[name] = float(limit)
-    flags = tuple(str(f) for r in records if (f := fig.get(r, "timeout_flag")))
+    flags = tuple(str(f) for r in records if (f := r.figs.timeout_flag))
     return margins, limits, flags
 
 
@@ -65,7 +65,7 @@ def parse_margins(scenarios: dict[str, ScenarioSamples]) -> list[ParseMargin]:
         margins, limits, flags = limit_margins(s.records)
         if not margins:
             continue
-        parse = fig.numbers(fig.get(r, "airflow_parse_s") for r in s.records)
+        parse = fig.numbers(r.figs.airflow_parse_s for r in s.records)
         out.append(ParseMargin(s.size, config_label(s.config, axes), s.scenario_id,
                                max(parse) if parse else None, margins, limits, flags,
                                len(s.records)))  # fmt: skip

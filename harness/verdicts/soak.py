@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from harness.compare.configs import size_sort_key
 from harness.compare.samples import ScenarioSamples
-from harness.verdicts import record_figures as fig
+from harness.store import figures as fig
+from harness.store.figures import Figs
 
 
 @dataclass(frozen=True)
@@ -22,7 +21,7 @@ class Soak:
     partial_parse: bool | None
     status: str
     reason: str | None
-    figures: Mapping[str, Any]
+    figures: Figs
     """The record's figures as the soak phase wrote them (growth_per_task_kib, ...)."""
 
     @property
@@ -35,22 +34,22 @@ class Soak:
     @property
     def rss_mib(self) -> list[float]:
         """RSS after each task (index 0: before the first), MiB."""
-        return fig.numbers(self.figures.get("rss_mib") or [])
+        return fig.numbers(self.figures.rss_mib or [])
 
     @property
     def warmup(self) -> int:
         """Tasks the fit left out."""
-        return int(self.figures.get("warmup_tasks") or 0)
+        return int(self.figures.warmup_tasks or 0)
 
     @property
     def growth_kib(self) -> float | None:
         """Least-squares growth of RSS per task after the warm-up, KiB."""
-        return fig.number(self.figures.get("growth_per_task_kib"))
+        return fig.number(self.figures.growth_per_task_kib)
 
     @property
     def leak(self) -> bool | None:
         """The soak phase's flag: growth above 1 MiB per task."""
-        flag = self.figures.get("leak_flag")
+        flag = self.figures.leak_flag
         return flag if isinstance(flag, bool) else None
 
 
@@ -61,10 +60,10 @@ def soaks(scenarios: dict[str, ScenarioSamples]) -> list[Soak]:
         if s.phase != "soak":
             continue
         for r in s.records:
-            f = fig.of(r)
-            size = f.get("models") if isinstance(f.get("models"), int) else s.size
-            invocation = s.axes.get("execution_invocation") or f.get("invocation")
-            pp = s.axes.get("partial_parse", f.get("partial_parse"))
+            f = r.figs
+            size = f.models if isinstance(f.models, int) else s.size
+            invocation = s.axes.get("execution_invocation") or f.invocation
+            pp = s.axes.get("partial_parse", f.partial_parse)
             out.append(
                 Soak(
                     s.scenario_id,
@@ -74,7 +73,7 @@ def soaks(scenarios: dict[str, ScenarioSamples]) -> list[Soak]:
                     pp if isinstance(pp, bool) else None,
                     r.status,
                     r.reason,
-                    dict(f),
+                    f,
                 )
             )
     return sorted(

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from harness.compare.configs import axes_key, config_label, size_sort_key, varying_axes
 from harness.compare.samples import ScenarioSamples
 from harness.compare.stats import Spread, spread
+from harness.store import figures as fig
 from harness.store.runinfo import RunInfo
-from harness.verdicts import record_figures as fig
 
 MIN_GAIN = 0.10
 """More concurrency "pays" while the next value measured cuts the median wall time by
@@ -111,7 +111,7 @@ def _sweep_point(s: ScenarioSamples) -> SweepPoint:
         spread_of(s.values.get("time", [])),
         spread_of(s.values.get("memory", [])),
         spread_of(s.values.get("slots", [])),
-        spread_of(fig.numbers(fig.get(r, "dag_run_s") for r in ok)),
+        spread_of(fig.numbers(r.figs.dag_run_s for r in ok)),
     )
 
 

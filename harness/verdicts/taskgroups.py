@@ -19,8 +19,8 @@ from harness.compare.samples import ScenarioSamples
 from harness.compare.stats import Spread
 from harness.registry import AXES, PHASES
 from harness.registry.names import PARSE
+from harness.store import figures as fig
 from harness.store.record import Record
-from harness.verdicts import record_figures as fig
 from harness.verdicts.minworker import BISECTED
 from harness.verdicts.parselimits import limit_margins
 from harness.verdicts.sweep import spread_of
@@ -81,9 +81,12 @@ def _median_memory(s: ScenarioSamples) -> float:
 def _with_parse(point: GroupPoint, records: list[Record]) -> GroupPoint:
     """``point`` with the parse's own figures: Airflow's duration, its limit, the margin."""
     ok = [r for r in records if r.status == "ok"]
-    durations = [fig.get(r, "airflow_parse_s", fig.get(r, "parse_s")) for r in ok]
+    # Airflow's own figure of the parse, else the probe's (records before Airflow's).
+    durations = [
+        r.figs.parse_s if r.figs.airflow_parse_s is None else r.figs.airflow_parse_s for r in ok
+    ]
     margins, limits, flags = limit_margins(records)
-    tasks = fig.numbers(fig.get(r, "tasks") for r in ok)
+    tasks = fig.numbers(r.figs.tasks for r in ok)
     return dataclasses.replace(
         point,
         airflow_parse=spread_of(fig.numbers(durations)),

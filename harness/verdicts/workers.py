@@ -24,9 +24,9 @@ from harness.compare.configs import (
 from harness.compare.samples import ScenarioSamples
 from harness.compare.stats import Spread
 from harness.registry.names import DAG_RUN
+from harness.store import figures as fig
 from harness.store.record import Record
 from harness.verdicts import minworker as mw
-from harness.verdicts import record_figures as fig
 from harness.verdicts.sweep import spread_of
 
 PRODUCER = "producer"
@@ -118,7 +118,7 @@ def smallest_celery_workers(
 
 def _workers(r: Record) -> list[dict[str, Any]]:
     """figures.workers of one record (none under the LocalExecutor)."""
-    return [w for w in fig.get(r, "workers") or [] if isinstance(w, dict)]
+    return [w for w in r.figs.workers or [] if isinstance(w, dict)]
 
 
 def _peaks(r: Record) -> list[tuple[str, str, float | None]]:
@@ -177,7 +177,7 @@ def _per_record(ok: list[Record]) -> dict[str, list[float]]:
 def _services(s: ScenarioSamples, ok: list[Record]) -> dict[str, Spread]:
     values: dict[str, list[float]] = {"scheduler": list(s.values.get("memory", []))}
     for r in ok:
-        for name, f in (fig.get(r, "services") or {}).items():
+        for name, f in (r.figs.services or {}).items():
             peak = fig.number(f.get("peak_tree_bytes")) if isinstance(f, dict) else None
             if peak is not None:
                 values.setdefault(name, []).append(peak)
@@ -185,13 +185,13 @@ def _services(s: ScenarioSamples, ok: list[Record]) -> dict[str, Spread]:
 
 
 def _deferred(r: Record) -> int | None:
-    found = fig.get(r, "deferred_tasks")
+    found = r.figs.deferred_tasks
     return len(found) if isinstance(found, list) else None
 
 
 def _stack(records: list[Record]) -> dict[str, Any]:
     """The versions of Celery, its provider and the broker the first record names."""
-    return next((dict(f) for r in records if isinstance(f := fig.get(r, "celery_stack"), dict)), {})
+    return next((dict(f) for r in records if isinstance(f := r.figs.celery_stack, dict)), {})
 
 
 def celery_runs(scenarios: dict[str, ScenarioSamples]) -> list[CeleryRun]:
@@ -218,7 +218,7 @@ def celery_runs(scenarios: dict[str, ScenarioSamples]) -> list[CeleryRun]:
                 spread_of(per["producer"]),
                 spread_of(per["sensors"]),
                 tuple(sum(int(w.get("tasks") or 0) for w in _workers(r)) for r in ok),
-                tuple(len(fig.get(r, "tasks") or {}) for r in ok),
+                tuple(len(t) if isinstance(t := r.figs.tasks, dict) else 0 for r in ok),
                 tuple(_deferred(r) for r in ok),
                 spread_of(s.values.get("time", [])),
                 _services(s, ok),
