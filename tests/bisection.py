@@ -1,5 +1,5 @@
 """The truth of a real-stack bisection (min_worker, pod_size), shared by the modules that
-run one: tests/test_load.py, tests/test_run_celery.py, tests/test_run_own_project_sizing.py."""
+run one: tests/test_load.py and tests/test_run_own_project_sizing.py."""
 
 from __future__ import annotations
 

@@ -52,7 +52,8 @@ def user_shop(tmp_path: Path, vendored: bool = False, missing: bool = False) -> 
 
 def run_harness(tmp_path: Path, scenario: str) -> tuple[Path, list[Record]]:
     """`harness run` of ``scenario`` (a scenario file's text) into tmp_path/results/r, as a
-    user runs it; asserts it exits 0, and returns the run's folder and its records."""
+    user runs it; asserts it exits 0, and returns the run's folder and its records. What
+    the run printed is kept in tmp_path/harness-run.log."""
     path = tmp_path / "shop.toml"
     path.write_text(scenario)
     proc = subprocess.run(
@@ -60,6 +61,7 @@ def run_harness(tmp_path: Path, scenario: str) -> tuple[Path, list[Record]]:
          str(tmp_path / "results"), "--run-id", "r"],
         capture_output=True, text=True, timeout=5400,
     )  # fmt: skip
+    (tmp_path / "harness-run.log").write_text(proc.stdout + proc.stderr)
     assert proc.returncode == 0, proc.stderr[-2000:]
     run = tmp_path / "results" / "r"
     return run, list(read_records(run / "results.jsonl"))

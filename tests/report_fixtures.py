@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import html as htmllib
+import math
 import random
 import re
 import shutil
@@ -15,7 +16,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from harness import guide
 from harness.compare.format import MIB
+from harness.compare.samples import group_scenarios
 from harness.measure.result import MeasureResult
 from harness.registry import AXES, PHASES
 from harness.report import write_report
@@ -71,6 +74,34 @@ def records(
         out.append(Record("r", sid, phase, rec_axes, rep, status,  # type: ignore[arg-type]
                           None if status == "ok" else "boom", measure, figures))
     return out
+
+
+# What the option's side must show for the pair to count (harness.guide.evidence).
+PP_USED = {"dbt": {"partial_parse_used": True, "partial_parse_runs": [1, 1]}}
+# ... and what its twin must show (dbt parsed in full).
+PP_OFF = {"dbt": {"partial_parse_used": False, "partial_parse_runs": [0, 1],
+                  "reason": "partial parsing not enabled"}}
+DEBUG_PUSHED = {"cosmos_debug_max_memory_mb": {"model_run": 300.0}}
+DEFERRED = {"deferred_tasks": ["model_run"]}
+
+
+def scenarios_of(*groups: list[Record]) -> dict[str, Any]:
+    """The records of ``groups`` grouped by scenario, as the report reads a run."""
+    return group_scenarios([r for g in groups for r in g])
+
+
+def rows_by_key(*groups: list[Record]) -> dict[str, guide.GuideRow]:
+    """The memory guide's rows of ``groups``, by option key."""
+    return {row.option.key: row for row in guide.evaluate(scenarios_of(*groups))}
+
+
+def noisy(recs: list[Record], rng: random.Random, sd: float) -> list[Record]:
+    """The records with their peaks redrawn: lognormal noise of ``sd`` around 300 MiB."""
+    return [
+        dataclasses.replace(r, measure=dataclasses.replace(
+            r.measure, peak_tree_bytes=int(300 * MIB * math.exp(rng.gauss(0.0, sd)))))
+        for r in recs if r.measure
+    ]  # fmt: skip
 
 
 def chromium(page: Path, profile: Path) -> tuple[str, list[str]]:

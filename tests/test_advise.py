@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from own_shop import PREPARE, SHOP, tree_hashes, user_shop
 
 from harness.advise.plan import (
     Target,
@@ -22,7 +23,6 @@ from harness.advise.plan import (
 from harness.advise.sizing import baseline_records, worker_sizes
 from harness.errors import UsageError
 from harness.store.jsonl import read_records
-from tests.test_run_own_project import PREPARE, SHOP, tree_hashes, user_shop
 
 BASELINES = Path(__file__).resolve().parents[1] / "results" / "baselines"
 

@@ -3,7 +3,7 @@ only when the previous night (the newest --history run by started_at, BASE aside
 it too against the same BASE; otherwise it is listed as suspected and exits 0. Scenarios
 with 2+ repetitions on both sides are judged without confirmation.
 
-Constructed runs (tests/test_compare.py's make_run): the point is the decision rule; its
+Constructed runs (tests/compare_runs.py's make_run): the point is the decision rule; its
 rates on the recorded noise are measured in tests/test_compare_stats.py.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from test_compare import BASE, make_run, with_change
+from compare_runs import BASE, make_run, with_change
 
 from harness.cli import main
 from harness.compare import compare_runs, load_run

@@ -7,54 +7,15 @@ traceback, and change nothing outside its output folder. Calls are in-process
 
 from __future__ import annotations
 
-import contextlib
-import io
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from fuzz_cli import FAST, ROOT, assert_clean_end, harness, scratch, snapshot
+from fuzz_toml import to_toml
+from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.cli import main
 from harness.registry import AXES, PHASES
 from harness.scenarios.scenario_file import MATRIX_KEYS, TOP_KEYS
-from tests.fuzz_toml import to_toml
-from tests.test_user_files import snapshot
-
-ROOT = Path(__file__).resolve().parents[1]
-SMOKE_RUN = ROOT / "tests" / "data" / "recorded-smoke"
-SMOKE_LINES = (SMOKE_RUN / "results.jsonl").read_text().splitlines()
-FAST = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-SLOW = settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
-
-
-def harness(argv: list[str]) -> tuple[int, str]:
-    """Run the harness in-process: (exit code, stderr). An exception fails the test."""
-    err = io.StringIO()
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
-        try:
-            code = main(argv)
-        except SystemExit as exc:  # argparse's own refusals
-            code = exc.code if isinstance(exc.code, int) else 2
-    return code, err.getvalue()
-
-
-def assert_clean_end(code: int, err: str, ok: tuple[int, ...] = (0,)) -> None:
-    """Success, or one line and exit code 2; never a traceback."""
-    assert "Traceback" not in err, err
-    assert code in (*ok, 2), (code, err)
-    if code == 2:
-        assert len(err.strip().splitlines()) == 1, err
-
-
-@contextlib.contextmanager
-def scratch() -> Iterator[Path]:
-    """A fresh folder per example (hypothesis reuses a test's function-scoped fixtures)."""
-    with tempfile.TemporaryDirectory() as d:
-        yield Path(d)
-
 
 # ------------------------------------------------------------------ values
 junk = st.one_of(

@@ -12,12 +12,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from fuzz_cli import FAST, SLOW, SMOKE_LINES, SMOKE_RUN, assert_clean_end, harness, snapshot
+from fuzz_cli import scratch as scratch_dir
 from hypothesis import given
 from hypothesis import strategies as st
-
-from tests.test_fuzz_inputs import FAST, SLOW, SMOKE_LINES, SMOKE_RUN, assert_clean_end, harness
-from tests.test_fuzz_inputs import scratch as scratch_dir
-from tests.test_user_files import snapshot
 
 json_scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-(10**30), 10**30), st.text(max_size=8),

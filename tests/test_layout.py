@@ -231,4 +231,34 @@ def test_no_module_reads_a_records_figures_by_a_string_name() -> None:
         for n, line in enumerate(path.read_text().splitlines(), 1):
             if pattern.search(line):
                 bad.append(f"{rel}:{n}: {line.strip()} (read record.figs.<name>)")
+
+
+def _imported_test_modules(path: Path) -> list[str]:
+    """The modules named test_* that ``path`` imports, in any spelling (``test_x``,
+    ``tests.test_x``, ``from . import test_x``, ``from tests import test_x``); and any
+    module it imports through the ``tests`` package name."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            names = [base] if base else []
+            if base in ("", "tests"):
+                names += [f"{base}.{a.name}".lstrip(".") for a in node.names]
+        for name in names:
+            parts = name.split(".")
+            if parts[-1].startswith("test_") or parts[0] == "tests":
+                found.append(f"{path.name}:{node.lineno} imports {name}")
+    return found
+
+
+def test_test_modules_share_helpers_without_importing_each_other() -> None:
+    """Issue 30: a test module imports helper modules (tests/own_shop.py, ...) or takes
+    conftest fixtures, never another test module, and imports a helper by its one name:
+    pytest puts tests/ on sys.path, so ``tests.x`` would load x a second time."""
+    bad = []
+    for path in sorted((ROOT / "tests").glob("*.py")):
+        bad += _imported_test_modules(path)
     assert bad == []

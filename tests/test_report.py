@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import random
 import re
 import shutil
@@ -19,38 +18,31 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report_fixtures import CHROMIUM, RECORDED, chromium, records
+from report_fixtures import (
+    CHROMIUM,
+    DEBUG_PUSHED,
+    DEFERRED,
+    PP_OFF,
+    PP_USED,
+    RECORDED,
+    chromium,
+    noisy,
+    records,
+    rows_by_key,
+    scenarios_of,
+)
 
 from harness import guide
 from harness.cli import main
 from harness.compare.format import GIB, MIB
-from harness.compare.samples import group_scenarios
 from harness.report import write_report
 from harness.report.plots import pareto_front
 from harness.report.sections_run import speed_text
 from harness.store.jsonl import ResultsWriter, read_records
-from harness.store.record import Record
 from harness.store.runinfo import RunInfo, write_run_info
 from harness.verdicts.recommend import cosmos_cost, recommend
 
 # ---------------------------------------------------------------- constructed runs
-
-
-# What the option's side must show for the pair to count (harness.guide.evidence).
-PP_USED = {"dbt": {"partial_parse_used": True, "partial_parse_runs": [1, 1]}}
-# ... and what its twin must show (dbt parsed in full).
-PP_OFF = {"dbt": {"partial_parse_used": False, "partial_parse_runs": [0, 1],
-                  "reason": "partial parsing not enabled"}}
-DEBUG_PUSHED = {"cosmos_debug_max_memory_mb": {"model_run": 300.0}}
-DEFERRED = {"deferred_tasks": ["model_run"]}
-
-
-def scenarios_of(*groups: list[Record]) -> dict[str, Any]:
-    return group_scenarios([r for g in groups for r in g])
-
-
-def rows_by_key(*groups: list[Record]) -> dict[str, guide.GuideRow]:
-    return {row.option.key: row for row in guide.evaluate(scenarios_of(*groups))}
 
 
 def test_every_guide_option_has_a_row_even_unmeasured() -> None:
@@ -102,15 +94,6 @@ def test_guide_verdicts() -> None:
     assert rows["concurrency"].verdict == guide.NOT_MEASURED
 
 
-def _noise(recs: list[Record], rng: random.Random, sd: float) -> list[Record]:
-    """The records with their peaks redrawn: lognormal noise of ``sd`` around 300 MiB."""
-    return [
-        dataclasses.replace(r, measure=dataclasses.replace(
-            r.measure, peak_tree_bytes=int(300 * MIB * math.exp(rng.gauss(0.0, sd)))))
-        for r in recs if r.measure
-    ]  # fmt: skip
-
-
 def test_an_option_with_no_effect_is_judged_not_seen_in_95_percent_of_runs() -> None:
     """Partial parse with no effect at all, six task pairs (three sizes, two invocations,
     three repetitions a side, 10% noise): each pair alone passes p<0.05 one time in
@@ -123,9 +106,9 @@ def test_an_option_with_no_effect_is_judged_not_seen_in_95_percent_of_runs() -> 
         for models in (10, 100, 1000):
             for inv in ("DBT_RUNNER", "SUBPROCESS"):
                 kw = {"load_mode": "DBT_MANIFEST", "execution_invocation": inv}
-                groups.append(_noise(records("task", models, 300, 20, reps=3, seed=run,
+                groups.append(noisy(records("task", models, 300, 20, reps=3, seed=run,
                                              evidence=PP_USED, **kw), rng, 0.1))
-                groups.append(_noise(records("task", models, 300, 20, reps=3, seed=run,
+                groups.append(noisy(records("task", models, 300, 20, reps=3, seed=run,
                                              partial_parse=False, evidence=PP_OFF,
                                              **kw), rng, 0.1))
         row = rows_by_key(*groups)["partial_parse"]

@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from report_fixtures import records, scenarios_of
+
 from harness.cli import main
 from harness.report import write_report
 from harness.store.jsonl import ResultsWriter
@@ -16,7 +18,6 @@ from harness.store.runinfo import write_run_info
 from harness.verdicts.deploy import CONDITIONS, all_parse_facts, answer
 from harness.verdicts.goal_picks import recommendation_data
 from harness.verdicts.recommend import NOISE, UNTESTED
-from tests.test_report import records, scenarios_of
 
 MANIFEST = {"load_mode": "DBT_MANIFEST"}
 

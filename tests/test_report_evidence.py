@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from report_fixtures import DEBUG_PUSHED, DEFERRED, PP_OFF, PP_USED, records, rows_by_key
+
 from harness import guide
 from harness.guide.evidence import acted
-from tests.test_report import DEBUG_PUSHED, DEFERRED, PP_OFF, PP_USED, records, rows_by_key
 
 MANIFEST = {"load_mode": "DBT_MANIFEST"}
 

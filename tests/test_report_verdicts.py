@@ -14,6 +14,8 @@ import random
 from pathlib import Path
 from typing import Any
 
+from report_fixtures import DEBUG_PUSHED, PP_OFF, PP_USED, noisy, records, rows_by_key
+
 from harness import guide
 from harness.cli import main
 from harness.compare.stats import equivalence
@@ -21,7 +23,6 @@ from harness.guide.evidence import setting_uses
 from harness.report.sections_guide import guide_section, pairs_section
 from harness.store.jsonl import ResultsWriter
 from harness.store.runinfo import write_run_info
-from tests.test_report import DEBUG_PUSHED, PP_OFF, PP_USED, _noise, records, rows_by_key
 
 MANIFEST = {"load_mode": "DBT_MANIFEST"}
 LS_COLD = {"load_mode": "DBT_LS", "cache": "cold"}
@@ -48,8 +49,8 @@ def test_an_equivalence_test_on_noise_with_a_wide_interval_cannot_tell() -> None
     seen = []
     for run in range(40):
         rows = rows_by_key(
-            _noise(records("task", 10, 300, 11, reps=2, seed=run, **MANIFEST), rng, 0.08),
-            _noise(records("task", 10, 300, 11, reps=2, seed=run, debug_mode=True,
+            noisy(records("task", 10, 300, 11, reps=2, seed=run, **MANIFEST), rng, 0.08),
+            noisy(records("task", 10, 300, 11, reps=2, seed=run, debug_mode=True,
                            evidence=DEBUG_PUSHED, **MANIFEST), rng, 0.08),
         )  # fmt: skip
         seen.append(rows["debug_mode"].verdict)

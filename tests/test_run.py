@@ -237,6 +237,18 @@ def test_smoke_every_status_ok_or_invalid_with_reason(smoke_run: Path) -> None:
 
 
 @pytest.mark.slow
+def test_smoke_task_without_debug_mode_has_no_cosmos_debug_figure(smoke_run: Path) -> None:
+    """The debug-mode pair of the load test (tests/test_load.py) has this task, LOCAL with
+    dbtRunner and debug mode off, as its other side: the same scenario, measured here."""
+    records = list(read_records(smoke_run / "results" / "smoke" / "results.jsonl"))
+    (off,) = [r for r in records if r.phase == "task" and r.axes["execution_mode"] == "LOCAL"
+              and r.axes["execution_invocation"] == "DBT_RUNNER"]  # fmt: skip
+    assert off.status == "ok", off.reason
+    assert off.axes["debug_mode"] is False
+    assert off.figures.get("cosmos_debug_max_memory_mb") is None
+
+
+@pytest.mark.slow
 def test_smoke_dag_run_counts_every_dbt_invocation_by_dbts_name(smoke_run: Path) -> None:
     """Its tasks ran two at a time and wrote one dbt.log: each task that runs dbt is
     one invocation, named by dbt ("cli build"), with one manifest load; Cosmos runs no

@@ -1,7 +1,8 @@
 """The bisection of harness.run.recipes.min_worker, on a recipe whose need is known (it
 fails under NEED MiB, and peaks at PEAK without a limit): where it ends, and that a
 bisection cut short goes on from its saved probes instead of measuring them again. The
-real-stack bisections are in test_run_celery (pod_size) and test_load (min_worker)."""
+real-stack bisections are in test_load (min_worker) and test_run_own_project_sizing
+(min_worker and pod_size)."""
 
 from __future__ import annotations
 

@@ -5,29 +5,17 @@ behind. None of these starts the stack."""
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
 import pytest
+from fuzz_cli import snapshot
 
 from harness.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE_RUN = ROOT / "tests" / "data" / "recorded-smoke"
 IMPORT_TOML = "[[matrix]]\nphases = ['import']\n"
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    """Every path under root -> the sha256 of its bytes ("dir" for a folder)."""
-    return {
-        str(p.relative_to(root)): "dir" if p.is_dir() else _digest(p)
-        for p in sorted(root.rglob("*"))
-    }
-
-
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def refused(capsys: pytest.CaptureFixture[str], argv: list[str], words: str) -> str:
