@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pytest
 from report_fixtures import both, html_table, records, with_figures
 
 from harness.compare.samples import group_scenarios
@@ -89,3 +90,26 @@ def test_parse_margins_keep_the_least_margin_closest_first() -> None:
     assert (passed.least, passed.airflow_parse_s, passed.repetitions) == (-1.5, 31.5, 2)
     assert passed.flags == ("passed", "near")
     assert fast.least == 30.0 - 3.2 and fast.flags == ()
+
+
+def test_the_harness_share_per_phase_is_its_own_time_over_the_measured_time() -> None:
+    """harness_s 100 s, of which 60 s measured and 10 s of project set-up: the harness's
+    own 30 s is 50% of the measured time; an invalid repetition counts nowhere."""
+    from harness.compare.runs import RunData
+    from harness.report.sections_run import time_table
+    from harness.verdicts.overhead import phase_times
+
+    recs = parses("DBT_LS", 100, [30.0, 30.0, 30.0])
+    for r in recs:
+        assert r.measure is not None
+        r.figures.harness_s = r.measure.wall_s + 20.0
+    recs[0].figures.setup_s = {"manifest": 10.0}
+    recs[2] = dataclasses.replace(recs[2], status="invalid")
+    [t] = phase_times(recs)
+    wall = sum(r.measure.wall_s for r in recs[:2] if r.measure)
+    assert (t.phase, t.measurements, t.setup_s) == ("dag_parse", 2, 10.0)
+    assert t.own_s == pytest.approx(30.0)
+    assert t.share == pytest.approx(30.0 / wall)
+    row = time_table(RunData(Path("r"), RunInfo(), recs)).rows[0]
+    assert [c.lines[0] for c in row][:2] == ["dag_parse", "2"]
+    assert row[-1].lines[0] == f"{30.0 / wall:.0%}"

@@ -15,6 +15,7 @@ from harness.report.text import fmt_s
 from harness.report.view import Section, Table, cell
 from harness.store.runinfo import Commit, Machine, RunInfo
 from harness.verdicts.failures import Failure
+from harness.verdicts.overhead import phase_times
 from harness.verdicts.parselimits import ParseMargin, parse_margins
 from harness.verdicts.recommend import cosmos_cost
 
@@ -203,7 +204,26 @@ def environment_section(run: RunData) -> Section:
     versions = Table(["package", "version"], id="versions")
     for k, v in sorted(run.info.versions.items()):
         versions.add(k, str(v))
-    return Section("Environment", id="environment-section", tables=[env, versions])
+    time = Section("Where the run's time went", level=3, id="harness-time-section", intro=[
+        "Per phase: what the runner spent on the repetitions (harness_s), the measured "
+        "commands' wall time, the project's one-off set-up (dbt parse, ls and build, once "
+        "per project), and the rest, the harness's own time, as a share of the measured "
+        "time: the repetitions a run of the same length could have had instead."],
+        tables=[time_table(run)])  # fmt: skip
+    return Section("Environment", id="environment-section", tables=[env, versions],
+                   children=[time])  # fmt: skip
+
+
+def time_table(run: RunData) -> Table:
+    """Per phase, the harness's own share of the time: harness_s less the measured
+    wall_s and the project's one-off set-up, over the measured wall_s."""
+    table = Table(["phase", "measurements", "harness_s", "measured wall_s",
+                   "project set-up s", "harness's own share"], id="harness-time")  # fmt: skip
+    for t in phase_times(run.records):
+        share = f"{t.share:.0%}" if t.share is not None else "-"
+        table.add(t.phase, t.measurements, f"{t.harness_s:.0f}", f"{t.wall_s:.0f}",
+                  f"{t.setup_s:.0f}", share)  # fmt: skip
+    return table
 
 
 def failures_section(items: list[Failure]) -> Section:

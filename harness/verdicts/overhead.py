@@ -1,0 +1,54 @@
+"""Where a run's time went: the harness's own share of each phase (issue 32).
+
+A repetition's ``harness_s`` is all the runner spent on it (workspace, Airflow's
+database, priming parses, the measured command, reading its logs); its measure's
+``wall_s`` is the measured command alone. The difference is the harness's own time,
+the repetitions a bench could have had instead. The project's one-off set-up (figures
+``setup_s``: dbt parse, ls, build, once per project and run) is shown apart, since the
+first repetition that needs a project pays it for all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from harness.store.record import Record
+
+
+@dataclass(frozen=True)
+class PhaseTime:
+    """One phase's repetitions: what the runner spent and what was measured."""
+
+    phase: str
+    measurements: int
+    harness_s: float
+    wall_s: float
+    setup_s: float
+    """The project set-up these repetitions paid (part of harness_s)."""
+
+    @property
+    def own_s(self) -> float:
+        """The harness's own time: harness_s less the measured time and the set-up."""
+        return self.harness_s - self.wall_s - self.setup_s
+
+    @property
+    def share(self) -> float | None:
+        """The harness's own time over the measured time (None: nothing measured)."""
+        return self.own_s / self.wall_s if self.wall_s > 0 else None
+
+
+def phase_times(records: Iterable[Record]) -> list[PhaseTime]:
+    """Per phase, in the order first met, over the repetitions that ran a command
+    (status not invalid) and recorded both harness_s and a measure."""
+    acc: dict[str, list[float]] = {}
+    for r in records:
+        spent = r.figs.harness_s
+        if r.status == "invalid" or spent is None or r.measure is None:
+            continue
+        row = acc.setdefault(r.phase, [0, 0.0, 0.0, 0.0])
+        row[0] += 1
+        row[1] += spent
+        row[2] += r.measure.wall_s
+        row[3] += sum((r.figs.setup_s or {}).values())
+    return [PhaseTime(p, int(n), h, w, s) for p, (n, h, w, s) in acc.items()]
