@@ -114,9 +114,10 @@ class Setting:
     name: str
     render: Callable[[Any], str] = str
     when: Literal["always", "acts", "changed"] = "acts"
-    """always: in every phase, so each process sees the scenario's value and never the
-    stack's own default; acts: where the axis acts; changed: only off the axis's default
-    (Airflow's own default stands otherwise, as in the runs recorded before it)."""
+    """always: in every phase, acting or not (the stack's own default can differ from the
+    axis's: Airflow's parallelism is 32); acts: where the axis acts; changed: only off
+    the axis's default (Airflow's own default stands otherwise, as in the runs recorded
+    before the axis)."""
     by: str | None = None
     """None: in the environment of every process of a measurement (stack_env.axis_env);
     else the part of the harness that sets it instead (the Celery deployment)."""
@@ -126,7 +127,9 @@ def _true_false(value: bool) -> str:
     """A boolean as Airflow and Cosmos read it from the environment."""
     return "True" if value else "False"
 
+
 _EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
+"""The executor axis's values as [core] executor names them."""
 
 
 def _processor_timeout(timeout: int) -> str:
