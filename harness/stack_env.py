@@ -10,6 +10,9 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from harness.registry import AXES
 
 QUIET_ENV: dict[str, str] = {
     "DO_NOT_TRACK": "1",
@@ -30,3 +33,28 @@ def quiet_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     if extra:
         env.update(extra)
     return env
+
+
+def axis_env(values: Mapping[str, Any], phase: str | None) -> dict[str, str]:
+    """The variables the env and config axes declare (``Axis.sets``) for the axis values
+    ``values`` in ``phase`` (None: a process outside any measurement, e.g. the database
+    migration, gets only those set in every phase). Set before any process starts, since
+    Cosmos reads its settings at import (trap 8); the same dict goes to every process of
+    a measurement. Settings another part of the harness makes (``Setting.by``) are not here."""
+    out: dict[str, str] = {}
+    for axis in AXES.values():
+        value = values[axis.name]
+        for s in axis.sets:
+            if s.by is not None:
+                continue
+            if s.when == "acts":
+                on = phase is not None and phase in axis.phases and axis.acts(values, phase)
+            else:
+                on = s.when == "always" or value != axis.default
+            if on:
+                out[s.name] = s.render(value)
+    return out
+
+
+AXIS_DEFAULTS: dict[str, Any] = {name: axis.default for name, axis in AXES.items()}
+"""Every axis at its default: the values of a process outside any scenario."""

@@ -16,7 +16,7 @@ import pytest
 from harness.errors import UsageError
 from harness.registry import AXES
 from harness.registry.axes import effective
-from harness.run.context import Context, axis_env
+from harness.run.context import Context
 from harness.run.runner import units_of
 from harness.run.stacks import prepare_stacks
 from harness.scenarios import expand, load_scenario_file
@@ -25,6 +25,7 @@ from harness.stack.dagfile import DagSpec, cosmos_seen, render_dag_file
 from harness.stack.dbtlog import read_invocations
 from harness.stack.services import api_server_cmd, triggerer_cmd
 from harness.stack.workspace import BIN, Workspace, airflow_bin, dbt_bin
+from harness.stack_env import axis_env
 
 DEFAULTS = {name: axis.default for name, axis in AXES.items()}
 RETRY_VAR = "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY"
@@ -51,16 +52,10 @@ def test_reliable_retry_reaches_env_only_under_watcher_in_the_phases_that_run_ta
 
 
 def test_debug_poll_reaches_env_from_its_declaration_with_debug_mode_only() -> None:
-    var = AXES["debug_poll_s"].env
+    var = AXES["debug_poll_s"].sets[0].name
     assert var == "AIRFLOW__COSMOS__DEBUG_MEMORY_POLL_INTERVAL_SECONDS"
     assert axis_env({**DEFAULTS, "debug_mode": True, "debug_poll_s": 0.1}, "task")[var] == "0.1"
     assert var not in axis_env({**DEFAULTS, "debug_poll_s": 0.1}, "task")
-
-
-def test_every_env_axis_names_its_variable_and_only_env_axes_do() -> None:
-    for axis in AXES.values():
-        if axis.env is not None:
-            assert axis.reaches == "env" and axis.env.startswith("AIRFLOW__"), axis.name
 
 
 def test_producer_threads_act_only_under_watcher(tmp_path: Path) -> None:

@@ -107,6 +107,36 @@ def _with_watcher(values: Mapping[str, Any], phase: str) -> bool:
     return values.get("execution_mode") == "WATCHER"
 
 
+@dataclass(frozen=True)
+class Setting:
+    """One variable an env or config axis sets, and how its value becomes the string."""
+
+    name: str
+    render: Callable[[Any], str] = str
+    when: Literal["always", "acts", "changed"] = "acts"
+    """always: in every phase, acting or not (the stack's own default can differ from the
+    axis's: Airflow's parallelism is 32); acts: where the axis acts; changed: only off
+    the axis's default (Airflow's own default stands otherwise, as in the runs recorded
+    before the axis)."""
+    by: str | None = None
+    """None: in the environment of every process of a measurement (stack_env.axis_env);
+    else the part of the harness that sets it instead (the Celery deployment)."""
+
+
+def _true_false(value: bool) -> str:
+    """A boolean as Airflow and Cosmos read it from the environment."""
+    return "True" if value else "False"
+
+
+_EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
+"""The executor axis's values as [core] executor names them."""
+
+
+def _processor_timeout(timeout: int) -> str:
+    # Airflow's own processor timeout (50 s) would end a longer import anyway.
+    return str(max(50, timeout + 20))
+
+
 def _with_tests(values: Mapping[str, Any], phase: str) -> bool:
     # dbt's indirect selection only picks tests: without test tasks it changes nothing.
     return values.get("test_behavior") != "none"
@@ -137,9 +167,9 @@ class Axis:
     quiet_default: bool = False
     """Leave the default out of ids: for axes added after runs were recorded, so their
     ids stay comparable."""
-    env: str | None = None
-    """reaches env: the variable it sets, in the environment of every process of a
-    measurement (harness.run.context.Context.env), wherever the axis acts."""
+    sets: tuple[Setting, ...] = ()
+    """reaches env or config: what it sets (harness.stack_env.axis_env derives the
+    environment of every process of a measurement from these); none otherwise."""
     refuse: Callable[[Any], str | None] | None = None
     """Why a well-formed value cannot run on this stack (harness.registry.releases): the
     scenario file is refused with that line before anything runs."""
@@ -204,9 +234,11 @@ AXES: dict[str, Axis] = {
         Axis("render_invocation", str, "DBT_RUNNER", _ALL_DAG, "dag_file",
              "RenderConfig.invocation_mode", choices=INVOCATIONS, acts=_with_dbt_ls,
              judged_by_cosmos=True),
-        Axis("partial_parse", bool, True, _ALL_DAG | {SOAK}, "dag_file",
+        Axis("partial_parse", bool, True, _ALL_DAG | {SOAK}, "env",
              "ProjectConfig.partial_parse and [cosmos] enable_cache_partial_parse",
-             acts=_where_dbt_runs),
+             acts=_where_dbt_runs,
+             sets=(Setting("AIRFLOW__COSMOS__ENABLE_CACHE_PARTIAL_PARSE", _true_false,
+                           "always"),)),
         Axis("partial_parse_state", str, "none", {PARSE, TASK}, "harness",
              "the msgpack dbt finds: none; cache_dir (an earlier unmeasured dbt ls, mock "
              "profile off, left one in the Cosmos cache_dir, as on a long-lived worker); "
@@ -219,21 +251,27 @@ AXES: dict[str, Axis] = {
         Axis("execution_mode", str, "LOCAL", _ALL_DAG, "dag_file",
              "ExecutionConfig.execution_mode", choices=EXECUTION_MODES, judged_by_cosmos=True),
         Axis("memory_optimised_imports", bool, False, _ALL_DAG | {IMPORT}, "env",
-             "[cosmos] enable_memory_optimised_imports (and the DAG file's imports)"),
+             "[cosmos] enable_memory_optimised_imports (and the DAG file's imports)",
+             sets=(Setting("AIRFLOW__COSMOS__ENABLE_MEMORY_OPTIMISED_IMPORTS",
+                           _true_false, "always"),)),
         Axis("worker_limit_mib", int, 0, (_ALL_DAG | {IMPORT, BASELINE}) - {MIN_WORKER, POD_SIZE},
              "harness", "a cgroup memory limit on the measured tree; 0 = none", minimum=0,
              maximum=MAX_LIMIT_MIB),
         Axis("execution_invocation", str, "DBT_RUNNER", _RUN | {SOAK}, "dag_file",
              "ExecutionConfig.invocation_mode", choices=INVOCATIONS, judged_by_cosmos=True),
-        Axis("debug_mode", bool, False, _RUN, "env", "[cosmos] enable_debug_mode"),
+        Axis("debug_mode", bool, False, _RUN, "env", "[cosmos] enable_debug_mode",
+             sets=(Setting("AIRFLOW__COSMOS__ENABLE_DEBUG_MODE", _true_false, "always"),)),
         Axis("debug_poll_s", float, 0.5, _RUN, "env",
              "[cosmos] debug_memory_poll_interval_seconds (with debug_mode on)",
              acts=_with_debug_mode, maximum=3600,
-             env="AIRFLOW__COSMOS__DEBUG_MEMORY_POLL_INTERVAL_SECONDS"),
+             sets=(Setting("AIRFLOW__COSMOS__DEBUG_MEMORY_POLL_INTERVAL_SECONDS"),)),
         Axis("concurrency", int, 1, {DAG_RUN, MIN_WORKER, BASELINE}, "config",
              "DAG max_active_tasks, [core] parallelism, dbt_baseline's dbt --threads (not "
              "WATCHER's producer's: producer_threads)", minimum=1,
-             maximum=MAX_SLOTS),
+             maximum=MAX_SLOTS,
+             # The LocalExecutor forks `parallelism` workers up front (trap 6).
+             sets=(Setting("AIRFLOW__CORE__PARALLELISM", when="always"),
+                   Setting("AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG", when="always"))),
         Axis("cosmos_version", str, "locked", _ALL_DAG | {IMPORT}, "harness",
              "'locked' (uv.lock) or a release such as '1.14.2' installed beside it: every "
              "measured process (the task's CLI, the scheduler loop, the workers, the "
@@ -256,10 +294,13 @@ AXES: dict[str, Axis] = {
         Axis("executor", str, "local", {DAG_RUN, MIN_WORKER}, "config",
              "[core] executor: local (LocalExecutor) or celery (CeleryExecutor with a Redis "
              "broker and Celery workers, each measured in its own cgroup)",
-             choices=EXECUTORS, quiet_default=True),
+             choices=EXECUTORS, quiet_default=True,
+             sets=(Setting("AIRFLOW__CORE__EXECUTOR", _EXECUTORS.__getitem__,
+                           by="harness.stack.celery.celery_env"),)),
         Axis("worker_concurrency", int, 1, {DAG_RUN, MIN_WORKER}, "config",
              "[celery] worker_concurrency: task slots of each Celery worker", minimum=1,
-             maximum=MAX_SLOTS, acts=_with_celery),
+             maximum=MAX_SLOTS, acts=_with_celery,
+             sets=(Setting("--concurrency", by="harness.stack.celery's worker command"),)),
         Axis("celery_workers", int, 1, {DAG_RUN, MIN_WORKER}, "harness",
              "Celery workers on the default queue (WATCHER adds one for its producer's queue)",
              minimum=1, maximum=MAX_CELERY_WORKERS, acts=_with_celery),
@@ -279,12 +320,16 @@ AXES: dict[str, Axis] = {
              "[core] dagbag_import_timeout in seconds (Airflow's default 30; "
              "dag_file_processor_timeout is raised with it when below): a DAG file whose "
              "import takes longer is dropped, by a task's `airflow tasks test` too",
-             minimum=1, maximum=86_400, quiet_default=True),
+             minimum=1, maximum=86_400, quiet_default=True,
+             sets=(Setting("AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT", when="changed"),
+                   Setting("AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT",
+                           _processor_timeout, "changed"))),
         Axis("watcher_reliable_retry", bool, True, _RUN, "env",
              "[cosmos] enable_watcher_reliable_retry (Cosmos >= 1.15; on by default): "
              "WATCHER's producer writes its backup of every node's result to an Airflow "
              "Variable as it goes, not only when it fails", acts=_with_watcher,
-             quiet_default=True, env="AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY"),
+             quiet_default=True,
+             sets=(Setting("AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY", _true_false),)),
         Axis("producer_threads", int, 0, _RUN, "dag_file",
              "WATCHER's producer's dbt --threads (operator_args dbt_cmd_flags); 0: not set, "
              "the profile's threads (1 in the harness's profiles, dbt's default)",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from harness.registry import AXES, PHASES
+from harness.registry.axes import Axis
 
 
 def phases_table() -> str:
@@ -30,9 +31,15 @@ def axes_table() -> str:
         default = str(a.default).lower() if isinstance(a.default, bool) else a.default
         phases = ", ".join(p for p in PHASES if p in a.phases)
         rows.append(
-            f"| `{a.name}` | {a.doc_values()} | `{default}` | {a.reaches} | {a.doc} | {phases} |"
+            f"| `{a.name}` | {a.doc_values()} | `{default}` | {_reaches(a)} | {a.doc} | {phases} |"
         )
     return "\n".join(rows)
+
+
+def _reaches(axis: Axis) -> str:
+    """How an axis reaches the stack, with what it sets (Axis.sets) for an env or config axis."""
+    sets = ", ".join(f"`{s.name}`" + (f" (by {s.by})" if s.by else "") for s in axis.sets)
+    return f"{axis.reaches}: {sets}" if sets else axis.reaches
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

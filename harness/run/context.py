@@ -11,11 +11,11 @@ from typing import Any
 
 from harness.measure import measure
 from harness.measure.result import MeasureResult
-from harness.registry import AXES
 from harness.scenarios.model import Scenario
 from harness.stack.dbtlog import LogCursor
 from harness.stack.projects import PreparedProject
 from harness.stack.workspace import Workspace, airflow_env
+from harness.stack_env import axis_env
 
 
 @dataclass
@@ -71,27 +71,19 @@ class Context:
         return mib * 1024 * 1024 if mib else None
 
     def env(self, api_port: int | None = None) -> dict[str, str]:
-        a = self.axes
+        """The environment of every process of this measurement: the stack's, with the
+        variables the scenario's axes declare (harness.stack_env.axis_env)."""
         env = airflow_env(
             self.ws.airflow_home,
             tmp=self.ws.tmp,
             cache_dir=self.ws.cache_dir,
             warehouse=self.ws.warehouse,
-            partial_parse=a["partial_parse"],
-            memory_optimised_imports=a["memory_optimised_imports"],
-            debug_mode=a["debug_mode"],
-            concurrency=a["concurrency"],
             api_port=api_port,
+            axes=axis_env(self.axes, self.phase),
         )
         # VIRTUALENV mode installs dbt with uv or pip: their caches stay in the run too.
         cache = str(self.venv_dir.parent / "pkg-cache")
         env.update({"UV_CACHE_DIR": cache, "PIP_CACHE_DIR": cache})
-        env.update(axis_env(a, self.phase))
-        timeout = a.get("dagbag_import_timeout")
-        if timeout is not None and timeout != AXES["dagbag_import_timeout"].default:
-            env["AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT"] = str(timeout)
-            # Airflow's own processor timeout (50 s) would end a longer import anyway.
-            env["AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT"] = str(max(50, timeout + 20))
         if self.python != sys.executable:
             # The probes are stdlib-only modules of this repo: another env imports them from here.
             env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
@@ -116,17 +108,6 @@ class Context:
             stdout=self.log,
             stderr=self.log,
         )
-
-
-def axis_env(values: dict[str, Any], phase: str) -> dict[str, str]:
-    """The variables of the axes that reach the stack by env (``Axis.env``), where each
-    acts in ``phase``: set before any process starts, since Cosmos reads its settings
-    at import (trap 8). The same dict goes to every process of a measurement."""
-    return {
-        axis.env: str(values[axis.name])
-        for axis in AXES.values()
-        if axis.env is not None and phase in axis.phases and axis.acts(values, phase)
-    }
 
 
 def run_dbt(

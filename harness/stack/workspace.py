@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.stack.dagfile import CONN_ID
-from harness.stack_env import quiet_env
+from harness.stack_env import AXIS_DEFAULTS, axis_env, quiet_env
 
 BIN = Path(sys.executable).parent
 JWT_SECRET = "cosmos-memory-harness-local-only-secret"
@@ -154,25 +154,21 @@ def airflow_env(
     tmp: Path,
     cache_dir: Path | None = None,
     warehouse: Path | None = None,
-    partial_parse: bool = True,
-    memory_optimised_imports: bool = False,
-    debug_mode: bool = False,
-    concurrency: int = 1,
     api_port: int | None = None,
+    axes: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The environment of every Airflow process of a measurement.
 
-    Cosmos reads its settings when it is imported (trap 8), so they go in the
-    environment before the process starts, never into a running one.
+    ``axes``: the variables of the scenario's axes (stack_env.axis_env); None: every
+    axis at its default. Cosmos reads its settings when it is imported (trap 8), so they
+    go in the environment before the process starts, never into a running one.
     """
     extra = {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        # The Celery deployment sets its own (axis executor, harness.stack.celery).
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        # The LocalExecutor forks `parallelism` workers up front (trap 6).
-        "AIRFLOW__CORE__PARALLELISM": str(concurrency),
-        "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(concurrency),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "AIRFLOW__API_AUTH__JWT_SECRET": JWT_SECRET,
@@ -183,9 +179,7 @@ def airflow_env(
         # [execution_api] jwt_expiration_time.
         "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": str(TASK_TOKEN_S),
         "AIRFLOW__EXECUTION_API__JWT_EXPIRATION_TIME": str(TASK_TOKEN_S),
-        "AIRFLOW__COSMOS__ENABLE_CACHE_PARTIAL_PARSE": str(partial_parse),
-        "AIRFLOW__COSMOS__ENABLE_MEMORY_OPTIMISED_IMPORTS": str(memory_optimised_imports),
-        "AIRFLOW__COSMOS__ENABLE_DEBUG_MODE": str(debug_mode),
+        **(axes if axes is not None else axis_env(AXIS_DEFAULTS, None)),
         "TMPDIR": str(tmp),
         "DBT_LOG_PATH": str(tmp / "dbt_logs"),
     }
