@@ -21,6 +21,7 @@ from harness.stack.celery import (
 )
 from harness.stack.dagfile import cosmos_seen
 from harness.stack.services import airflow_services, free_port
+from harness.stack.task_logs import cause, keep_failed
 from harness.stack.watchdog import SHUTDOWN_GRACE_S, ShutdownWatchdog
 from harness.stack.workspace import airflow_bin, log_since, log_size, service_logs
 
@@ -117,7 +118,17 @@ def _dag_run_once(ctx: Context, selected: tuple[str, ...]) -> Outcome:
             "error",
             f"dag run {figures['dag_run_state']}; not successful: {', '.join(bad)}",
         )
+    if status != "ok" and figures.get("tasks"):
+        reason = _with_task_cause(ctx, figures, reason)
     return Outcome(status, result, reason, figures)
+
+
+def _with_task_cause(ctx: Context, figures: dict, reason: str | None) -> str | None:
+    """Keep the failed tasks' own logs beside the measurement's, and name their cause."""
+    failed = [t for t, v in figures["tasks"].items() if v.get("state") == "failed"]
+    kept = keep_failed(ctx.ws.airflow_home / "logs", failed, service_logs(ctx.log) / "tasks")
+    found = cause(kept)
+    return f"{reason}; the failed task's log: {found}" if found else reason
 
 
 def _celery(
