@@ -102,9 +102,23 @@ def _failures(d: Deployment, records: list[Record], req: Request, slots: int) ->
             continue
         if int(r.axes["models"]) != req.models or d.slots_of(r) != slots:
             continue
-        reason = (r.reason or "").strip().splitlines()[0][:120] if r.reason else ""
-        out.append(f"{r.status}: {reason} ({r.run_id})")
+        what, detail = _what_failed(d, r)
+        out.append(f"{r.status}: {what} ({detail}{r.run_id})")
     return out
+
+
+def _what_failed(d: Deployment, r: Record) -> tuple[str, str]:
+    """A failed run's cause, short: a DAG run with a failed task says which task, when,
+    and the deployment's peak by then (a lower bound of what it needs); else the
+    record's reason's first line. (what, detail ending in "; " or empty)."""
+    tasks = r.figs.tasks if isinstance(r.figs.tasks, dict) else {}
+    failed = sorted((t, v) for t, v in tasks.items() if v.get("state") == "failed")
+    peaks = d.peaks(r)
+    if failed and peaks:
+        task, info = failed[0]
+        took = info.get("duration_s") or 0
+        return f"a task failed at {max(peaks):.0f} MiB", f"{task} after {took:.0f} s; "
+    return ((r.reason or "").strip().splitlines()[0][:120] if r.reason else ""), ""
 
 
 def size_one(

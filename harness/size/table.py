@@ -64,7 +64,9 @@ LEGEND = (
     "(p): predicted by the sizing model within the measured sizes, (x): extrapolated "
     "beyond them, each with [the model's peak: its 95% prediction interval] (`harness size` "
     "names the records it was fitted from); fails: every "
-    "measurement at that size failed (a timeout is not cured by memory). dbtRunner, "
+    "measurement at that size failed, with the worker's peak when a task failed (memory "
+    "cures neither a timeout nor, at many slots, tasks waiting on DuckDB's one writer "
+    "past dbt-duckdb's retries: docs/ARCHITECTURE.md, trap 15). dbtRunner, "
     "DBT_MANIFEST, partial parse on, one DbtDag."
 )
 
