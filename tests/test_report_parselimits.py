@@ -93,8 +93,9 @@ def test_parse_margins_keep_the_least_margin_closest_first() -> None:
 
 
 def test_the_harness_share_per_phase_is_its_own_time_over_the_measured_time() -> None:
-    """harness_s 100 s, of which 60 s measured and 10 s of project set-up: the harness's
-    own 30 s is 50% of the measured time; an invalid repetition counts nowhere."""
+    """Each repetition spends 20 s beyond its measured command (10 s of it the project's
+    set-up, 2 s its own steps): the harness's share is those seconds over the measured
+    time; an invalid repetition counts nowhere."""
     from harness.compare.runs import RunData
     from harness.report.sections_run import time_table
     from harness.verdicts.overhead import phase_times
@@ -104,12 +105,13 @@ def test_the_harness_share_per_phase_is_its_own_time_over_the_measured_time() ->
         assert r.measure is not None
         r.figures.harness_s = r.measure.wall_s + 20.0
     recs[0].figures.setup_s = {"manifest": 10.0}
+    recs[1].figures.setup_steps_s = {"workspace": 0.5, "cache": 1.5}
     recs[2] = dataclasses.replace(recs[2], status="invalid")
     [t] = phase_times(recs)
     wall = sum(r.measure.wall_s for r in recs[:2] if r.measure)
-    assert (t.phase, t.measurements, t.setup_s) == ("dag_parse", 2, 10.0)
-    assert t.own_s == pytest.approx(30.0)
-    assert t.share == pytest.approx(30.0 / wall)
+    assert (t.phase, t.measurements, t.setup_s, t.steps_s) == ("dag_parse", 2, 10.0, 2.0)
+    assert t.own_s == pytest.approx(40.0)
+    assert t.share == pytest.approx(40.0 / wall)
     row = time_table(RunData(Path("r"), RunInfo(), recs)).rows[0]
     assert [c.lines[0] for c in row][:2] == ["dag_parse", "2"]
-    assert row[-1].lines[0] == f"{30.0 / wall:.0%}"
+    assert row[-1].lines[0] == f"{40.0 / wall:.0%}"

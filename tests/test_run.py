@@ -312,6 +312,24 @@ def test_smoke_records_each_shared_artefact_once_with_its_seconds(smoke_run: Pat
 
 
 @pytest.mark.slow
+def test_smoke_records_each_measurements_own_set_up_steps(smoke_run: Path) -> None:
+    """Every measured record says what its own set-up took (issue 32): the workspace
+    always; a task its unmeasured DAG import, cache state and warehouse copy; the steps
+    together less than all the harness spent on it."""
+    records = [r for r in read_records(smoke_run / "results" / "smoke" / "results.jsonl")
+               if r.status != "invalid"]  # fmt: skip
+    assert records
+    for r in records:
+        steps = r.figs.setup_steps_s
+        assert steps is not None and "workspace" in steps, r.scenario_id
+        assert r.figs.harness_s is not None
+        assert 0 <= sum(steps.values()) < r.figs.harness_s
+    tasks = [r.figs.setup_steps_s or {} for r in records if r.phase == "task"]
+    assert tasks and all({"dag_import", "cache", "warehouse"} <= set(s) for s in tasks)
+    assert all(s["dag_import"] > 1.0 for s in tasks)  # an Airflow CLI parse, not a no-op
+
+
+@pytest.mark.slow
 def test_smoke_leaves_nothing_running_and_nothing_outside(smoke_run: Path) -> None:
     assert (smoke_run / "leftover.txt").read_text() == ""
     # HOME and TMPDIR of the run stay empty: every file went to results/ or

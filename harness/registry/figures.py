@@ -54,6 +54,11 @@ class Figures:
     """Seconds of the project's shared artefacts made during this repetition (manifest:
     `dbt parse`, ls: `dbt ls` to a file, built: `dbt build`), part of harness_s: a run
     makes each once, for the first measurement that needs it."""
+    setup_steps_s: dict[str, float] | None = None
+    """Seconds of this measurement's own set-up steps, part of harness_s (workspace:
+    the AIRFLOW_HOME and its database; project_copy, cache: the partial-parse state and
+    priming parses; dag_import: the task phase's unmeasured DAG import; warehouse: the
+    DuckDB file's copy)."""
     cosmos_env: dict[str, Any] | None = None
     """The side environment with another Cosmos release that measured it (altenv)."""
     cosmos_seen: dict[str, Any] | None = None

@@ -205,10 +205,12 @@ def environment_section(run: RunData) -> Section:
     for k, v in sorted(run.info.versions.items()):
         versions.add(k, str(v))
     time = Section("Where the run's time went", level=3, id="harness-time-section", intro=[
-        "Per phase: what the runner spent on the repetitions (harness_s), the measured "
-        "commands' wall time, the project's one-off set-up (dbt parse, ls and build, once "
-        "per project), and the rest, the harness's own time, as a share of the measured "
-        "time: the repetitions a run of the same length could have had instead."],
+        "Per phase: what the runner spent on the repetitions (harness_s) and the measured "
+        "commands' wall time; of the rest, the project's one-off set-up (dbt parse, ls and "
+        "build, once per project) and the measurements' own set-up steps (figures "
+        "setup_steps_s: workspace, cache state, the task's DAG import, the warehouse); and "
+        "the harness's own share, harness_s over wall_s less one: the repetitions a run "
+        "of the same length could have had instead."],
         tables=[time_table(run)])  # fmt: skip
     return Section("Environment", id="environment-section", tables=[env, versions],
                    children=[time])  # fmt: skip
@@ -218,11 +220,12 @@ def time_table(run: RunData) -> Table:
     """Per phase, the harness's own share of the time: harness_s less the measured
     wall_s and the project's one-off set-up, over the measured wall_s."""
     table = Table(["phase", "measurements", "harness_s", "measured wall_s",
-                   "project set-up s", "harness's own share"], id="harness-time")  # fmt: skip
+                   "of the rest: project set-up s", "measurement set-up s",
+                   "harness's own share"], id="harness-time")  # fmt: skip
     for t in phase_times(run.records):
         share = f"{t.share:.0%}" if t.share is not None else "-"
         table.add(t.phase, t.measurements, f"{t.harness_s:.0f}", f"{t.wall_s:.0f}",
-                  f"{t.setup_s:.0f}", share)  # fmt: skip
+                  f"{t.setup_s:.0f}", f"{t.steps_s:.0f}", share)  # fmt: skip
     return table
 
 

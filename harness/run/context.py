@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +60,18 @@ class Context:
     """min_worker: at most this many halvings (the scenario file's bisect_steps)."""
     note: Callable[[str], None] | None = None
     """Where a long measurement says how far it is (each bisection probe as it ends)."""
+    steps: dict[str, float] = field(default_factory=dict)
+    """Seconds of each set-up step of this measurement (figures.setup_steps_s): the
+    same dict in every copy dataclasses.replace makes, so a recipe's steps add up."""
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        """Time one set-up step of the measurement (added to ``steps[name]``)."""
+        t0 = time.monotonic()
+        try:
+            yield
+        finally:
+            self.steps[name] = round(self.steps.get(name, 0.0) + time.monotonic() - t0, 3)
     probe_log: Path | None = None
     """min_worker, pod_size: each probe's outcome is appended here as it ends, and a
     probe found here is not run again (a resumed run continues its bisection)."""

@@ -269,11 +269,14 @@ def _measure_unit(
         if isinstance(prepared, Exception):
             return Outcome("error", None, f"project: {prepared}")
         project = prepared
+    made_at = time.monotonic()
     ws = new_workspace(run_dir, f"m{seq:04d}-r{rep}")
+    workspace_s = round(time.monotonic() - made_at, 3)
     ctx = Context(ws, project, m.scenario, log, spec.timeout_s, run_dir.work / "venvs",
                   phase=m.phase, role=unit.role, task_sample=spec.task_sample,
                   bisect_steps=spec.bisect_steps, note=note,
-                  probe_log=run_dir.probe_log(unit.scenario_id, rep))  # fmt: skip
+                  probe_log=run_dir.probe_log(unit.scenario_id, rep),
+                  steps={"workspace": workspace_s})  # fmt: skip
     made_before = set(project.setup_s) if project else set()
     t0 = time.monotonic()
     cosmos_env: dict[str, object] = {}
@@ -296,6 +299,8 @@ def _measure_unit(
         figures["cosmos_env"] = {k: cosmos_env.get(k) for k in ("version", "mode", "adaptations")}
     figures["log"] = str(log.relative_to(run_dir.root))
     figures["harness_s"] = round(time.monotonic() - t0, 3)
+    # The seconds of each set-up step of this measurement, beside harness_s (issue 32).
+    figures["setup_steps_s"] = dict(ctx.steps)
     made = {k: v for k, v in (project.setup_s if project else {}).items() if k not in made_before}
     if made:
         figures["setup_s"] = made

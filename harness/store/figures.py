@@ -29,6 +29,7 @@ class Figs:
     log: str | None = None
     harness_s: float | None = None
     setup_s: dict[str, float] | None = None
+    setup_steps_s: dict[str, float] | None = None
     cosmos_env: dict[str, Any] | None = None
     cosmos_seen: dict[str, Any] | None = None
     # import.

@@ -59,11 +59,12 @@ def run_dag_run(ctx: Context) -> Outcome:
 
 def _dag_run_once(ctx: Context, selected: tuple[str, ...]) -> Outcome:
     assert ctx.project is not None
-    if ctx.axes["run_nodes"]:
-        # A slice of the models runs on top of its upstream tables, as mid-DAG tasks do.
-        shutil.copy2(ctx.project.built_warehouse(), ctx.ws.warehouse)
-    else:
-        ctx.project.fresh_warehouse(ctx.ws.warehouse)
+    with ctx.step("warehouse"):
+        if ctx.axes["run_nodes"]:
+            # A slice of the models runs on top of its upstream tables, as mid-DAG tasks do.
+            shutil.copy2(ctx.project.built_warehouse(), ctx.ws.warehouse)
+        else:
+            ctx.project.fresh_warehouse(ctx.ws.warehouse)
     port = free_port()
     env = ctx.env(api_port=port)
     watcher = ctx.axes["execution_mode"] == "WATCHER"

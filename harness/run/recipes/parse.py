@@ -10,9 +10,11 @@ from harness.run.recipes.state import prepare_cache, project_copy
 
 def run_dag_parse(ctx: Context) -> Outcome:
     """The DAG processor's cost: a fresh process parses the scenario's DAG file."""
-    ctx = project_copy(ctx)
+    with ctx.step("project_copy"):
+        ctx = project_copy(ctx)
     dag_file = write_dag_file(ctx)
-    failed = prepare_cache(ctx, dag_file)
+    with ctx.step("cache"):
+        failed = prepare_cache(ctx, dag_file)
     if failed is not None:
         return failed
     outcome, _ = parse_report(ctx, dag_file, measured=True)

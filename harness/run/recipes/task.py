@@ -87,10 +87,12 @@ def sample_tasks(tasks: dict[str, dict[str, Any]], execution_mode: str, n: int) 
 def run_task(ctx: Context) -> Outcome:
     """One task run as `airflow tasks test` runs it: the CLI parses the DAG and runs
     the task in its own process (docs/ARCHITECTURE.md trap 4: the figure includes the CLI)."""
-    ctx = project_copy(ctx)
+    with ctx.step("project_copy"):
+        ctx = project_copy(ctx)
     assert ctx.project is not None
     dag_file = write_dag_file(ctx)
-    probe, report = parse_report(ctx, dag_file, measured=False)
+    with ctx.step("dag_import"):  # which tasks the DAG has, to sample one
+        probe, report = parse_report(ctx, dag_file, measured=False)
     if probe.status != "ok":
         return probe
     tasks = report["dags"][DAG_ID]["tasks"]
@@ -98,10 +100,12 @@ def run_task(ctx: Context) -> Outcome:
     role = ctx.role
     if role not in sample:
         return Outcome("error", None, f"no task for role {role!r} in this DAG")
-    failed = prepare_cache(ctx, dag_file)
+    with ctx.step("cache"):
+        failed = prepare_cache(ctx, dag_file)
     if failed is not None:
         return failed
-    shutil.copy2(ctx.project.built_warehouse(), ctx.ws.warehouse)
+    with ctx.step("warehouse"):
+        shutil.copy2(ctx.project.built_warehouse(), ctx.ws.warehouse)
     task_id = sample[role]
     env = ctx.env()
     start = log_size(ctx.log)
