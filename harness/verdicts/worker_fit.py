@@ -50,12 +50,12 @@ def _worker_points(
 ) -> list[tuple[int, float]]:
     key = axes_key(pick.config, FIT_DROP)
     return [
-        (int(s.axes["concurrency"]), v / MIB)
+        (int(s.ax.concurrency), v / MIB)
         for s in scenarios.values()
         if s.phase == DAG_RUN
         and s.size == size
         and successful(s)
-        and s.axes.get("concurrency")
+        and s.ax.concurrency
         and axes_key(s.config, FIT_DROP) == key
         for v in s.values["memory"]
     ]
