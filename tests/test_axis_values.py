@@ -57,14 +57,20 @@ def test_the_record_keys_are_compares_project_keys() -> None:
     assert not set(RECORD_KEYS) & set(AXES)
 
 
-def test_every_key_a_committed_record_carries_is_an_attribute() -> None:
+def test_every_key_a_committed_record_carries_is_an_attribute_of_its_type() -> None:
     # A key outside NAMES would be a value the typed reader silently never shows.
     seen: set[str] = set()
+    wrong: list[str] = []
     for path in sorted(ROOT.glob("results/baselines/*/results.jsonl")):
         for r in read_records(path, skip_bad=True):
             seen |= set(r.axes)
-            assert r.ax == AxisValues.of(r.axes)
+            for name, axis in AXES.items():
+                value = getattr(r.ax, name)
+                kinds = (int, float) if axis.kind is float else (axis.kind,)
+                if value is not None and not isinstance(value, kinds):
+                    wrong.append(f"{path.parent.name} {r.scenario_id}: {name}={value!r}")
     assert seen and seen <= set(NAMES), sorted(seen - set(NAMES))
+    assert wrong == [], "a stored value is not of its axis's declared kind"
 
 
 def test_a_name_not_declared_cannot_be_read_or_set() -> None:
