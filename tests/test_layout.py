@@ -242,9 +242,8 @@ AXES_TYPED = ("compare", "size", "guide", "verdicts", "report", "history", "advi
               "run/recipes")  # fmt: skip
 AXES_BY_NAME_LEFT = {
     # AxisValues types every axis Optional (a record lacks those that do not act), but
-    # these need the scenario's value, which is never None: no typed read yet.
+    # import_statement needs the scenario's values, which are never None: no typed read yet.
     "run/recipes/imports.py": ("memory_optimised_imports", "import_target"),
-    "run/recipes/task.py": ("execution_mode",),
 }
 
 
