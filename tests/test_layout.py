@@ -262,3 +262,35 @@ def test_test_modules_share_helpers_without_importing_each_other() -> None:
     for path in sorted((ROOT / "tests").glob("*.py")):
         bad += _imported_test_modules(path)
     assert bad == []
+
+
+# Axis values are read through typed attributes (Record.ax, Scenario.ax, ScenarioSamples.ax:
+# harness.registry.values.AxisValues): an axis read by a string name was a silent None when
+# misspelt. An axis name held as data (``axes[c.axis]``) is no literal and stays allowed.
+AXES_BY_NAME = r"""\.axes\s*(?:\.get\s*\(|\[)\s*["']"""
+AXES_TYPED = ("compare", "size", "guide", "verdicts", "report", "history", "advise", "store",
+              "run/recipes")  # fmt: skip
+AXES_BY_NAME_LEFT = {
+    # AxisValues types every axis Optional (a record lacks those that do not act), but
+    # import_statement needs the scenario's values, which are never None: no typed read yet.
+    "run/recipes/imports.py": ("memory_optimised_imports", "import_target"),
+}
+
+
+def test_no_converted_module_reads_axes_by_a_string_name() -> None:
+    import re
+
+    pattern = re.compile(AXES_BY_NAME)
+    assert pattern.search('r.axes.get("load_mode")') and pattern.search("ctx.axes['cache']")
+    assert not pattern.search("s.axes[c.axis]") and not pattern.search("r.ax.load_mode")
+    bad = []
+    for package in AXES_TYPED:
+        for path in (HARNESS / package).rglob("*.py"):
+            rel = path.relative_to(HARNESS).as_posix()
+            for n, line in enumerate(path.read_text().splitlines(), 1):
+                if not pattern.search(line):
+                    continue
+                if any(f'axes["{a}"]' in line for a in AXES_BY_NAME_LEFT.get(rel, ())):
+                    continue
+                bad.append(f"{rel}:{n}: {line.strip()} (read .ax.<name>)")
+    assert bad == []

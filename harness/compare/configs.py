@@ -9,6 +9,7 @@ from typing import Any
 
 from harness.compare.samples import ScenarioSamples
 from harness.registry import PHASES
+from harness.registry.values import AxisValues
 
 CELERY = "celery"
 """The executor axis's value of a CeleryExecutor run (harness.registry.axes.EXECUTORS)."""
@@ -16,7 +17,7 @@ CELERY = "celery"
 
 def on_celery(config: dict[str, Any]) -> bool:
     """Whether a configuration ran its tasks on Celery workers (the executor axis)."""
-    return config.get("executor") == CELERY
+    return AxisValues.of(config).executor == CELERY
 
 
 def without_celery(scenarios: dict[str, ScenarioSamples]) -> dict[str, ScenarioSamples]:

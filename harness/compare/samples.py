@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.registry.values import RECORD_KEYS, AxisValues
 from harness.store.record import Record
 from harness.store.timing import wall_time_s
 
@@ -52,7 +53,7 @@ METRICS: tuple[Metric, ...] = (
 METRIC_BY_KEY = {m.key: m for m in METRICS}
 
 # Record axes that describe the project or the sampled task rather than a Cosmos option.
-PROJECT_KEYS = ("project", "models", "task_role")
+PROJECT_KEYS = RECORD_KEYS
 
 
 @dataclass
@@ -86,6 +87,11 @@ class ScenarioSamples:
         """The project size (number of models), or a user project's label; None for import."""
         return size_of(self.axes)
 
+    @property
+    def ax(self) -> AxisValues:
+        """The scenario's axes as typed attributes (harness.registry.values)."""
+        return AxisValues.of(self.axes)
+
 
 def config_of(axes: dict[str, Any]) -> dict[str, Any]:
     """Axis values without the project and the sampled task role."""
@@ -94,9 +100,10 @@ def config_of(axes: dict[str, Any]) -> dict[str, Any]:
 
 def size_of(axes: dict[str, Any]) -> int | str | None:
     """Number of models of the scenario's project; a user project's path; None without project."""
-    if axes.get("models") is not None:
-        return int(axes["models"])
-    project = axes.get("project")
+    ax = AxisValues.of(axes)
+    if ax.models is not None:
+        return int(ax.models)
+    project = ax.project
     if isinstance(project, dict) and project.get("path"):
         return str(project["path"])
     return None

@@ -41,7 +41,7 @@ def margin_text(ok: ScenarioSamples, failed: ScenarioSamples, value: Any) -> str
         of = next((f" ({x:.0f} s)" for x in limits if x), "")
         if left:
             return f"{value}: {min(left):.1f} s under {limit}{of} at its slowest"
-    cap = ok.axes.get("worker_limit_mib")
+    cap = ok.ax.worker_limit_mib
     if "oom" in failed.statuses and cap and ok.values.get("memory"):
         peak = max(ok.values["memory"]) / MIB
         return f"{value}: peak {peak:.0f} MiB, {cap - peak:.0f} MiB under the {cap} MiB limit"

@@ -188,7 +188,7 @@ def find_pairs(option: GuideOption, scenarios: dict[str, ScenarioSamples]) -> li
             if s.phase == c.phase
             and state(s) is not None
             and c.axis in s.axes
-            and s.axes.get("cosmos_version") is None
+            and s.ax.cosmos_version is None
             and runs_on(c, s.axes)
         ]
         present = sorted({s.axes[c.axis] for s in phase if s.axes[c.axis] is not None}, key=repr)

@@ -49,7 +49,7 @@ def slot_costs(option: GuideOption, scenarios: dict[str, ScenarioSamples]) -> li
         for s in scenarios.values():
             if s.phase != c.phase or not successful(s) or s.axes.get(c.axis) is None:
                 continue
-            if s.axes.get("cosmos_version") is not None:
+            if s.ax.cosmos_version is not None:
                 continue
             key = (size_sort_key(s.size), axes_key(s.axes, {c.axis, *c.ignore}))
             groups.setdefault(key, []).append(s)

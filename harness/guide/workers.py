@@ -18,11 +18,12 @@ from typing import Any
 from harness.compare.configs import on_celery
 from harness.compare.samples import ScenarioSamples, worker_peaks
 from harness.guide.options import Contrast
+from harness.registry.values import AxisValues
 
 
 def worker_role(axes: dict[str, Any]) -> str:
     """The role of the Celery worker that runs dbt: WATCHER's producer, else the tasks'."""
-    return "producer" if axes.get("execution_mode") == "WATCHER" else "tasks"
+    return "producer" if AxisValues.of(axes).execution_mode == "WATCHER" else "tasks"
 
 
 def runs_on(c: Contrast, axes: dict[str, Any]) -> bool:
@@ -45,5 +46,5 @@ def place(c: Contrast, s: ScenarioSamples) -> str:
     worker and its concurrency."""
     if not c.on_worker:
         return c.phase
-    k = s.axes.get("worker_concurrency")
+    k = s.ax.worker_concurrency
     return f"{c.phase}, Celery {worker_role(s.axes)} worker at worker_concurrency {k}"

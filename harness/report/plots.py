@@ -211,7 +211,7 @@ def pareto_plots(scenarios: dict[str, ScenarioSamples]) -> list[Plot]:
             legend = []
             for n, i in enumerate(front, 1):
                 ax.annotate(str(n), pts[i], textcoords="offset points", xytext=(4, 4), fontsize=8)
-                role = at[i].axes.get("task_role")
+                role = at[i].ax.task_role
                 legend.append(
                     config_label(at[i].config, axes) + (f" (task: {role})" if role else "")
                 )

@@ -10,6 +10,7 @@ from typing import Any
 from harness.compare.configs import size_label
 from harness.compare.format import fmt_mib
 from harness.compare.stats import Spread
+from harness.registry.values import AxisValues
 from harness.report.plots import concurrency_plots, soak_plot
 from harness.report.text import fmt_pct, fmt_s, fmt_spread
 from harness.report.view import Section, Table, cell
@@ -19,6 +20,12 @@ from harness.verdicts import soak as sk
 from harness.verdicts import sweep as sw
 
 DASH = "-"
+
+
+def or_dash(value: Any) -> Any:
+    """A table's value, or a dash where there is none (an axis the record lacks)."""
+    return DASH if value is None else value
+
 LEAK_TEXT = "growth above 1 MiB per task"
 """What the soak phase's leak flag means (harness.run.recipes.soak.LEAK_KIB_PER_TASK)."""
 
@@ -186,13 +193,13 @@ BISECTION_HEADER = (
 
 
 def _min_worker_row(m: mw.MinWorker) -> list[Any]:
-    a = m.axes
+    a = AxisValues.of(m.axes)
     return [
         size_label(m.size),
-        a.get("execution_mode", DASH),
-        a.get("execution_invocation", DASH),
-        a.get("load_mode", DASH),
-        a.get("concurrency", DASH),
+        or_dash(a.execution_mode),
+        or_dash(a.execution_invocation),
+        or_dash(a.load_mode),
+        or_dash(a.concurrency),
         m.other,
         *bisection_cells(m),
     ]

@@ -14,7 +14,8 @@ from harness.compare.format import fmt_mib
 from harness.compare.samples import ScenarioSamples
 from harness.compare.stats import Spread
 from harness.registry.names import MIN_WORKER, PARSE, POD_SIZE
-from harness.report.sections_load import BISECTION_HEADER, DASH, bisection_cells
+from harness.registry.values import AxisValues
+from harness.report.sections_load import BISECTION_HEADER, DASH, bisection_cells, or_dash
 from harness.report.text import fmt_s, fmt_spread
 from harness.report.view import Section, Table, TableCell, cell
 from harness.verdicts import minworker as mw
@@ -52,7 +53,8 @@ def _ok_n(n_ok: int, n: int, reasons: Iterable[str] = ()) -> TableCell:
 
 
 def _configuration(config: dict[str, Any], other: str) -> list[Any]:
-    return [config.get("execution_mode", DASH), config.get("execution_invocation", DASH), other]
+    a = AxisValues.of(config)
+    return [or_dash(a.execution_mode), or_dash(a.execution_invocation), other]
 
 
 def _worker_lines(run: wk.CeleryRun, roles: Iterable[str] | None = None) -> list[str]:
@@ -94,7 +96,7 @@ def _celery_tables(runs: list[wk.CeleryRun]) -> list[Table]:
     services = Table([*head, *SERVICE_LABELS.values()], id="celery-services")
     for r in runs:
         first = [size_label(r.size), *_configuration(r.config, r.other),
-                 r.config.get("worker_concurrency", DASH)]  # fmt: skip
+                 or_dash(AxisValues.of(r.config).worker_concurrency)]  # fmt: skip
         sizes.rows.append(
             [cell(v) for v in first]
             + [
@@ -124,8 +126,7 @@ def _given(m: mw.MinWorker, name: str) -> Any:
         return m.role or DASH
     if name == tg.AXIS:
         return m.axes.get(name) or ONE_DAG
-    value = m.axes.get(name)
-    return DASH if value is None else value
+    return or_dash(m.axes.get(name))
 
 
 def _bisection_table(rows: list[mw.MinWorker], table_id: str, named: list[str]) -> Table:
@@ -212,9 +213,9 @@ def watcher_section(runs: list[wk.CeleryRun]) -> Section:
         table.rows.append(
             [
                 cell(size_label(r.size)),
-                cell(r.config.get("execution_invocation", DASH)),
+                cell(or_dash(AxisValues.of(r.config).execution_invocation)),
                 cell(r.other),
-                cell(r.config.get("worker_concurrency", DASH)),
+                cell(or_dash(AxisValues.of(r.config).worker_concurrency)),
                 _ok_n(r.n_ok, r.n, r.reasons),
                 cell(_mem(r.producer), strong=True),
                 cell(_mem(r.sensors), strong=True),

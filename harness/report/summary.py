@@ -14,6 +14,7 @@ from harness.compare.configs import fmt_axis, on_celery, size_label, sorted_size
 from harness.compare.format import fmt_mib
 from harness.compare.samples import ScenarioSamples
 from harness.registry.names import DAG_RUN, PARSE, TASK
+from harness.registry.values import AxisValues
 from harness.report.view import Section, Table, TableCell, cell
 from harness.verdicts import minworker as mw
 from harness.verdicts.deploy import (
@@ -60,13 +61,12 @@ def _smallest_worker(workers: list[mw.MinWorker], size: int | str | None) -> lis
     for m in workers:
         if m.size != size:
             continue
-        a = m.axes
+        a = AxisValues.of(m.axes)
         what = (
-            f"{a.get('execution_mode')}, {a.get('execution_invocation')}, concurrency "
-            f"{a.get('concurrency')}"
+            f"{a.execution_mode}, {a.execution_invocation}, concurrency {a.concurrency}"
         )
-        if on_celery(a):  # the limit of each Celery worker, not of the whole run
-            what += f", each Celery worker at worker_concurrency {a.get('worker_concurrency')}"
+        if on_celery(m.axes):  # the limit of each Celery worker, not of the whole run
+            what += f", each Celery worker at worker_concurrency {a.worker_concurrency}"
         found = m.status == "ok" and m.min_limit_mib is not None
         out.append(f"{what}: {m.min_limit_mib:.0f} MiB" if found else f"{what}: not found")
     return out

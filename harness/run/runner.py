@@ -281,8 +281,8 @@ def _measure_unit(
     t0 = time.monotonic()
     cosmos_env: dict[str, object] = {}
     try:
-        version = m.scenario.axes["cosmos_version"]
-        if version != "locked":
+        version = m.scenario.ax.cosmos_version  # a scenario has every axis: never None
+        if version is not None and version != "locked":
             from harness.stack.altenv import cosmos_python, read_marker
 
             python = cosmos_python(version, ALTENV_ROOT.resolve(), run_dir.logs)

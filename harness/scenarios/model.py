@@ -7,6 +7,7 @@ from typing import Any
 
 from harness.registry import PHASES
 from harness.registry.axes import effective
+from harness.registry.values import AxisValues
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,12 @@ class Scenario:
     def axes(self) -> dict[str, Any]:
         """Axis name -> value."""
         return dict(self.values)
+
+    @property
+    def ax(self) -> AxisValues:
+        """The axis values as typed attributes (harness.registry.values): how code reads
+        one axis, so that a misspelt name is refused instead of read as None."""
+        return AxisValues.of(self.axes)
 
     def effective(self, phase: str) -> dict[str, Any]:
         """The axis values that shape ``phase``; options that do not act there are None,

@@ -14,6 +14,7 @@ from harness.size.deployments import (
     executor_of,
     in_sizing_config,
     measures,
+    models_of,
     observations,
 )
 from harness.size.model import Fit, Prediction, Validation, fit, leave_one_size_out
@@ -85,11 +86,11 @@ def _smallest_limit(
         int(r.figs.min_limit_mib)
         for r in records
         if r.phase == phase and r.status == "ok" and in_sizing_config(r)
-        and r.axes.get("execution_mode") == req.mode
-        and int(r.axes["models"]) == req.models
+        and r.ax.execution_mode == req.mode
+        and models_of(r) == req.models
         and (phase != "min_worker" or executor_of(r) == d.executor)
         and d.slots_of(r) == slots
-        and r.axes.get("execution_invocation") in (None, req.invocation)
+        and r.ax.execution_invocation in (None, req.invocation)
         and r.figs.min_limit_mib
     ]  # fmt: skip
     return max(limits) if limits else None
@@ -100,7 +101,7 @@ def _failures(d: Deployment, records: list[Record], req: Request, slots: int) ->
     for r in records:
         if r.status in ("ok", "invalid") or not measures(d, r, req.mode, req.invocation):
             continue
-        if int(r.axes["models"]) != req.models or d.slots_of(r) != slots:
+        if models_of(r) != req.models or d.slots_of(r) != slots:
             continue
         what, detail = _what_failed(d, r)
         out.append(f"{r.status}: {what} ({detail}{r.run_id})")

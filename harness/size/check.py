@@ -20,6 +20,7 @@ from harness.size.deployments import (
     Deployment,
     executor_of,
     in_sizing_config,
+    models_of,
 )
 from harness.store.record import Record
 
@@ -75,25 +76,25 @@ def method_checks(records: list[Record]) -> list[MethodCheck]:
     runs = [r for r in records if r.phase == DAG_RUN and r.status == "ok" and in_sizing_config(r)]
     whole: dict[str, list[Record]] = {}
     for r in runs:
-        if not r.axes.get("run_nodes"):
+        if not r.ax.run_nodes:
             whole.setdefault(r.scenario_id, []).append(r)
     parts: dict[str, list[Record]] = {}
     for r in runs:
-        if r.axes.get("run_nodes") and _RUN_NODES.sub("", r.scenario_id) in whole:
+        if r.ax.run_nodes and _RUN_NODES.sub("", r.scenario_id) in whole:
             parts.setdefault(r.scenario_id, []).append(r)
     out = []
     for sid, part in sorted(parts.items()):
         base = whole[_RUN_NODES.sub("", sid)]
-        a = part[0].axes
+        a = part[0].ax
         for d in DEPLOYMENTS:
-            if d.executor != executor_of(part[0]) or a.get("execution_mode") not in d.modes:
+            if d.executor != executor_of(part[0]) or a.execution_mode not in d.modes:
                 continue
             wp, wa = _collect(d, base)
             pp, pa = _collect(d, part)
             if wp and pp:
-                out.append(MethodCheck(d.name, a["execution_mode"], int(a["models"]),
+                out.append(MethodCheck(d.name, a.execution_mode, models_of(part[0]),
                                        d.slots_of(part[0]),
-                                       int(a["run_nodes"]), wp, pp, wa, pa))  # fmt: skip
+                                       int(a.run_nodes or 0), wp, pp, wa, pa))  # fmt: skip
     return out
 
 

@@ -120,15 +120,23 @@ BISECTIONS = {"local": MIN_WORKER, "celery": MIN_WORKER, "pod": POD_SIZE}
 
 def in_sizing_config(r: Record) -> bool:
     """Whether ``r`` measured the sizing configuration on a generated layered project."""
-    project = r.axes.get("project")
+    project = r.ax.project
     if not isinstance(project, dict) or project.get("shape") != "layered":
         return False
     return all(r.axes.get(axis) in allowed for axis, allowed in SIZING_CONFIG.items())
 
 
+def models_of(r: Record) -> int:
+    """The project size of a record in the sizing configuration (a generated project
+    always has one: in_sizing_config keeps no other)."""
+    if r.ax.models is None:
+        raise ValueError(f"{r.scenario_id}: a record of a generated project without its size")
+    return int(r.ax.models)
+
+
 def executor_of(r: Record) -> str:
     """local or celery: the executor a dag_run or min_worker record ran."""
-    return "celery" if r.axes.get("executor") == "celery" else "local"
+    return "celery" if r.ax.executor == "celery" else "local"
 
 
 def measures(
@@ -139,13 +147,13 @@ def measures(
     configuration (a user's own project is not)."""
     if r.phase not in d.phases or (config and not in_sizing_config(r)):
         return False
-    if mode not in d.modes or r.axes.get("execution_mode") != mode:
+    if mode not in d.modes or r.ax.execution_mode != mode:
         return False
     if r.phase == DAG_RUN and executor_of(r) != d.executor:
         return False
-    if r.phase == TASK and r.axes.get("task_role") not in ("root", "producer", None):
+    if r.phase == TASK and r.ax.task_role not in ("root", "producer", None):
         return False
-    record_invocation = r.axes.get("execution_invocation")
+    record_invocation = r.ax.execution_invocation
     return invocation is None or record_invocation in (None, invocation)
 
 
@@ -163,7 +171,7 @@ def observations(
     for r in records:
         if not matches(d, r, mode, invocation):
             continue
-        models = int(r.axes["models"])
+        models = models_of(r)
         out += [Observation(models, d.slots_of(r), mib, r) for mib in d.peaks(r)]
     return out
 

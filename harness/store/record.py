@@ -20,6 +20,7 @@ from typing import Any, Literal
 from harness.measure.result import MeasureResult
 from harness.registry import PHASES
 from harness.registry.figures import Figures
+from harness.registry.values import AxisValues
 from harness.store.figures import Figs
 from harness.store.migrate import migrate
 
@@ -92,6 +93,12 @@ class Record:
         """The figures as typed attributes (harness.store.figures): how every reader
         reads them, whatever the record's phase."""
         return Figs.of(self.figures)
+
+    @property
+    def ax(self) -> AxisValues:
+        """The axes as typed attributes (harness.registry.values), None where the record
+        does not carry one: how every reader reads one axis (``axes`` stays the stored dict)."""
+        return AxisValues.of(self.axes)
 
     @property
     def key(self) -> tuple[str, int]:

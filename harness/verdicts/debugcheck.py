@@ -76,7 +76,7 @@ def debug_checks(
                 items.append((max(numbers), float(r.measure.peak_tree_bytes), len(numbers)))
         if not items:
             continue
-        poll = fig.number(s.axes.get("debug_poll_s"))
+        poll = fig.number(s.ax.debug_poll_s)
         out.append(
             DebugCheck(
                 s.scenario_id,

@@ -134,7 +134,7 @@ def parse_facts(s: ScenarioSamples, manifest_tasks: int | None) -> ParseFacts:
     """The facts of one parse scenario (its records' least margin, its task count)."""
     margins, limits, _ = limit_margins(s.records)
     tasks = fig.numbers(r.figs.tasks for r in s.records if r.status == "ok")
-    return ParseFacts(s.axes.get("load_mode"), margins.get(IMPORT_LIMIT),
+    return ParseFacts(s.ax.load_mode, margins.get(IMPORT_LIMIT),
                       limits.get(IMPORT_LIMIT), int(max(tasks)) if tasks else None,
                       manifest_tasks)  # fmt: skip
 
@@ -275,7 +275,7 @@ def all_parse_facts(of_parse: list[ScenarioSamples]) -> dict[str, ParseFacts]:
     """scenario id -> its parse facts, with DBT_MANIFEST's task count at its size."""
     manifest: dict[int | str | None, int] = {}
     for s in of_parse:
-        if s.axes.get("load_mode") == "DBT_MANIFEST":
+        if s.ax.load_mode == "DBT_MANIFEST":
             tasks = fig.numbers(r.figs.tasks for r in s.records if r.status == "ok")
             if tasks and tasks[0] > 0:
                 manifest[s.size] = int(statistics.median(tasks))

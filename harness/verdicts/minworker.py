@@ -119,7 +119,7 @@ def bisections(
                     _probes(f),
                     config_label(s.config, other) if other else "",
                     phase,
-                    s.axes.get("task_role") or f.role,
+                    s.ax.task_role or f.role,
                 )
             )
     return sorted(out, key=lambda m: (size_sort_key(m.size), m.scenario_id, m.repetition))

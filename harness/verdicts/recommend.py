@@ -216,9 +216,9 @@ def cosmos_cost(scenarios: dict[str, ScenarioSamples]) -> list[Cost]:
             continue
         if not s.values.get("memory"):
             continue
-        same = [b for b in base[s.size] if b.axes.get("concurrency") == s.axes.get("concurrency")]
+        same = [b for b in base[s.size] if b.ax.concurrency == s.ax.concurrency]
         b = (same or base[s.size])[0]
-        rows.setdefault((s.size, str(s.axes.get("execution_mode"))), []).append(
+        rows.setdefault((s.size, str(s.ax.execution_mode)), []).append(
             (
                 statistics.median(s.values["time"]) / statistics.median(b.values["time"]),
                 statistics.median(s.values["memory"]) / statistics.median(b.values["memory"]),
@@ -239,7 +239,7 @@ def cosmos_cost(scenarios: dict[str, ScenarioSamples]) -> list[Cost]:
                 len(items),
                 statistics.median(b.values["time"]),
                 statistics.median(b.values["memory"]),
-                b.axes.get("concurrency"),
+                b.ax.concurrency,
                 (min(t), max(t)),
                 (min(m), max(m)),
             )

@@ -62,8 +62,10 @@ def soaks(scenarios: dict[str, ScenarioSamples]) -> list[Soak]:
         for r in s.records:
             f = r.figs
             size = f.models if isinstance(f.models, int) else s.size
-            invocation = s.axes.get("execution_invocation") or f.invocation
-            pp = s.axes.get("partial_parse", f.partial_parse)
+            invocation = s.ax.execution_invocation or f.invocation
+            # A soak record always has the axis (it acts in every soak); the figure is
+            # the process's own account of it, for a record that lacks the axis.
+            pp = f.partial_parse if s.ax.partial_parse is None else s.ax.partial_parse
             out.append(
                 Soak(
                     s.scenario_id,

@@ -104,7 +104,7 @@ def stops_paying(points: Iterable[SweepPoint]) -> tuple[int | None, float | None
 def _sweep_point(s: ScenarioSamples) -> SweepPoint:
     ok = [r for r in s.records if r.status == "ok"]
     return SweepPoint(
-        int(s.axes["concurrency"]),
+        s.ax.concurrency or 0,  # concurrency_sweeps keeps only scenarios with one
         s.scenario_id,
         s.n_ok,
         sum(s.statuses.values()),
@@ -117,14 +117,14 @@ def _sweep_point(s: ScenarioSamples) -> SweepPoint:
 
 def concurrency_sweeps(scenarios: dict[str, ScenarioSamples]) -> list[Sweep]:
     """Every configuration and size of dag_run measured at two concurrencies or more."""
-    of = [s for s in scenarios.values() if s.phase == "dag_run" and s.axes.get("concurrency")]
+    of = [s for s in scenarios.values() if s.phase == "dag_run" and s.ax.concurrency]
     axes = [a for a in varying_axes(of) if a != "concurrency"]
     groups: dict[tuple[tuple[str, str], ...], list[ScenarioSamples]] = {}
     for s in of:
         groups.setdefault(axes_key(s.axes, ("concurrency",)), []).append(s)
     out = []
     for group in groups.values():
-        if len({s.axes["concurrency"] for s in group}) < 2:
+        if len({s.ax.concurrency for s in group}) < 2:
             continue
         points = tuple(sorted((_sweep_point(s) for s in group), key=lambda p: p.concurrency))
         stop, ratio = stops_paying(points)

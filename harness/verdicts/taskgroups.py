@@ -109,7 +109,7 @@ def _point(phase: str, at: list[ScenarioSamples]) -> GroupPoint:
     )
     if phase == PARSE:
         return _with_parse(point, s.records)
-    role = s.axes.get("task_role")
+    role = s.ax.task_role
     return dataclasses.replace(point, role=str(role) if role else None)
 
 

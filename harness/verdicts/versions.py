@@ -47,7 +47,7 @@ def version_rows(scenarios: dict[str, ScenarioSamples]) -> list[VersionRow]:
         for s in scenarios.values()
         if s.phase in VERSION_PHASES and "memory_optimised_imports" in s.axes
     ]
-    if not any(s.axes.get("cosmos_version") for s in of):
+    if not any(s.ax.cosmos_version for s in of):
         return []
     flag = "memory_optimised_imports"
     out = []
@@ -64,7 +64,7 @@ def version_rows(scenarios: dict[str, ScenarioSamples]) -> list[VersionRow]:
                 VersionRow(
                     phase,
                     first.size,
-                    first.axes.get("cosmos_version"),
+                    first.ax.cosmos_version,
                     config_label(first.config, axes) if axes else "",
                     off,
                     on,

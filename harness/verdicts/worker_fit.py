@@ -11,6 +11,7 @@ from harness.compare.configs import axes_key, successful
 from harness.compare.format import MIB, fmt_mib
 from harness.compare.samples import ScenarioSamples
 from harness.registry.names import DAG_RUN
+from harness.registry.values import AxisValues
 from harness.verdicts.deploy import Part
 from harness.verdicts.recommend import Candidate
 
@@ -50,12 +51,12 @@ def _worker_points(
 ) -> list[tuple[int, float]]:
     key = axes_key(pick.config, FIT_DROP)
     return [
-        (int(s.axes["concurrency"]), v / MIB)
+        (int(s.ax.concurrency), v / MIB)
         for s in scenarios.values()
         if s.phase == DAG_RUN
         and s.size == size
         and successful(s)
-        and s.axes.get("concurrency")
+        and s.ax.concurrency
         and axes_key(s.config, FIT_DROP) == key
         for v in s.values["memory"]
     ]
@@ -72,7 +73,7 @@ def worker_lines(
     points = _worker_points(scenarios, pick, size)
     fit = fit_slots(points)
     if fit is None:
-        c = pick.config.get("concurrency", "?")
+        c = AxisValues.of(pick.config).concurrency or "?"
         return [
             f"{fmt_mib(pick.memory)} at concurrency {c} (one concurrency measured: no per-slot fit)"
         ]

@@ -24,6 +24,7 @@ from harness.compare.configs import (
 from harness.compare.samples import ScenarioSamples
 from harness.compare.stats import Spread
 from harness.registry.names import DAG_RUN
+from harness.registry.values import AxisValues
 from harness.store import figures as fig
 from harness.store.record import Record
 from harness.verdicts import minworker as mw
@@ -89,7 +90,7 @@ class CeleryRun:
     @property
     def watcher(self) -> bool:
         """WATCHER: one more worker took the producer's queue."""
-        return self.config.get("execution_mode") == "WATCHER"
+        return AxisValues.of(self.config).execution_mode == "WATCHER"
 
 
 def celery_key(size: int | str | None, config: dict[str, Any]) -> tuple[Any, ConfigKey]:
@@ -230,11 +231,11 @@ def celery_runs(scenarios: dict[str, ScenarioSamples]) -> list[CeleryRun]:
 
 
 def _order(c: CeleryRun) -> tuple[Any, ...]:
-    a = c.config
+    a = AxisValues.of(c.config)
     return (
         size_sort_key(c.size),
-        str(a.get("execution_mode")),
-        str(a.get("execution_invocation")),
+        str(a.execution_mode),
+        str(a.execution_invocation),
         c.other,
-        int(a.get("worker_concurrency") or 0),
+        int(a.worker_concurrency or 0),
     )

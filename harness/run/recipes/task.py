@@ -48,7 +48,9 @@ def model_graph(tasks: dict[str, dict[str, Any]]) -> dict[str, set[str]]:
     return {t: parents(t, set()) for t in runs}
 
 
-def sample_tasks(tasks: dict[str, dict[str, Any]], execution_mode: str, n: int) -> dict[str, str]:
+def sample_tasks(
+    tasks: dict[str, dict[str, Any]], execution_mode: str | None, n: int
+) -> dict[str, str]:
     """Role -> task id: a root model, a middle one and a leaf of the model graph (at most n).
 
     Under WATCHER the producer runs dbt for the whole DAG and the model tasks are
@@ -96,7 +98,7 @@ def run_task(ctx: Context) -> Outcome:
     if probe.status != "ok":
         return probe
     tasks = report["dags"][DAG_ID]["tasks"]
-    sample = sample_tasks(tasks, ctx.axes["execution_mode"], ctx.task_sample)
+    sample = sample_tasks(tasks, ctx.scenario.ax.execution_mode, ctx.task_sample)
     role = ctx.role
     if role not in sample:
         return Outcome("error", None, f"no task for role {role!r} in this DAG")
@@ -114,7 +116,7 @@ def run_task(ctx: Context) -> Outcome:
     figures: dict[str, Any] = {"task_id": task_id, "role": role, "sample": sample, "dbt": dbt}
     figures["cosmos_seen"] = cosmos_seen(log_since(ctx.log, start).decode(errors="replace"))
     figures.update(read_debug_xcom(ctx.ws.db))
-    if ctx.axes["debug_mode"] and "cosmos_debug_max_memory_mb" not in figures:
+    if ctx.scenario.ax.debug_mode and "cosmos_debug_max_memory_mb" not in figures:
         # `airflow tasks test` keeps no XCom of its temporary run; Cosmos logs the
         # same figure it pushes.
         logged = read_debug_log(ctx.log)
