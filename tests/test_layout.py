@@ -270,11 +270,8 @@ def test_test_modules_share_helpers_without_importing_each_other() -> None:
 AXES_BY_NAME = r"""\.axes\s*(?:\.get\s*\(|\[)\s*["']"""
 AXES_TYPED = ("compare", "size", "guide", "verdicts", "report", "history", "advise", "store",
               "run/recipes")  # fmt: skip
-AXES_BY_NAME_LEFT = {
-    # AxisValues types every axis Optional (a record lacks those that do not act), but
-    # import_statement needs the scenario's values, which are never None: no typed read yet.
-    "run/recipes/imports.py": ("memory_optimised_imports", "import_target"),
-}
+AXES_BY_NAME_LEFT: dict[str, tuple[str, ...]] = {}
+"""Modules allowed a read by name, and of which axes (none today)."""
 
 
 def test_no_converted_module_reads_axes_by_a_string_name() -> None:

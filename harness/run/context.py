@@ -13,6 +13,7 @@ from typing import Any
 
 from harness.measure import measure
 from harness.measure.result import MeasureResult
+from harness.registry.values import AxisValues
 from harness.scenarios.model import Scenario
 from harness.stack.dbtlog import LogCursor
 from harness.stack.projects import PreparedProject
@@ -50,6 +51,11 @@ class Context:
     def axes(self) -> dict[str, Any]:
         return self.scenario.axes
 
+    @property
+    def ax(self) -> AxisValues:
+        """The scenario's axis values, typed (harness.registry.values)."""
+        return self.scenario.ax
+
     limit_mib: int | None = None
     """A limit that overrides the axis worker_limit_mib (the min_worker bisection)."""
     role: str | None = None
@@ -81,7 +87,7 @@ class Context:
 
     @property
     def limit_bytes(self) -> int | None:
-        mib = self.limit_mib if self.limit_mib is not None else int(self.axes["worker_limit_mib"])
+        mib = self.limit_mib if self.limit_mib is not None else int(self.ax.worker_limit_mib or 0)
         return mib * 1024 * 1024 if mib else None
 
     def env(self, api_port: int | None = None) -> dict[str, str]:

@@ -19,7 +19,7 @@ def run_dbt_baseline(ctx: Context) -> Outcome:
         dbt_bin(),
         "build",
         "--threads",
-        str(ctx.scenario.ax.concurrency),
+        str(ctx.ax.concurrency),
         *p.dbt_args(ctx.ws.target),
     ]
     env = p.env(ctx.ws.warehouse, log_dir=ctx.ws.tmp)
@@ -29,4 +29,4 @@ def run_dbt_baseline(ctx: Context) -> Outcome:
         # The same full build a task's upstream needs: the project's tasks read it.
         for name in PHASES[ctx.phase].makes:
             p.adopt(name, ctx.ws.warehouse)
-    return Outcome(status, result, reason, {"threads": ctx.scenario.ax.concurrency, "dbt": dbt})
+    return Outcome(status, result, reason, {"threads": ctx.ax.concurrency, "dbt": dbt})

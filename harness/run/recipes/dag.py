@@ -45,7 +45,7 @@ def dag_spec(ctx: Context) -> DagSpec:
 
 def selected_models(ctx: Context) -> list[str]:
     """The models a run_nodes run covers (harness.stack.selection); empty: the whole DAG."""
-    n = ctx.scenario.ax.run_nodes or 0
+    n = ctx.ax.run_nodes or 0
     return run_selection(ctx.project.manifest(), n) if n and ctx.project else []
 
 

@@ -60,19 +60,19 @@ def run_dag_run(ctx: Context) -> Outcome:
 def _dag_run_once(ctx: Context, selected: tuple[str, ...]) -> Outcome:
     assert ctx.project is not None
     with ctx.step("warehouse"):
-        if ctx.scenario.ax.run_nodes:
+        if ctx.ax.run_nodes:
             # A slice of the models runs on top of its upstream tables, as mid-DAG tasks do.
             shutil.copy2(ctx.project.built_warehouse(), ctx.ws.warehouse)
         else:
             ctx.project.fresh_warehouse(ctx.ws.warehouse)
     port = free_port()
     env = ctx.env(api_port=port)
-    watcher = ctx.scenario.ax.execution_mode == "WATCHER"
+    watcher = ctx.ax.execution_mode == "WATCHER"
     watchdog = ShutdownWatchdog(ctx.ws.db, SHUTDOWN_GRACE_S)
     cmd = [airflow_bin(env), "dags", "test", DAG_ID, "--use-executor"]
     cluster: Cluster | None = None
     cluster_cm: contextlib.AbstractContextManager[Cluster | None]
-    if ctx.scenario.ax.executor == "celery":
+    if ctx.ax.executor == "celery":
         cluster_cm, env = _celery(ctx, env, port, watcher)
         # The limit sizes each worker (celery.py); the scheduler loop runs without one.
         scheduler = dataclasses.replace(ctx, limit_mib=0)

@@ -19,7 +19,9 @@ def import_statement(optimised: bool, target: str = "DbtDag") -> str:
 
 def run_import(ctx: Context) -> Outcome:
     """A fresh interpreter imports Airflow and Cosmos's DbtDag, as a DAG file does."""
-    code = import_statement(ctx.axes["memory_optimised_imports"], ctx.axes["import_target"])
+    optimised, target = ctx.ax.memory_optimised_imports, ctx.ax.import_target
+    assert optimised is not None and target is not None  # a scenario carries every axis
+    code = import_statement(optimised, target)
     result = ctx.run([ctx.python, "-c", code], ctx.env())
     status, reason = status_of(result, ctx.log)
     return Outcome(status, result, reason, {"statement": code})

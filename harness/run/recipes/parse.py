@@ -18,5 +18,5 @@ def run_dag_parse(ctx: Context) -> Outcome:
     if failed is not None:
         return failed
     outcome, _ = parse_report(ctx, dag_file, measured=True)
-    outcome.figures["cache"] = ctx.scenario.ax.cache
+    outcome.figures["cache"] = ctx.ax.cache
     return outcome

@@ -56,7 +56,7 @@ def prepare_cache(ctx: Context, dag_file: Path) -> Outcome | None:
     failed = _prepare_partial_parse(ctx)
     if failed is not None:
         return failed
-    if ctx.scenario.ax.cache == "warm":
+    if ctx.ax.cache == "warm":
         outcome, _ = parse_report(ctx, dag_file, measured=False)
         if outcome.status != "ok":
             return outcome

@@ -98,7 +98,7 @@ def run_task(ctx: Context) -> Outcome:
     if probe.status != "ok":
         return probe
     tasks = report["dags"][DAG_ID]["tasks"]
-    sample = sample_tasks(tasks, ctx.scenario.ax.execution_mode, ctx.task_sample)
+    sample = sample_tasks(tasks, ctx.ax.execution_mode, ctx.task_sample)
     role = ctx.role
     if role not in sample:
         return Outcome("error", None, f"no task for role {role!r} in this DAG")
@@ -116,7 +116,7 @@ def run_task(ctx: Context) -> Outcome:
     figures: dict[str, Any] = {"task_id": task_id, "role": role, "sample": sample, "dbt": dbt}
     figures["cosmos_seen"] = cosmos_seen(log_since(ctx.log, start).decode(errors="replace"))
     figures.update(read_debug_xcom(ctx.ws.db))
-    if ctx.scenario.ax.debug_mode and "cosmos_debug_max_memory_mb" not in figures:
+    if ctx.ax.debug_mode and "cosmos_debug_max_memory_mb" not in figures:
         # `airflow tasks test` keeps no XCom of its temporary run; Cosmos logs the
         # same figure it pushes.
         logged = read_debug_log(ctx.log)
