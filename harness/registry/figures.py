@@ -206,7 +206,7 @@ class DagRunFigures(ExecutorFigures):
     """Seconds from the command's start to its DagRun's end: the time figure of a run
     ended by the watchdog (harness.store.timing)."""
     airflow_race_retried: bool | None = None
-    """The run was repeated once after Airflow's scheduler race (trap 21)."""
+    """The run was repeated after Airflow's scheduler race (trap 21; at most twice)."""
 
 
 @dataclass

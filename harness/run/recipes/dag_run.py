@@ -29,30 +29,35 @@ from harness.stack.workspace import airflow_bin, log_since, log_size, service_lo
 # a success while the task instance still read "queued" (seen here with WATCHER's
 # deferrable sensors under `dags test --use-executor`, about 1 run in 10).
 # The same race shows with the task instance still "running" (seen on a real project).
+# Twice in a row on a loaded machine (the suite of 2026-12-07): so up to two repeats.
 AIRFLOW_RACE = re.compile(
     rb"finished with state success, but the task instance's state attribute is (queued|running)"
 )
 
 
+RACE_ATTEMPTS = 3
+"""A DAG run lost to AIRFLOW_RACE is repeated at most twice."""
+
+
 def run_dag_run(ctx: Context) -> Outcome:
     """The whole DAG through the real LocalExecutor, tasks in their own worker processes.
 
-    A run lost to AIRFLOW_RACE is run once more from the same cold or warm state; the
-    record says so (``figures["airflow_race_retried"]``)."""
+    A run lost to AIRFLOW_RACE is run again (at most RACE_ATTEMPTS in all) from the same
+    cold or warm state; the record says so (``figures["airflow_race_retried"]``)."""
     # The spec is kept: its selection (run_nodes) is a figure, read from the manifest once.
     spec = dag_spec(ctx)
     dag_file = write_dag_file(ctx, spec)
-    for attempt in (1, 2):
+    for attempt in range(1, RACE_ATTEMPTS + 1):
         failed = prepare_cache(ctx, dag_file)
         if failed is not None:
             return failed
         start = log_size(ctx.log)
         outcome = _dag_run_once(ctx, spec.select)
-        if outcome.status != "error" or attempt == 2 or not ctx.log.exists():
+        if outcome.status != "error" or attempt == RACE_ATTEMPTS or not ctx.log.exists():
             break
         if not AIRFLOW_RACE.search(log_since(ctx.log, start)):
             break
-    if attempt == 2:
+    if attempt > 1:
         outcome.figures["airflow_race_retried"] = True
     return outcome
 
