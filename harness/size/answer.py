@@ -112,12 +112,11 @@ def _what_failed(d: Deployment, r: Record) -> tuple[str, str]:
     """A failed run's cause, short: a DAG run with a failed task says which task, when,
     and the deployment's peak by then (a lower bound of what it needs); else the
     record's reason's first line. (what, detail ending in "; " or empty)."""
-    tasks = r.figs.tasks if isinstance(r.figs.tasks, dict) else {}
-    failed = sorted((t, v) for t, v in tasks.items() if v.get("state") == "failed")
+    failed = sorted(t for t, state in r.figs.task_states().items() if state == "failed")
     peaks = d.peaks(r)
-    if failed and peaks:
-        task, info = failed[0]
-        took = info.get("duration_s") or 0
+    if failed and peaks and isinstance(r.figs.tasks, dict):
+        task = failed[0]
+        took = r.figs.tasks[task].get("duration_s") or 0
         return f"a task failed at {max(peaks):.0f} MiB", f"{task} after {took:.0f} s; "
     return ((r.reason or "").strip().splitlines()[0][:120] if r.reason else ""), ""
 
