@@ -29,8 +29,8 @@ Where the records cannot support an answer, the fit refuses it and says why
   12 MiB, while the LocalExecutor worker's peaks there scatter by ±20-30 MiB about the
   fit (the DAG's shape, which tasks overlap: its whole runs at 10 and 30 models, 2 slots,
   differ by 60 MiB), so the slope fitted there is noise, and extrapolated tenfold it
-  missed 1000 models by +92% to +387%. A single task's peaks scatter by ±2-9 MiB (pod
-  per task, DAG processor), so there 10 to 100 models do show the growth. Below the
+  missed 1000 models by +92% to +387%. A single process's peaks scatter by ±1-10 MiB
+  (pod per task, DAG processor), so there 10 to 100 models do show the growth. Below the
   smallest size the growth terms add little, so a prediction there is only marked as
   extrapolated.
 """
@@ -92,8 +92,8 @@ class Fit:
             return f"measured at {_listed(self.sizes)} models only: no growth with size"
         if len(self.slots) > 1 and "models*slots" not in self.terms and models not in self.sizes:
             # One per-slot cost for every size: wrong wherever the tasks' manifest grows.
-            return ("not enough comparable records: slots varied at one size only, so the "
-                    "per-slot cost's growth with size is unknown")  # fmt: skip
+            return ("not enough comparable records: slots varied at fewer than two sizes, so "
+                    "the per-slot cost's growth with size is unknown")  # fmt: skip
         if models > max(self.sizes) and self.beyond is not None:
             return self.beyond
         return None
