@@ -49,7 +49,8 @@ class Sized:
     95% bound, whichever the basis, plus MARGIN; None when nothing answers."""
     basis: str
     """measured, predicted, extrapolated, failed (every measurement at this size and
-    slots failed) or none."""
+    slots failed), refused (the model does not answer here: ``refused`` says why) or
+    none."""
     measured_mib: list[float] = field(default_factory=list)
     prediction: Prediction | None = None
     formula: str | None = None
@@ -64,6 +65,8 @@ class Sized:
     fit_sizes: tuple[int, ...] = ()
     fit_slots: tuple[int, ...] = ()
     validation: list[Validation] = field(default_factory=list)
+    refused: str | None = None
+    """Why the model gives no prediction here (Fit.refusal), where it gives none."""
 
 
 def round_up(mib: float) -> int:
@@ -130,7 +133,8 @@ def size_one(
     slots = req.slots if d.slots_axis else 1
     here = [o.mib for o in obs if o.models == req.models and o.slots == slots]
     model: Fit | None = fit(obs)
-    prediction = model.predict(req.models, slots) if model else None
+    refused = model.refusal(req.models, slots) if model else None
+    prediction = model.predict(req.models, slots) if model and not refused else None
     failures = _failures(d, records, req, slots)
     if failures and not here:
         # Nothing this size succeeded: no memory makes it work (a timeout is not memory).
@@ -140,6 +144,8 @@ def size_one(
     elif prediction is not None:
         basis = "extrapolated" if prediction.extrapolated else "predicted"
         give = max(prediction.high_mib or prediction.mib, prediction.mib * (1 + MARGIN))
+    elif refused:
+        basis, give = "refused", None
     else:
         basis, give = "none", None
     return Sized(
@@ -150,7 +156,7 @@ def size_one(
         failures=failures,
         fit_points=model.points if model else 0, fit_sizes=model.sizes if model else (),
         fit_slots=model.slots if model else (),
-        validation=leave_one_size_out(obs) if validate else [],
+        validation=leave_one_size_out(obs) if validate else [], refused=refused,
     )  # fmt: skip
 
 

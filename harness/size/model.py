@@ -12,6 +12,27 @@ with the distance from the measured points, so an extrapolation carries its own 
 interval; it is also marked as extrapolated. Leave-one-size-out validation refits
 without each measured project size and predicts it, which is the error a user at an
 unmeasured size can expect.
+
+Where the records cannot support an answer, the fit refuses it and says why
+(``Fit.refusal``) rather than print a number:
+
+- a slot count or a size the fit has no term for (records at one slot count only give no
+  per-slot cost: the fit would print the same peak at every slot count);
+- a size not measured, for a worker whose records vary in slots but cannot give the
+  per-slot cost's growth with size (``models x slots``: slots varied at two sizes or
+  more): each task process loads the whole manifest, so one per-slot cost for every size
+  is wrong away from the sizes measured;
+- a project larger than the largest measured, unless a task's growth over the sizes
+  fitted (TASK_MIB_PER_MODEL x their span) stands out of the fit's noise (NOISE_TIMES x
+  its residual standard error). The 95% interval assumes the line is right; where the
+  growth is within the noise it is not: from 10 to 100 models a task process grows some
+  12 MiB, while the LocalExecutor worker's peaks there scatter by ±20-30 MiB about the
+  fit (the DAG's shape, which tasks overlap: its whole runs at 10 and 30 models, 2 slots,
+  differ by 60 MiB), so the slope fitted there is noise, and extrapolated tenfold it
+  missed 1000 models by +92% to +387%. A single process's peaks scatter by ±1-10 MiB
+  (pod per task, DAG processor), so there 10 to 100 models do show the growth. Below the
+  smallest size the growth terms add little, so a prediction there is only marked as
+  extrapolated.
 """
 
 from __future__ import annotations
@@ -20,15 +41,19 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.size.deployments import Observation
 
-if TYPE_CHECKING:
-    pass
-
 ALPHA = 0.05
 """Prediction intervals are 95%."""
+TASK_MIB_PER_MODEL = 0.13
+"""A task process's growth with the project: one LOCAL task is about 287 + 0.13 x models
+MiB (the pod per task records, 10 to 5000 models, within about 3%)."""
+NOISE_TIMES = 2.0
+"""A fit extrapolates to larger projects only where a task's growth over its sizes
+(TASK_MIB_PER_MODEL x their span) is at least this many residual standard errors: about
+the half-width of a single peak's 95% band, so the slope over sizes is not the noise's."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +81,22 @@ class Fit:
     slots: tuple[int, ...]
     r2: float | None
     _result: Any
+    beyond: str | None = None
+    """Why the fit does not extrapolate beyond its largest size (None: it may)."""
+
+    def refusal(self, models: int, slots: int) -> str | None:
+        """Why the fit gives no prediction at ``models`` and ``slots`` (None: it does)."""
+        if "slots" not in self.terms and slots not in self.slots:
+            return f"measured at {_listed(self.slots)} slot(s) only: no per-slot cost"
+        if "models" not in self.terms and models not in self.sizes:
+            return f"measured at {_listed(self.sizes)} models only: no growth with size"
+        if len(self.slots) > 1 and "models*slots" not in self.terms and models not in self.sizes:
+            # One per-slot cost for every size: wrong wherever the tasks' manifest grows.
+            return ("not enough comparable records: slots varied at fewer than two sizes, so "
+                    "the per-slot cost's growth with size is unknown")  # fmt: skip
+        if models > max(self.sizes) and self.beyond is not None:
+            return self.beyond
+        return None
 
     def predict(self, models: int, slots: int) -> Prediction:
         """The peak at ``models`` and ``slots``, with its 95% prediction interval."""
@@ -82,6 +123,10 @@ class Fit:
             else:
                 parts.append(f"{value:+.3g} x {term.replace('*', ' x ')}")
         return " ".join(parts).replace(" +", " + ").replace(" -", " - ") + " MiB"
+
+
+def _listed(values: Sequence[int]) -> str:
+    return ", ".join(map(str, values))
 
 
 def _row(terms: Sequence[str], models: int, slots: int) -> list[float]:
@@ -128,11 +173,36 @@ def fit(observations: Sequence[Observation]) -> Fit | None:
     y = np.array([o.mib for o in observations])
     result = sm.OLS(y, x).fit()
     r2 = float(result.rsquared) if len(terms) > 1 else None
+    sizes = sorted({o.models for o in observations})
     return Fit(
         terms, tuple(float(p) for p in result.params), len(observations),
         tuple(sorted({o.models for o in observations})),
         tuple(sorted({o.slots for o in observations})), r2, result,
+        _beyond(sizes, result),
     )  # fmt: skip
+
+
+def _medians(observations: Sequence[Observation], size: int) -> dict[int, float]:
+    """slots -> the median peak measured at ``size`` models with that many slots."""
+    groups: dict[int, list[float]] = {}
+    for o in observations:
+        if o.models == size:
+            groups.setdefault(o.slots, []).append(o.mib)
+    return {slots: statistics.median(peaks) for slots, peaks in sorted(groups.items())}
+
+
+def _beyond(sizes: Sequence[int], result: Any) -> str | None:
+    """Why a fit over ``sizes`` with statsmodels ``result`` must not extrapolate beyond its
+    largest size, or None: the growth a task process shows over the span must stand out of
+    the fit's own noise (its residual standard error, lack of fit included)."""
+    growth = TASK_MIB_PER_MODEL * (max(sizes) - min(sizes))
+    noise = math.sqrt(result.scale) if result.df_resid > 0 else math.inf
+    if growth < NOISE_TIMES * noise:
+        return (
+            f"does not hold beyond {max(sizes)} models: over sizes {_listed(sizes)} a "
+            f"task grows ~{growth:.0f} MiB, within the fit's noise (±{noise:.0f} MiB)"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -143,7 +213,9 @@ class Validation:
     slots: int
     measured_mib: float
     predicted: Prediction | None
-    """None: without this size too few points were left to fit."""
+    """None: without this size too few points were left to fit, or the fit refused."""
+    refused: str | None = None
+    """Why the fit made without this size gave no prediction of it (Fit.refusal)."""
 
     @property
     def error(self) -> float | None:
@@ -167,11 +239,8 @@ def leave_one_size_out(observations: Sequence[Observation]) -> list[Validation]:
     for size in sorted({o.models for o in observations}):
         rest = [o for o in observations if o.models != size]
         model = fit(rest) if rest else None
-        groups: dict[int, list[float]] = {}
-        for o in observations:
-            if o.models == size:
-                groups.setdefault(o.slots, []).append(o.mib)
-        for slots, peaks in sorted(groups.items()):
-            predicted = model.predict(size, slots) if model is not None else None
-            out.append(Validation(size, slots, statistics.median(peaks), predicted))
+        for slots, measured in _medians(observations, size).items():
+            refused = model.refusal(size, slots) if model is not None else None
+            predicted = None if model is None or refused else model.predict(size, slots)
+            out.append(Validation(size, slots, measured, predicted, refused))
     return out

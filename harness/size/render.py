@@ -15,6 +15,8 @@ from harness.store.record import Record
 
 def _interval(s: Sized) -> str:
     p = s.prediction
+    if s.refused:
+        return f"no prediction: {s.refused}"
     if p is None:
         return "no model (too few records)"
     band = (
@@ -52,6 +54,9 @@ def render_sized(req: Request, answers: list[Sized], current: Current) -> str:
         errors = [abs(e) for v in s.validation if (e := v.error) is not None]
         if errors:
             lines.append(f"  leave-one-size-out error: up to {max(errors):.0%}")
+        if left := sorted({v.models for v in s.validation if v.refused}):
+            lines.append(f"  left out, not predicted (the model does not answer there): "
+                         f"{', '.join(map(str, left))} models")  # fmt: skip
         if s.sources:
             lines.append(f"  from: {', '.join(s.sources)}")
     lines += [
@@ -76,10 +81,13 @@ def validation_row(v: Validation) -> dict[str, Any]:
         "extrapolated": p.extrapolated if p else None,
         "error": round(v.error, 4) if v.error is not None else None,
         "covered": v.covered,
+        "refused": v.refused,
     }  # fmt: skip
 
 
 def _predicted_cell(row: dict[str, Any]) -> str:
+    if row["refused"]:
+        return f"not predicted: {row['refused']}"
     if row["predicted_mib"] is None:
         return "too few points"
     band = f" ({row['low_mib']:.0f}-{row['high_mib']:.0f})" if row["low_mib"] is not None else ""

@@ -38,6 +38,8 @@ def cell(s: Sized) -> str:
     if s.basis == "failed":
         # "status: what failed: details (run)" -> "fails: what failed"
         return "fails: " + s.failures[0].split(": ")[1].split(" (")[0]
+    if s.basis == "refused":
+        return "not predicted"
     if s.give_mib is None:
         return "-"
     p = s.prediction
@@ -63,7 +65,9 @@ LEGEND = (
     f"MiB to give, the largest measured peak plus {MARGIN:.0%} for run-to-run spread; "
     "(p): predicted by the sizing model within the measured sizes, (x): extrapolated "
     "beyond them, each with [the model's peak: its 95% prediction interval] (`harness size` "
-    "names the records it was fitted from); fails: every "
+    "names the records it was fitted from); not predicted: the records cannot support a "
+    "prediction there (`harness size` says why: e.g. their sizes span too few models to "
+    "extrapolate the growth); fails: every "
     "measurement at that size failed, with the worker's peak when a task failed (memory "
     "cures neither a timeout nor, at many slots, tasks waiting on DuckDB's one writer "
     "past dbt-duckdb's retries: docs/ARCHITECTURE.md, trap 15). dbtRunner, "
@@ -93,15 +97,21 @@ def machine_line(info: RunInfo) -> str:
 
 
 def validation_summary(records: list[Record]) -> str:
-    """Each deployment's largest leave-one-size-out error, as one line."""
+    """Each deployment's largest leave-one-size-out error, and the sizes its fit without
+    them refused to predict, as one line."""
     parts = []
     for d in DEPLOYMENTS:
-        errors = [
-            abs(e)
+        checks = [
+            (mode, v)
             for mode in d.modes
             for v in leave_one_size_out(observations(d, records, mode, "DBT_RUNNER"))
-            if (e := v.error) is not None
         ]
-        if errors:
-            parts.append(f"{d.name} {max(errors):.0%}")
+        errors = [abs(e) for _, v in checks if (e := v.error) is not None]
+        refused = sorted({(mode, v.models) for mode, v in checks if v.refused})
+        part = f"{d.name} {max(errors):.0%}" if errors else ""
+        if refused:
+            left = ", ".join(f"{mode} {models}" for mode, models in refused)
+            part += f"{' ' if part else d.name + ' '}(left out, not predicted: {left} models)"
+        if part:
+            parts.append(part)
     return "; ".join(parts)
