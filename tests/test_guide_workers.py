@@ -1,7 +1,8 @@
 """The DBT_RUNNER row judged where its claim is made (issue 28, Cosmos #2295): pairs of
 Celery dag_runs that differ only in execution_invocation, on the worker's peak (the tasks'
 worker for LOCAL, the producer's for WATCHER) and the run's time, one place per
-worker_concurrency (harness.guide.workers), on records built in code."""
+worker_concurrency (harness.guide.workers), on records built in code; and WATCHER's row
+on Celery runs that differ only in execution_mode, on the workers' peaks summed."""
 
 from __future__ import annotations
 
