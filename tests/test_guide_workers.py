@@ -1,13 +1,15 @@
 """The DBT_RUNNER row judged where its claim is made (issue 28, Cosmos #2295): pairs of
 Celery dag_runs that differ only in execution_invocation, on the worker's peak (the tasks'
 worker for LOCAL, the producer's for WATCHER) and the run's time, one place per
-worker_concurrency (harness.guide.workers), on records built in code."""
+worker_concurrency (harness.guide.workers), on records built in code; and WATCHER's row
+on Celery runs that differ only in execution_mode, on the workers' peaks summed."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
 
+import pytest
 from report_fixtures import records
 
 from harness import guide
@@ -21,16 +23,17 @@ CELERY = {"executor": "celery", "run_nodes": 8, "load_mode": "DBT_MANIFEST"}
 
 
 def celery_run(workers_mib: dict[str, float], invocation: str, status: str = "ok",
-               models: int = 100, k: int = 4, **axes: Any) -> list[Record]:  # fmt: skip
+               models: int = 100, k: int = 4, reps: int = 3, evidence: dict | None = None,
+               **axes: Any) -> list[Record]:  # fmt: skip
     """Three repetitions of a Celery dag_run whose scheduler loop peaks at 250 MiB on both
     sides (the run's own peak), with the workers of ``workers_mib`` (role -> MiB), each
     repetition's a little apart so that the t-test has a spread."""
     out = []
-    for i in range(3):
+    for i in range(reps):
         peaks = [{"name": f"w-{role}", "role": role, "peak_tree_bytes": mib * (1 + 0.01 * i) * MIB}
                  for role, mib in workers_mib.items()]  # fmt: skip
         (r,) = records("dag_run", models, 250, 60, reps=1, status=status, seed=i,
-                       evidence={"workers": peaks}, worker_concurrency=k,
+                       evidence={"workers": peaks, **(evidence or {})}, worker_concurrency=k,
                        execution_invocation=invocation, **CELERY, **axes)  # fmt: skip
         out.append(dataclasses.replace(r, repetition=i))
     return out
@@ -112,9 +115,35 @@ def test_an_oom_killed_dbt_runner_worker_decides_the_pair() -> None:
     assert row.verdict == guide.OPPOSITE
 
 
-def test_celery_runs_enter_no_other_contrast() -> None:
+def test_celery_runs_enter_no_contrast_but_on_a_worker() -> None:
     recs = celery_run({"tasks": 1000}, "DBT_RUNNER") + celery_run(
         {"producer": 500, "sensors": 300}, "DBT_RUNNER", execution_mode="WATCHER")  # fmt: skip
     rows = {r.option.key: r for r in guide.evaluate(group_scenarios(recs))}
-    assert rows["watcher"].pairs == [] and rows["watcher"].verdict == guide.NOT_MEASURED
+    # WATCHER against LOCAL on the workers only (the loop's 250 MiB on both sides is not
+    # compared), and no sensor deferred here: shown, not judged
+    (pair,) = rows["watcher"].pairs
+    assert pair.place == "dag_run, Celery workers summed at worker_concurrency 4"
+    assert not pair.acted and rows["watcher"].verdict == guide.NOT_MEASURED
     assert rows["dbt_runner"].pairs == []
+
+
+@pytest.mark.parametrize("models", [1000, 5000])
+def test_watcher_on_celery_is_judged_on_its_workers_summed(models: int) -> None:
+    """run_nodes Celery runs that differ only in execution_mode (sizing.toml's shape) fill
+    row 5's cell at their size: the producer's and the sensors' workers together against
+    LOCAL's tasks worker, one place per worker_concurrency."""
+    deferred = {"deferred_tasks": ["stg_00001.run"]}
+    recs = celery_run({"tasks": 1300}, "DBT_RUNNER", models=models, reps=2)
+    recs += celery_run({"producer": 630, "sensors": 640}, "DBT_RUNNER", models=models, reps=2,
+                       evidence=deferred, execution_mode="WATCHER")  # fmt: skip
+    recs += celery_run({"tasks": 560}, "DBT_RUNNER", models=models, reps=2, k=1)
+    recs += celery_run({"producer": 570, "sensors": 370}, "DBT_RUNNER", models=models, reps=2,
+                       k=1, evidence=deferred, execution_mode="WATCHER")  # fmt: skip
+    row = {r.option.key: r for r in guide.evaluate(group_scenarios(recs))}["watcher"]
+    by_k = {p.place[-1]: p for p in row.pairs}
+    assert 0.96 < by_k["4"].changes["memory"].ratio < 0.99  # 1270 / 1300
+    assert 1.66 < by_k["1"].changes["memory"].ratio < 1.70  # 940 / 560: two workers for one
+    assert by_k["4"].outcome("memory") == guide.SAME
+    assert by_k["1"].outcome("memory") == guide.WORSENED
+    assert row.size_verdicts[models] == guide.MIXED
+    assert "the opposite at" in row.where and "worker_concurrency 1)" in row.where

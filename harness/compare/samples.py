@@ -109,11 +109,14 @@ def size_of(axes: dict[str, Any]) -> int | str | None:
     return None
 
 
-def worker_peaks(s: ScenarioSamples, roles: Iterable[str] | None = None) -> list[float]:
+def worker_peaks(
+    s: ScenarioSamples, roles: Iterable[str] | None = None, total: bool = False
+) -> list[float]:
     """The largest Celery worker's peak (bytes) of each ok repetition, among the workers
-    of ``roles`` (figures.workers' role: tasks, producer, sensors; None: any). A Celery
-    dag_run's own peak is its scheduler loop's: its tasks ran in the workers' cgroups.
-    Empty under the LocalExecutor, or when no worker of those roles was recorded."""
+    of ``roles`` (figures.workers' role: tasks, producer, sensors; None: any); with
+    ``total``, their peaks summed (the memory the run's workers were given together). A
+    Celery dag_run's own peak is its scheduler loop's: its tasks ran in the workers'
+    cgroups. Empty under the LocalExecutor, or when no worker of those roles was recorded."""
     wanted = None if roles is None else set(roles)
     out = []
     for r in s.records:
@@ -125,7 +128,7 @@ def worker_peaks(s: ScenarioSamples, roles: Iterable[str] | None = None) -> list
         ]
         found = [float(p) for p in peaks if isinstance(p, int | float) and p > 0]
         if found:
-            out.append(max(found))
+            out.append(sum(found) if total else max(found))
     return out
 
 

@@ -43,6 +43,10 @@ class Contrast:
     is the scheduler loop's."""
     metrics: tuple[str, ...] | None = None
     """The metrics judged, when not the option's own."""
+    summed: bool = False
+    """On a worker, the peaks of every worker of the run summed (what a deployment gives
+    its workers together), not the one worker that runs dbt: for a contrast whose sides
+    run different workers (WATCHER's producer's and sensors' against LOCAL's tasks')."""
 
 
 @dataclass(frozen=True)
@@ -182,6 +186,18 @@ OPTIONS: tuple[GuideOption, ...] = (
         (
             Contrast(
                 "dag_run", "execution_mode", fixed("WATCHER", "LOCAL"), "dag_run: WATCHER vs LOCAL"
+            ),
+            # On Celery WATCHER runs two workers (the producer's, the sensors') where LOCAL
+            # runs one: the memory the deployment gives its workers is their sum.
+            Contrast(
+                "dag_run",
+                "execution_mode",
+                fixed("WATCHER", "LOCAL"),
+                "dag_run on Celery workers: WATCHER vs LOCAL, the workers' peaks summed "
+                "(WATCHER: the producer's and the sensors'; LOCAL: the tasks'), at each "
+                "worker_concurrency",
+                on_worker=True,
+                summed=True,
             ),
         ),
     ),

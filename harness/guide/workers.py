@@ -7,7 +7,8 @@ the peak of the worker that runs dbt: the tasks' worker under LOCAL, the produce
 WATCHER (its sensors run no dbt), read as harness.compare.upgrade reads the largest
 worker's (harness.compare.samples.worker_peaks). Each worker_concurrency is a place of its
 own in the row, so that a concurrency or a size that disagrees makes the row "mixed",
-with where.
+with where. A contrast whose sides run different workers (WATCHER against LOCAL) is
+judged on the run's workers' peaks summed instead (Contrast.summed).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def judged_samples(c: Contrast, s: ScenarioSamples) -> ScenarioSamples:
     repetition (none when no such worker was recorded: the pair has no memory change)."""
     if not c.on_worker:
         return s
-    peaks = worker_peaks(s, (worker_role(s.axes),))
+    roles = None if c.summed else (worker_role(s.axes),)
+    peaks = worker_peaks(s, roles, total=c.summed)
     return dataclasses.replace(s, values={**s.values, "memory": peaks})
 
 
@@ -47,4 +49,6 @@ def place(c: Contrast, s: ScenarioSamples) -> str:
     if not c.on_worker:
         return c.phase
     k = s.ax.worker_concurrency
+    if c.summed:
+        return f"{c.phase}, Celery workers summed at worker_concurrency {k}"
     return f"{c.phase}, Celery {worker_role(s.axes)} worker at worker_concurrency {k}"
