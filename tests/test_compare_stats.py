@@ -142,8 +142,9 @@ def test_nightly_on_noise_fails_at_most_one_night_in_20_and_catches_30_percent(
     """A nightly of nightly.toml's shape on the recorded noise, ``history`` earlier nights
     passed: at most 1 of 20 noise nights fails (a gate false-positive rate of 5% a night).
     Power against a +30% memory regression, asserted with room for the 20 nights'
-    chance: at least 90% of the nights at 5 repetitions, 85% at 3, 85% at 2 with history
-    and 60% without, on its first night. A single repetition: without history never judged
+    chance: at least 90% of the nights at 5 repetitions, 85% at 3, 80% at 2 with history
+    (90% over the three histories' 60 nights on 2026-12-07's nightly; at a true 90%, 16
+    of 20 or fewer come one seed in eight) and 60% without, on its first night. A single repetition: without history never judged
     (0%); with history, a regression present two nights running (the newest earlier night
     and NEW) is caught on its second night at least 70% of the nights, and on its first
     night it never fails the gate and is listed as suspected at least 70% of the nights."""
@@ -153,7 +154,7 @@ def test_nightly_on_noise_fails_at_most_one_night_in_20_and_catches_30_percent(
           f"first-night single repetitions failing: {counts['1 first failed'][0]}")
     assert failing <= 0.05 * NIGHTS
     assert caught["3"] >= 0.85 and caught["5"] >= 0.9, caught
-    assert caught["2"] >= (0.85 if history else 0.6), caught
+    assert caught["2"] >= (0.8 if history else 0.6), caught
     assert counts["1 first failed"][0] == 0, counts
     if history:
         assert caught["1"] >= 0.7 and caught["1 first"] >= 0.7, caught
