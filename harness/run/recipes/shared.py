@@ -119,9 +119,10 @@ def keep_cache_state(ctx: Context) -> tuple[Keep, Keep]:
     return save, load
 
 
-def dag_report(ctx: Context, dag_file: Path) -> tuple[Outcome, dict[str, Any]]:
+def dag_report(ctx: Context, dag_file: Path, key: str) -> tuple[Outcome, dict[str, Any]]:
     """The unmeasured DAG import's report (its tasks): parsed, or an earlier
-    measurement's import of the same file."""
+    measurement's import of the same DAG (``key``: the file as it names the prepared
+    project, harness.run.recipes.dag.text_at_project: a pristine copy has its tasks)."""
     got: dict[str, Any] = {}
     outcome = Outcome("ok", None)
 
@@ -137,5 +138,5 @@ def dag_report(ctx: Context, dag_file: Path) -> tuple[Outcome, dict[str, Any]]:
     def load(folder: Path) -> None:
         got.update(json.loads((folder / "report.json").read_text()))
 
-    once(ctx, "dag_import", [dag_file.read_text()], make, save, load)
+    once(ctx, "dag_import", [key], make, save, load)
     return outcome, got

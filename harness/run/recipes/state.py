@@ -23,7 +23,7 @@ import subprocess
 from pathlib import Path
 
 from harness.run.context import Context, Outcome, log_tail
-from harness.run.recipes.dag import dag_spec
+from harness.run.recipes.dag import dag_spec, text_at_project
 from harness.run.recipes.parse_probe import parse_report
 from harness.run.recipes.shared import keep_cache_state, keep_tree, load_tree, offer, once
 from harness.stack.dagfile import DagSpec, render_dag_file, render_profile_module
@@ -99,8 +99,7 @@ def _prime_key(ctx: Context, spec: DagSpec) -> list[str]:
     Cosmos runs the priming dbt ls in a temporary copy of whichever project folder the
     DAG names, so a pristine copy (state changed, before its edit) and the prepared
     project leave the same msgpack."""
-    assert ctx.project is not None
-    return [render_dag_file(dataclasses.replace(spec, project_dir=ctx.project.path))]
+    return [text_at_project(ctx, spec)]
 
 
 def keep_after_parse(ctx: Context, dag_file: Path) -> None:
