@@ -58,7 +58,13 @@ class Figures:
     """Seconds of this measurement's own set-up steps, part of harness_s (workspace:
     the AIRFLOW_HOME and its database; project_copy, cache: the partial-parse state and
     priming parses; dag_import: the task phase's unmeasured DAG import; warehouse: the
-    DuckDB file's copy)."""
+    DuckDB file's copy; keep: after a measured cold parse, the copy of what it left for
+    later measurements, harness.run.recipes.shared). A set-up product copied from an
+    earlier measurement of the run is named in setup_reused."""
+    setup_reused: list[str] | None = None
+    """The set-up products this measurement copied from an earlier one of its run instead
+    of making them (harness.run.recipes.shared: dag_import, prime_cache_dir, ship_msgpack,
+    prime_warm); None: it made all its own."""
     cosmos_env: dict[str, Any] | None = None
     """The side environment with another Cosmos release that measured it (altenv)."""
     cosmos_seen: dict[str, Any] | None = None

@@ -81,6 +81,12 @@ class Context:
     probe_log: Path | None = None
     """min_worker, pod_size: each probe's outcome is appended here as it ends, and a
     probe found here is not run again (a resumed run continues its bisection)."""
+    shared: Path | None = None
+    """Where the run keeps set-up products for the measurements that need the same
+    (harness.run.recipes.shared); None: each is made in the measurement's workspace."""
+    reused: list[str] = field(default_factory=list)
+    """The set-up products this measurement took from an earlier one (figures.setup_reused):
+    the same list in every copy dataclasses.replace makes, as ``steps``."""
     project_dir: Path | None = None
     """The measurement's own copy of the project (partial_parse_state shipped or
     changed), instead of the prepared project's path."""

@@ -107,6 +107,8 @@ def _validate_env(run_dir: RunDir) -> dict[str, str]:
 ALTENV_ROOT = Path(".harness-envs")
 
 ProgressHook = Callable[[Unit, int, float], None]
+WORKSPACE = "measurement"
+"""The folder under the run's work folder that each measurement in turn has as its own."""
 
 
 def execute(
@@ -270,13 +272,15 @@ def _measure_unit(
             return Outcome("error", None, f"project: {prepared}")
         project = prepared
     made_at = time.monotonic()
-    ws = new_workspace(run_dir, f"m{seq:04d}-r{rep}")
+    # Every measurement at one path, one at a time: a set-up product another measurement
+    # made is then exactly what this one would make (harness.run.recipes.shared).
+    ws = new_workspace(run_dir, WORKSPACE)
     workspace_s = round(time.monotonic() - made_at, 3)
     ctx = Context(ws, project, m.scenario, log, spec.timeout_s, run_dir.work / "venvs",
                   phase=m.phase, role=unit.role, task_sample=spec.task_sample,
                   bisect_steps=spec.bisect_steps, note=note,
                   probe_log=run_dir.probe_log(unit.scenario_id, rep),
-                  steps={"workspace": workspace_s})  # fmt: skip
+                  steps={"workspace": workspace_s}, shared=run_dir.work / "shared")  # fmt: skip
     made_before = set(project.setup_s) if project else set()
     t0 = time.monotonic()
     cosmos_env: dict[str, object] = {}
@@ -301,6 +305,8 @@ def _measure_unit(
     figures["harness_s"] = round(time.monotonic() - t0, 3)
     # The seconds of each set-up step of this measurement, beside harness_s (issue 32).
     figures["setup_steps_s"] = dict(ctx.steps)
+    if ctx.reused:
+        figures["setup_reused"] = list(ctx.reused)
     made = {k: v for k, v in (project.setup_s if project else {}).items() if k not in made_before}
     if made:
         figures["setup_s"] = made

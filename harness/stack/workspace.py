@@ -243,3 +243,23 @@ def reset_dbt_ls_cache(ws: Workspace) -> None:
     """Forget the dbt ls cache (the Variables cosmos_cache__*), keep the cache_dir."""
     with sqlite3.connect(ws.db) as conn:
         conn.execute("DELETE FROM variable WHERE key LIKE 'cosmos_cache__%'")
+
+
+def dbt_ls_cache_rows(ws: Workspace) -> list[dict[str, object]]:
+    """The dbt ls cache Variables (cosmos_cache__*) of the measurement's database, as
+    rows without their ids, for put_dbt_ls_cache_rows into another's."""
+    with sqlite3.connect(ws.db) as conn:
+        cur = conn.execute("SELECT * FROM variable WHERE key LIKE 'cosmos_cache__%'")
+        names = [d[0] for d in cur.description]
+        return [{k: v for k, v in zip(names, row, strict=True) if k != "id"} for row in cur]
+
+
+def put_dbt_ls_cache_rows(ws: Workspace, rows: list[dict[str, object]]) -> None:
+    """Write dbt ls cache Variables (dbt_ls_cache_rows of another workspace) in place of
+    this one's."""
+    reset_dbt_ls_cache(ws)
+    with sqlite3.connect(ws.db) as conn:
+        for row in rows:
+            cols = ", ".join(row)
+            marks = ", ".join("?" for _ in row)
+            conn.execute(f"INSERT INTO variable ({cols}) VALUES ({marks})", tuple(row.values()))

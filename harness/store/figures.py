@@ -30,6 +30,7 @@ class Figs:
     harness_s: float | None = None
     setup_s: dict[str, float] | None = None
     setup_steps_s: dict[str, float] | None = None
+    setup_reused: list[str] | None = None
     cosmos_env: dict[str, Any] | None = None
     cosmos_seen: dict[str, Any] | None = None
     # import.

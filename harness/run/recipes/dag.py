@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from harness.run.context import Context
@@ -62,3 +63,13 @@ def write_dag_file(ctx: Context, spec: DagSpec | None = None) -> Path:
     path = ctx.ws.dags / f"{DAG_ID}.py"
     path.write_text(render_dag_file(spec or dag_spec(ctx)))
     return path
+
+
+def text_at_project(ctx: Context, spec: DagSpec | None = None) -> str:
+    """The DAG file of ``spec`` (else the scenario's) as it reads when it names the
+    prepared project instead of the measurement's copy (partial_parse_state shipped,
+    changed): the key of a set-up product that a pristine copy makes the same
+    (harness.run.recipes.shared)."""
+    assert ctx.project is not None
+    spec = spec or dag_spec(ctx)
+    return render_dag_file(dataclasses.replace(spec, project_dir=ctx.project.path))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from harness.run.context import Context, Outcome
 from harness.run.recipes.dag import write_dag_file
 from harness.run.recipes.parse_probe import parse_report
-from harness.run.recipes.state import prepare_cache, project_copy
+from harness.run.recipes.state import keep_after_parse, prepare_cache, project_copy
 
 
 def run_dag_parse(ctx: Context) -> Outcome:
@@ -19,4 +19,7 @@ def run_dag_parse(ctx: Context) -> Outcome:
         return failed
     outcome, _ = parse_report(ctx, dag_file, measured=True)
     outcome.figures["cache"] = ctx.ax.cache
+    if outcome.status == "ok":
+        with ctx.step("keep"):  # after the measured command: its figures are taken
+            keep_after_parse(ctx, dag_file)
     return outcome

@@ -23,9 +23,10 @@ import subprocess
 from pathlib import Path
 
 from harness.run.context import Context, Outcome, log_tail
-from harness.run.recipes.dag import dag_spec
+from harness.run.recipes.dag import dag_spec, text_at_project
 from harness.run.recipes.parse_probe import parse_report
-from harness.stack.dagfile import render_dag_file, render_profile_module
+from harness.run.recipes.shared import keep_cache_state, keep_tree, load_tree, offer, once
+from harness.stack.dagfile import DagSpec, render_dag_file, render_profile_module
 from harness.stack.workspace import dbt_bin, reset_cosmos_cache, reset_dbt_ls_cache
 
 SHIP_PROBE = "harness.run.probes.ship_msgpack"
@@ -57,9 +58,14 @@ def prepare_cache(ctx: Context, dag_file: Path) -> Outcome | None:
     if failed is not None:
         return failed
     if ctx.ax.cache == "warm":
-        outcome, _ = parse_report(ctx, dag_file, measured=False)
-        if outcome.status != "ok":
-            return outcome
+
+        def prime() -> Outcome | None:
+            outcome, _ = parse_report(ctx, dag_file, measured=False)
+            return None if outcome.status == "ok" else outcome
+
+        # The warm cache is made on top of the partial-parse state: its key names both.
+        texts = [dag_file.read_text(), str(state_of(ctx))]
+        return once(ctx, "prime_warm", texts, prime, *keep_cache_state(ctx))
     return None
 
 
@@ -76,8 +82,9 @@ def _prepare_partial_parse(ctx: Context) -> Outcome | None:
     return failed
 
 
-def _prime_cache_dir(ctx: Context) -> Outcome | None:
-    spec = dataclasses.replace(
+def _prime_spec(ctx: Context) -> DagSpec:
+    """The DAG whose unmeasured parse leaves a worker's msgpack in the cache_dir."""
+    return dataclasses.replace(
         dag_spec(ctx),
         load_mode="DBT_LS",
         enable_mock_profile=False,
@@ -85,28 +92,67 @@ def _prime_cache_dir(ctx: Context) -> Outcome | None:
         manifest_path=None,
         dbt_ls_path=None,
     )
+
+
+def _prime_key(ctx: Context, spec: DagSpec) -> list[str]:
+    """prime_cache_dir's key: the priming DAG file, at the prepared project's path.
+    Cosmos runs the priming dbt ls in a temporary copy of whichever project folder the
+    DAG names, so a pristine copy (state changed, before its edit) and the prepared
+    project leave the same msgpack."""
+    return [text_at_project(ctx, spec)]
+
+
+def keep_after_parse(ctx: Context, dag_file: Path) -> None:
+    """After a measured cold parse from an empty cache_dir (state none): what it left is
+    what priming its DAG file would leave, for a warm parse of that file and, if the
+    file is the priming DAG, for a worker's msgpack (harness.run.recipes.shared.offer)."""
+    if ctx.ax.cache != "cold" or state_of(ctx) is not None or ctx.ax.load_mode != "DBT_LS":
+        return
+    text = dag_file.read_text()
+    offer(ctx, "prime_warm", [text, "None"], keep_cache_state(ctx)[0])
+    spec = _prime_spec(ctx)
+    if render_dag_file(spec) == text:
+        keep = keep_tree(ctx.ws.cache_dir, "cache_dir")
+        offer(ctx, "prime_cache_dir", _prime_key(ctx, spec), keep)
+
+
+def _prime_cache_dir(ctx: Context) -> Outcome | None:
+    spec = _prime_spec(ctx)
     prime = ctx.ws.root / "prime" / "prime_dag.py"
     prime.parent.mkdir(exist_ok=True)
     prime.write_text(render_dag_file(spec))
-    outcome, _ = parse_report(ctx, prime, measured=False)
-    reset_dbt_ls_cache(ctx.ws)
-    if outcome.status != "ok":
-        return Outcome("error", outcome.measure, f"priming the cache_dir: {outcome.reason}")
-    return None
+
+    def make() -> Outcome | None:
+        outcome, _ = parse_report(ctx, prime, measured=False)
+        reset_dbt_ls_cache(ctx.ws)
+        if outcome.status != "ok":
+            return Outcome("error", outcome.measure, f"priming the cache_dir: {outcome.reason}")
+        return None
+
+    # The product is the msgpack in the cache_dir (the Variable is dropped above).
+    keep, load = keep_tree(ctx.ws.cache_dir, "cache_dir"), load_tree(ctx.ws.cache_dir, "cache_dir")
+    return once(ctx, "prime_cache_dir", _prime_key(ctx, spec), make, keep, load)
 
 
 def _ship(ctx: Context) -> Outcome | None:
     module = ctx.ws.root / "prime" / "profile_config.py"
     module.parent.mkdir(exist_ok=True)
     module.write_text(render_profile_module(dag_spec(ctx)))
+    assert ctx.project_dir is not None, "project_copy(ctx) first"
     cmd = [ctx.python, "-m", SHIP_PROBE, str(module), str(ctx.project_dir), dbt_bin(ctx.env())]
-    with ctx.log.open("a") as fh:
-        proc = subprocess.run(
-            cmd, env=ctx.env(), cwd=ctx.ws.root, stdout=fh, stderr=fh, timeout=ctx.timeout_s
-        )
-    if proc.returncode != 0:
-        return Outcome("error", None, f"shipping a msgpack: {log_tail(ctx.log)}")
-    return None
+
+    def make() -> Outcome | None:
+        with ctx.log.open("a") as fh:
+            proc = subprocess.run(
+                cmd, env=ctx.env(), cwd=ctx.ws.root, stdout=fh, stderr=fh, timeout=ctx.timeout_s
+            )
+        if proc.returncode != 0:
+            return Outcome("error", None, f"shipping a msgpack: {log_tail(ctx.log)}")
+        return None
+
+    target = ctx.project_dir / "target"  # where the probe has dbt write it
+    keep, load = keep_tree(target, "target"), load_tree(target, "target")
+    return once(ctx, "ship_msgpack", [module.read_text(), str(ctx.project_dir)], make, keep, load)
 
 
 def edit_one_model(project: Path) -> Path:

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.run.context import Context, Outcome, run_dbt, status_of
-from harness.run.recipes.dag import write_dag_file
-from harness.run.recipes.parse_probe import parse_report
+from harness.run.recipes.dag import text_at_project, write_dag_file
+from harness.run.recipes.shared import dag_report
 from harness.run.recipes.state import prepare_cache, project_copy
 from harness.stack.airflow_db import DAG_ID, read_debug_xcom
 from harness.stack.dagfile import cosmos_seen
@@ -94,7 +94,7 @@ def run_task(ctx: Context) -> Outcome:
     assert ctx.project is not None
     dag_file = write_dag_file(ctx)
     with ctx.step("dag_import"):  # which tasks the DAG has, to sample one
-        probe, report = parse_report(ctx, dag_file, measured=False)
+        probe, report = dag_report(ctx, dag_file, text_at_project(ctx))
     if probe.status != "ok":
         return probe
     tasks = report["dags"][DAG_ID]["tasks"]
