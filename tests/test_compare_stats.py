@@ -141,13 +141,14 @@ def test_nightly_on_noise_fails_at_most_one_night_in_20_and_catches_30_percent(
 ) -> None:
     """A nightly of nightly.toml's shape on the recorded noise, ``history`` earlier nights
     passed: at most 1 of 20 noise nights fails (a gate false-positive rate of 5% a night).
-    Power against a +30% memory regression, asserted with room for the 20 nights'
-    chance: at least 90% of the nights at 5 repetitions, 85% at 3, 80% at 2 with history
-    (90% over the three histories' 60 nights on 2026-12-07's nightly; at a true 90%, 16
-    of 20 or fewer come one seed in eight) and 60% without, on its first night. A single repetition: without history never judged
-    (0%); with history, a regression present two nights running (the newest earlier night
-    and NEW) is caught on its second night at least 70% of the nights, and on its first
-    night it never fails the gate and is listed as suspected at least 70% of the nights."""
+    Power against a +30% memory regression, asserted with room for the 20 nights' chance: at
+    least 90% of the nights at 5 repetitions, 85% at 3, 80% at 2 with history (90% over the
+    three histories' 60 nights on 2026-12-07's nightly; at a true 90%, 16 of 20 or fewer
+    come one seed in eight) and 60% without, on its first night. A single repetition:
+    without history never judged (0%); with history, a regression present two nights running
+    (the newest earlier night and NEW) is caught on its second night at least 70% of the
+    nights, and on its first night it never fails the gate and is listed as suspected at
+    least 70% of the nights."""
     failing, counts = _nights(history, seed=11 + history)
     caught = {k: c / t for k, (c, t) in counts.items() if t}
     print(f"history {history}: {failing}/{NIGHTS} noise nights fail; caught {caught}; "
