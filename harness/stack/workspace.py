@@ -249,9 +249,10 @@ def shared_template(folder: Path) -> Path:
     with (folder / "lock").open("w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         if not (home / "airflow.db").exists():
-            # Migrated aside and renamed: a run cut short leaves no half-made template.
-            part = folder / f"{home.name}.part"
-            shutil.rmtree(part, ignore_errors=True)
+            # Migrated aside, in a folder of this process's own, and renamed: a run killed
+            # mid-way leaves no half-made template, and its migration, if it outlives the
+            # run (and so the lock), writes into no folder another run migrates into.
+            part = folder / f"{home.name}.part-{os.getpid()}"
             migrate_home(part, folder / "tmp", folder / f"{home.name}-migrate.log")
             _repoint_cfgs(part, part, home)
             part.rename(home)
