@@ -8,17 +8,24 @@ run it alone while the other sat idle (on 2026-12-02 the partial-parse module ra
 last 9 minutes alone that way). So the slow modules go out longest first, by the
 seconds each took in the suite on two workers on 2026-12-07 (CI's `.ci/run`, 14.5 min:
 each module's span from the times of its tests' tmp folders; the Celery module less the
-pod_size bisection and half its DAG's tasks, cut right after). A hint for the order
-only: a module missing here goes after these, before the quick unit modules.
+pod_size bisection and half its DAG's tasks, cut right after; the load test less the
+run_nodes pair, which moved to the smoke run, and with its bisection on 4 of the models,
+from its records' harness_s). A hint for the order only: a module missing here goes after
+these, before the quick unit modules. The session's one Airflow migration is below.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+
 import pytest
 
+from harness.stack.workspace import SHARED_TEMPLATE_ENV
+
 SLOW_MODULE_S = {
-    "test_load.py": 425,
-    "test_run.py": 165,
+    "test_load.py": 280,
+    "test_run.py": 185,
     "test_run_own_project.py": 150,
     "test_run_own_project_sizing.py": 125,
     "test_run_celery.py": 110,
@@ -42,3 +49,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return item.path not in slow_modules, -SLOW_MODULE_S.get(item.path.name, 0)
 
     items.sort(key=key)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_airflow_migration(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One `airflow db migrate` per test session: every harness run of the session (in
+    these processes and the subprocesses they start) copies the metadata database the
+    first one migrated into a folder both xdist workers share, instead of migrating its
+    own (harness.stack.workspace.SHARED_TEMPLATE_ENV; docs/testing.md, "What the tests
+    share")."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the session's folder, above each worker's own
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(SHARED_TEMPLATE_ENV, str(base / "airflow-shared"))
+        yield

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
+import pytest
+
 from harness.scenarios import load_scenario_file
-from harness.stack.workspace import TASK_TOKEN_S, airflow_env
+from harness.stack.workspace import (
+    SHARED_TEMPLATE_ENV,
+    TASK_TOKEN_S,
+    RunDir,
+    airflow_env,
+    make_template_home,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 # The token a queued task carries, made as the scheduler makes it (BaseExecutor's
@@ -55,3 +65,29 @@ def test_task_tokens_outlive_every_shipped_run(tmp_path: Path) -> None:
     assert _token_life(only_task) == (600, TASK_TOKEN_S)
     for path in sorted((ROOT / "scenarios").glob("*.toml")):
         assert load_scenario_file(path).timeout_s < TASK_TOKEN_S, path.name
+
+
+def test_runs_sharing_a_template_migrate_once_and_each_gets_its_own_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SHARED_TEMPLATE_ENV, the test session's one migration (tests/conftest.py): the first
+    run migrates into the shared folder, every run copies it into its own template home
+    with Airflow's config naming that home and nothing of the shared folder's; without
+    the variable a run migrates its own, as a user's run does."""
+    shared = Path(os.environ[SHARED_TEMPLATE_ENV])
+    homes = [make_template_home(RunDir(tmp_path / f"run{n}")) for n in (1, 2)]
+    template = shared / f"airflow-{version('apache-airflow-core')}"  # one per Airflow release
+    assert (template / "airflow.db").is_file()
+    migrated_at = (template / "airflow.db").stat().st_mtime_ns
+    for home in homes:
+        assert (home / "airflow.db").read_bytes() == (template / "airflow.db").read_bytes()
+        cfg = (home / "airflow.cfg").read_text()
+        assert f"dags_folder = {home / 'dags'}" in cfg and str(shared) not in cfg
+        assert "copied from" in (home.parents[1] / "logs" / "airflow-db-migrate.log").read_text()
+    make_template_home(RunDir(tmp_path / "run3"))
+    assert (template / "airflow.db").stat().st_mtime_ns == migrated_at  # not migrated again
+    monkeypatch.delenv(SHARED_TEMPLATE_ENV)
+    own = make_template_home(RunDir(tmp_path / "own"))
+    log = (own.parents[1] / "logs" / "airflow-db-migrate.log").read_text()
+    assert "Database migration done" in log
+    assert f"dags_folder = {own / 'dags'}" in (own / "airflow.cfg").read_text()

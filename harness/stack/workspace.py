@@ -9,14 +9,17 @@ outside the dbt project (trap 7).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 from harness.stack.dagfile import CONN_ID
@@ -195,16 +198,37 @@ def airflow_env(
     return quiet_env(extra)
 
 
+SHARED_TEMPLATE_ENV = "HARNESS_SHARED_AIRFLOW_TEMPLATE"
+"""A folder where runs that share one migrated metadata database keep it (the test suite:
+one `airflow db migrate` per test session instead of one per harness run, 4-6 s each).
+Unset, as in a user's run: each run migrates its own."""
+
+
 def make_template_home(run_dir: RunDir) -> Path:
-    """Migrate an Airflow metadata database once for the whole run."""
+    """Migrate an Airflow metadata database once for the whole run (or copy the one
+    migrated once for every run that shares SHARED_TEMPLATE_ENV's folder)."""
     home = run_dir.template_home
     if (home / "airflow.db").exists():
         return home
-    home.mkdir(parents=True, exist_ok=True)
-    tmp = run_dir.work / "tmp"
-    tmp.mkdir(parents=True, exist_ok=True)
     log = run_dir.logs / "airflow-db-migrate.log"
     log.parent.mkdir(parents=True, exist_ok=True)
+    (run_dir.work / "tmp").mkdir(parents=True, exist_ok=True)
+    shared = os.environ.get(SHARED_TEMPLATE_ENV)
+    if shared:
+        source = shared_template(Path(shared))
+        copy_template(source, home)
+        log.write_text(f"copied from {source}, migrated once for the runs that share it "
+                       f"({SHARED_TEMPLATE_ENV})\n")  # fmt: skip
+        return home
+    migrate_home(home, run_dir.work / "tmp", log)
+    return home
+
+
+def migrate_home(home: Path, tmp: Path, log: Path) -> None:
+    """`airflow db migrate` into ``home`` with the harness's environment, its output in
+    ``log``; SetupError if it fails."""
+    home.mkdir(parents=True, exist_ok=True)
+    tmp.mkdir(parents=True, exist_ok=True)
     with log.open("w") as fh:
         proc = subprocess.run(
             [airflow_bin(), "db", "migrate"],
@@ -215,7 +239,42 @@ def make_template_home(run_dir: RunDir) -> Path:
         )
     if proc.returncode != 0:
         raise SetupError(f"airflow db migrate exited {proc.returncode}; see {log}")
+
+
+def shared_template(folder: Path) -> Path:
+    """The migrated AIRFLOW_HOME kept in ``folder`` for this Airflow release, migrated by
+    the first run that asks (one at a time: runs in parallel wait on a lock)."""
+    home = folder / f"airflow-{version('apache-airflow-core')}"
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "lock").open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        if not (home / "airflow.db").exists():
+            # Migrated aside, in a folder of this process's own, and renamed: a run killed
+            # mid-way leaves no half-made template, and its migration, if it outlives the
+            # run (and so the lock), writes into no folder another run migrates into.
+            part = folder / f"{home.name}.part-{os.getpid()}"
+            migrate_home(part, folder / "tmp", folder / f"{home.name}-migrate.log")
+            _repoint_cfgs(part, part, home)
+            part.rename(home)
     return home
+
+
+def copy_template(source: Path, home: Path) -> None:
+    """``home`` as a migration there would leave it: the database (it holds no path) and
+    Airflow's generated config with ``source``'s paths pointed at ``home``."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "logs").mkdir(exist_ok=True)
+    shutil.copy2(source / "airflow.db", home / "airflow.db")
+    _repoint_cfgs(source, home, home)
+
+
+def _repoint_cfgs(source: Path, dest: Path, home: Path) -> None:
+    """``source``'s config files written into ``dest`` with ``source`` named ``home``:
+    airflow.cfg, written by the migration, names its AIRFLOW_HOME in five paths (the rest
+    of it differs between two migrations only in its random keys)."""
+    for cfg in source.glob("*.cfg"):
+        text = cfg.read_text(encoding="utf-8")
+        (dest / cfg.name).write_text(text.replace(str(source), str(home)), "utf-8")
 
 
 def new_workspace(run_dir: RunDir, name: str) -> Workspace:
