@@ -24,7 +24,7 @@ import pytest
 from harness.stack.workspace import SHARED_TEMPLATE_ENV
 
 SLOW_MODULE_S = {
-    "test_load.py": 280,
+    "test_load.py": 380,
     "test_run.py": 185,
     "test_run_own_project.py": 150,
     "test_run_own_project_sizing.py": 125,

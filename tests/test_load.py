@@ -41,8 +41,7 @@ def records(tmp_path_factory: pytest.TempPathFactory) -> list[Record]:
 
 
 def watcher_runs(records: list[Record]) -> list[Record]:
-    """The concurrency sweep's DAG runs. (The run_nodes method's check, a LOCAL DAG run of
-    4 models against the whole run, is the smoke run's: tests/test_run.py.)"""
+    """The concurrency sweep's DAG runs (the run_nodes check's are LOCAL)."""
     return [r for r in records if r.phase == "dag_run" and r.axes["execution_mode"] == "WATCHER"]
 
 
@@ -93,3 +92,30 @@ def test_debug_mode_figure_is_set_against_the_measurement(records: list[Record])
         assert 0 < float(debug[task_id]) < 2 * measured_mib
     # Debug mode off (the smoke run's task): no such figure, tests/test_run.py.
     assert [r for r in records if r.phase == "task" and not r.axes["debug_mode"]] == []
+
+
+RUN_NODES_TOLERANCE = 0.10
+"""A run of 4 of the models peaks within 10% of the whole run on the LocalExecutor: the
+run_nodes method's stated tolerance (docs/ARCHITECTURE.md, "Sizing")."""
+
+
+def test_run_nodes_meets_the_whole_runs_peak(records: list[Record]) -> None:
+    """4 models selected by Cosmos run 2 at a time, each task loading the whole project,
+    and the worker peaks as in the whole DAG run."""
+    local = {r.axes["run_nodes"]: r for r in records
+             if r.phase == "dag_run" and r.axes["execution_mode"] == "LOCAL"}  # fmt: skip
+    whole, part = local[None], local[4]
+    for r in (whole, part):
+        assert r.status == "ok", r.reason
+        assert r.figures.dag_run_state == "success"
+    selected = part.figures.selected_models
+    assert selected is not None and len(selected) == 4 and whole.figures.selected_models is None
+    # Known truth: the tasks of the selected models, and only those, ran; two of them at
+    # once (the models are mutually independent, the DAG's max_active_tasks is 2).
+    assert {t.split(".")[0] for t in part.figures.tasks} == set(selected)
+    assert set(selected) < {t.split(".")[0] for t in whole.figures.tasks}
+    assert part.figures.tasks_in_flight_max == 2
+    assert whole.figures.tasks_in_flight_max == 2
+    assert whole.measure is not None and part.measure is not None
+    ratio = part.measure.peak_tree_bytes / whole.measure.peak_tree_bytes
+    assert abs(ratio - 1) <= RUN_NODES_TOLERANCE, ratio

@@ -254,7 +254,7 @@ def test_smoke_dag_run_counts_every_dbt_invocation_by_dbts_name(smoke_run: Path)
     """Its tasks ran two at a time and wrote one dbt.log: each task that runs dbt is
     one invocation, named by dbt ("cli build"), with one manifest load; Cosmos runs no
     dbt for an ephemeral model's task (known truth: the generated graph)."""
-    (local,) = [r for r in _smoke_dag_runs(smoke_run) if r.axes["run_nodes"] is None]
+    (local,) = _smoke_dag_runs(smoke_run)
     assert local.status == "ok", local.reason
     assert local.axes["concurrency"] == 2
     ephemeral = {n.name for n in build_graph(10, "layered", 0).nodes
@@ -272,43 +272,9 @@ def test_smoke_dag_run_counts_every_dbt_invocation_by_dbts_name(smoke_run: Path)
 
 
 def _smoke_dag_runs(smoke_run: Path) -> list[Record]:
-    """The smoke run's LOCAL DAG runs: the whole DAG, and a run_nodes run of 4 models."""
+    """The smoke run's LOCAL DAG runs."""
     records = read_records(smoke_run / "results" / "smoke" / "results.jsonl")
     return [r for r in records if r.phase == "dag_run" and r.axes["execution_mode"] == "LOCAL"]
-
-
-def _model_of(task_id: str) -> str:
-    """The node a task runs: Cosmos names one `dbt build` per model "<model>_model_build"
-    (and a test after each model "<model>.run", "<model>.test")."""
-    return task_id.split(".")[0].removesuffix("_model_build")
-
-
-RUN_NODES_TOLERANCE = 0.10
-"""A run of 4 of the models peaks within 10% of the whole run on the LocalExecutor: the
-run_nodes method's stated tolerance (docs/ARCHITECTURE.md, "Sizing")."""
-
-
-@pytest.mark.slow
-def test_smoke_run_nodes_meets_the_whole_runs_peak(smoke_run: Path) -> None:
-    """Issue 27's check of the run_nodes method where the truth is known: 4 models
-    selected by Cosmos run 2 at a time, each task loading the whole project, and the
-    worker peaks as in the whole DAG run (one `dbt build` per model in both)."""
-    local = {r.axes["run_nodes"]: r for r in _smoke_dag_runs(smoke_run)}
-    whole, part = local[None], local[4]
-    for r in (whole, part):
-        assert r.status == "ok", r.reason
-        assert r.figures.dag_run_state == "success"
-    selected = part.figures.selected_models
-    assert selected is not None and len(selected) == 4 and whole.figures.selected_models is None
-    # Known truth: the tasks of the selected models, and only those, ran; two of them at
-    # once (the models are mutually independent, the DAG's max_active_tasks is 2).
-    assert {_model_of(t) for t in part.figures.tasks} == set(selected)
-    assert set(selected) < {_model_of(t) for t in whole.figures.tasks}
-    assert part.figures.tasks_in_flight_max == 2
-    assert whole.figures.tasks_in_flight_max == 2
-    assert whole.measure is not None and part.measure is not None
-    ratio = part.measure.peak_tree_bytes / whole.measure.peak_tree_bytes
-    assert abs(ratio - 1) <= RUN_NODES_TOLERANCE, ratio
 
 
 @pytest.mark.slow
