@@ -22,6 +22,7 @@ from harness.advise.plan import (
 )
 from harness.advise.sizing import baseline_records, worker_sizes
 from harness.errors import UsageError
+from harness.scenarios.scenario_file import ScenarioFile
 from harness.store.jsonl import read_records
 
 BASELINES = Path(__file__).resolve().parents[1] / "results" / "baselines"
@@ -120,14 +121,36 @@ def test_advise_on_the_fixture_with_a_small_budget(tmp_path: Path) -> None:
     assert not (run / "work").exists()
 
 
+def _celery_spec(shop: Path, where: Path, prepare: str | None = None) -> ScenarioFile:
+    """The plan `harness advise --executor celery --worker-concurrency 2` makes for ``shop``."""
+    worker = Worker("celery", 2, count_models(shop))
+    return scenario_file(Target(shop, "harness", prepare), base_matrices(worker), where)
+
+
+def _budget_for_local_run(shop: Path, tmp_path: Path, prepare: str | None = None) -> int:
+    """The smallest whole-second budget whose plan keeps the Celery LOCAL DAG run: priced,
+    as advise prices it, from the committed records, which each new run moves, so a fixed
+    budget would stop meaning "LOCAL's run and not WATCHER's"."""
+    spec = _celery_spec(shop, tmp_path / "budget.toml", prepare)
+
+    def keeps_local(budget: int) -> bool:
+        units = fit(spec, budget).units
+        return any(u.phase == "dag_run" and u.measurement.scenario.axes["execution_mode"]
+                   == "LOCAL" for u in units)  # fmt: skip
+
+    low, high = 1, 24 * 3600
+    while low < high:  # a larger budget keeps what a smaller one kept (units in plan order)
+        mid = (low + high) // 2
+        low, high = (mid + 1, high) if not keeps_local(mid) else (low, mid)
+    return low
+
+
 def test_the_worker_asked_for_is_planned_before_the_tasks(tmp_path: Path) -> None:
     """--executor celery --worker-concurrency 2 on the 9-model fixture: a run of 4 of its
     models (2 x slots, since it has more than 4 x slots) on a Celery worker at 2 slots,
-    right after the parses; a budget of 5 minutes keeps LOCAL's and leaves WATCHER's."""
+    right after the parses; a budget that just fits LOCAL's run leaves WATCHER's."""
     assert count_models(SHOP) == 9  # models/**/*.sql of the fixture
-    worker = Worker("celery", 2, count_models(SHOP))
-    spec = scenario_file(Target(SHOP, "harness", None), base_matrices(worker), tmp_path / "s.toml")
-    plan = fit(spec, 300)
+    plan = fit(_celery_spec(SHOP, tmp_path / "s.toml"), _budget_for_local_run(SHOP, tmp_path))
     runs = [u for u in plan.units if u.phase == "dag_run"]
     assert [u.phase for u in plan.units][:3] == ["dag_parse"] * 3
     assert [u.measurement.scenario.axes["execution_mode"] for u in runs] == ["LOCAL"]
@@ -157,7 +180,8 @@ def test_worker_sizes_are_measured_where_the_run_measured_them() -> None:
 def test_advise_sizes_a_celery_worker_on_the_fixture(tmp_path: Path) -> None:
     shop = user_shop(tmp_path)
     results = str(tmp_path / "results")
-    args = ["--budget", "5m", "--profile", "harness", "--prepare", PREPARE,
+    budget = f"{_budget_for_local_run(shop, tmp_path, PREPARE)}s"  # LOCAL's run, not WATCHER's
+    args = ["--budget", budget, "--profile", "harness", "--prepare", PREPARE,
             "--executor", "celery", "--worker-concurrency", "2"]  # fmt: skip
     proc = _advise(str(shop), *args, "--results-dir", results, "--run-id", "c", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
