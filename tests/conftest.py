@@ -8,10 +8,10 @@ run it alone while the other sat idle (on 2026-12-02 the partial-parse module ra
 last 9 minutes alone that way). So the slow modules go out longest first, by the
 seconds each took in the suite on two workers on 2026-12-07 (CI's `.ci/run`, 14.5 min:
 each module's span from the times of its tests' tmp folders; the Celery module less the
-pod_size bisection and half its DAG's tasks, cut right after; the load test less the
-run_nodes pair, which moved to the smoke run, and with its bisection on 4 of the models,
-from its records' harness_s). A hint for the order only: a module missing here goes after
-these, before the quick unit modules. The session's one Airflow migration is below.
+pod_size bisection and half its DAG's tasks, cut right after; the load test with its
+bisection on 4 of the models, from its records' harness_s). A hint for the order only: a
+module missing here goes after these, before the quick unit modules. The session's one
+Airflow migration is below.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from harness.stack.workspace import SHARED_TEMPLATE_ENV
 
 SLOW_MODULE_S = {
     "test_load.py": 380,
-    "test_run.py": 185,
+    "test_run.py": 165,
     "test_run_own_project.py": 150,
     "test_run_own_project_sizing.py": 125,
     "test_run_celery.py": 110,

@@ -173,10 +173,9 @@ def fit(observations: Sequence[Observation]) -> Fit | None:
     y = np.array([o.mib for o in observations])
     result = sm.OLS(y, x).fit()
     r2 = float(result.rsquared) if len(terms) > 1 else None
-    sizes = sorted({o.models for o in observations})
+    sizes = tuple(sorted({o.models for o in observations}))
     return Fit(
-        terms, tuple(float(p) for p in result.params), len(observations),
-        tuple(sorted({o.models for o in observations})),
+        terms, tuple(float(p) for p in result.params), len(observations), sizes,
         tuple(sorted({o.slots for o in observations})), r2, result,
         _beyond(sizes, result),
     )  # fmt: skip

@@ -108,10 +108,11 @@ def validation_summary(records: list[Record]) -> str:
         ]
         errors = [abs(e) for _, v in checks if (e := v.error) is not None]
         refused = sorted({(mode, v.models) for mode, v in checks if v.refused})
-        part = f"{d.name} {max(errors):.0%}" if errors else ""
+        if not errors and not refused:
+            continue
+        part = f"{d.name} {max(errors):.0%}" if errors else d.name
         if refused:
             left = ", ".join(f"{mode} {models}" for mode, models in refused)
-            part += f"{' ' if part else d.name + ' '}(left out, not predicted: {left} models)"
-        if part:
-            parts.append(part)
+            part += f" (left out, not predicted: {left} models)"
+        parts.append(part)
     return "; ".join(parts)

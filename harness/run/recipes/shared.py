@@ -102,11 +102,15 @@ def load_tree(dst: Path, name: str) -> Keep:
     return load
 
 
+def tree_product(path: Path, name: str) -> tuple[Keep, Keep]:
+    """Save and load the folder ``path`` as ``name`` of a product (keep_tree, load_tree)."""
+    return keep_tree(path, name), load_tree(path, name)
+
+
 def keep_cache_state(ctx: Context) -> tuple[Keep, Keep]:
     """Save and load what a priming parse leaves: the Cosmos cache_dir and the dbt ls
     cache Variables of the measurement's Airflow database."""
-    save_dir = keep_tree(ctx.ws.cache_dir, "cache_dir")
-    load_dir = load_tree(ctx.ws.cache_dir, "cache_dir")
+    save_dir, load_dir = tree_product(ctx.ws.cache_dir, "cache_dir")
 
     def save(folder: Path) -> None:
         save_dir(folder)

@@ -25,7 +25,7 @@ from pathlib import Path
 from harness.run.context import Context, Outcome, log_tail
 from harness.run.recipes.dag import dag_spec, text_at_project
 from harness.run.recipes.parse_probe import parse_report
-from harness.run.recipes.shared import keep_cache_state, keep_tree, load_tree, offer, once
+from harness.run.recipes.shared import keep_cache_state, offer, once, tree_product
 from harness.stack.dagfile import DagSpec, render_dag_file, render_profile_module
 from harness.stack.workspace import dbt_bin, reset_cosmos_cache, reset_dbt_ls_cache
 
@@ -63,8 +63,7 @@ def prepare_cache(ctx: Context, dag_file: Path) -> Outcome | None:
             outcome, _ = parse_report(ctx, dag_file, measured=False)
             return None if outcome.status == "ok" else outcome
 
-        # The warm cache is made on top of the partial-parse state: its key names both.
-        texts = [dag_file.read_text(), str(state_of(ctx))]
+        texts = _warm_key(ctx, dag_file.read_text())
         return once(ctx, "prime_warm", texts, prime, *keep_cache_state(ctx))
     return None
 
@@ -80,6 +79,12 @@ def _prepare_partial_parse(ctx: Context) -> Outcome | None:
         assert ctx.project_dir is not None, "project_copy(ctx) first"
         edit_one_model(ctx.project_dir)
     return failed
+
+
+def _warm_key(ctx: Context, dag_text: str) -> list[str]:
+    """prime_warm's key: the warm cache is made on top of the partial-parse state, so its
+    key names both the DAG file and the state."""
+    return [dag_text, str(state_of(ctx))]
 
 
 def _prime_spec(ctx: Context) -> DagSpec:
@@ -109,10 +114,10 @@ def keep_after_parse(ctx: Context, dag_file: Path) -> None:
     if ctx.ax.cache != "cold" or state_of(ctx) is not None or ctx.ax.load_mode != "DBT_LS":
         return
     text = dag_file.read_text()
-    offer(ctx, "prime_warm", [text, "None"], keep_cache_state(ctx)[0])
+    offer(ctx, "prime_warm", _warm_key(ctx, text), keep_cache_state(ctx)[0])
     spec = _prime_spec(ctx)
     if render_dag_file(spec) == text:
-        keep = keep_tree(ctx.ws.cache_dir, "cache_dir")
+        keep, _ = tree_product(ctx.ws.cache_dir, "cache_dir")
         offer(ctx, "prime_cache_dir", _prime_key(ctx, spec), keep)
 
 
@@ -130,8 +135,8 @@ def _prime_cache_dir(ctx: Context) -> Outcome | None:
         return None
 
     # The product is the msgpack in the cache_dir (the Variable is dropped above).
-    keep, load = keep_tree(ctx.ws.cache_dir, "cache_dir"), load_tree(ctx.ws.cache_dir, "cache_dir")
-    return once(ctx, "prime_cache_dir", _prime_key(ctx, spec), make, keep, load)
+    product = tree_product(ctx.ws.cache_dir, "cache_dir")
+    return once(ctx, "prime_cache_dir", _prime_key(ctx, spec), make, *product)
 
 
 def _ship(ctx: Context) -> Outcome | None:
@@ -151,8 +156,8 @@ def _ship(ctx: Context) -> Outcome | None:
         return None
 
     target = ctx.project_dir / "target"  # where the probe has dbt write it
-    keep, load = keep_tree(target, "target"), load_tree(target, "target")
-    return once(ctx, "ship_msgpack", [module.read_text(), str(ctx.project_dir)], make, keep, load)
+    key = [module.read_text(), str(ctx.project_dir)]
+    return once(ctx, "ship_msgpack", key, make, *tree_product(target, "target"))
 
 
 def edit_one_model(project: Path) -> Path:
