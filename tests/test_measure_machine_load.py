@@ -13,7 +13,8 @@ This machine is shared: other sessions may keep its cores busy. The figures
 that need a quiet machine (near zero without the burner, about 1.0 with it)
 count only from a run with less than QUIET_CORES in use at a one-second look
 before and after it; a neighbour between the looks spoils a try, so such a check
-gets QUIET_TRIES tries and is skipped when none was quiet.
+gets QUIET_TRIES tries, fails only when BROKEN_TO_FAIL quiet tries broke it, and is
+skipped when fewer were quiet.
 """
 
 from __future__ import annotations
@@ -46,8 +47,12 @@ QUIET_CORES = 0.1
 QUIET_TOLERANCE = 0.15
 """|other_cores - truth| on a quiet machine: 0.02 of tick rounding over 2 s, daemons and
 kernel threads (about 0.01 here), and a margin for a neighbour waking up."""
-QUIET_TRIES = 3
-"""Tries of a strict check before it fails: see _strict_on_a_quiet_machine."""
+QUIET_TRIES = 5
+"""Tries of a strict check before it gives up: see _strict_on_a_quiet_machine."""
+BROKEN_TO_FAIL = 2
+"""Quiet tries that must break a strict check before it fails: one can be a neighbour's
+burst between the two looks (CI, 2026-12-07: 0.16 cores in a 2 s interval, load average
+1.7 from the other xdist worker, quiet at both looks); a fault breaks every quiet try."""
 
 
 def _background_cores(seconds: float = 1.0) -> float:
@@ -60,7 +65,8 @@ def _background_cores(seconds: float = 1.0) -> float:
 def _strict_on_a_quiet_machine(run: Callable[[], MachineLoad],
                                holds: Callable[[MachineLoad], bool], own: float = 0.0) -> None:
     """Pass at the first of QUIET_TRIES runs that found the machine quiet before and after
-    and whose load ``holds``; fail when every quiet run broke it; skip when none was quiet.
+    and whose load ``holds``; fail once BROKEN_TO_FAIL quiet runs broke it; skip when fewer
+    were quiet.
 
     ``run`` makes its own always-true checks. A neighbour (a test on the other xdist worker)
     that woke between the two looks spoils one try (seen in CI: 0.58 cores in a 1.6 s
@@ -76,9 +82,10 @@ def _strict_on_a_quiet_machine(run: Callable[[], MachineLoad],
         if holds(load):
             return
         broken.append(load)
-    if not broken:
-        pytest.skip(f"machine never quiet in {QUIET_TRIES} tries")
-    raise AssertionError(f"broken on a quiet machine: {broken}")
+        if len(broken) >= BROKEN_TO_FAIL:
+            raise AssertionError(f"broken on a quiet machine: {broken}")
+    pytest.skip(f"machine quiet and the check broken in {len(broken)} of {QUIET_TRIES} tries, "
+                f"fewer than {BROKEN_TO_FAIL} to decide")
 
 
 def _quiet_and_not_busy(load: MachineLoad) -> bool:
