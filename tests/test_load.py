@@ -55,15 +55,19 @@ def test_concurrency_sweep_runs_at_1_and_2(records: list[Record]) -> None:
 
 
 def test_watcher_dag_run_finishes_and_its_sensors_succeed(records: list[Record]) -> None:
-    """The sweep's runs are WATCHER's: the producer builds, every sensor succeeds (the
-    smoke matrix runs WATCHER's producer task only, to share the suite's time)."""
+    """The sweep's runs are WATCHER's on 4 of the models (run_nodes): the producer builds,
+    the selected models' sensors and tests, and only those, succeed (the smoke matrix runs
+    WATCHER's producer task only, to share the suite's time)."""
     runs = watcher_runs(records)
     assert len(runs) == 2
     for r in runs:
         assert r.figures.dag_run_state == "success"
         tasks = r.figures.tasks
-        assert any("producer" in t for t in tasks)
-        assert len(tasks) > 10
+        selected = r.figures.selected_models
+        assert selected is not None and len(selected) == 4
+        assert "dbt_producer_watcher" in tasks
+        assert {t.split(".")[0] for t in tasks} - {"dbt_producer_watcher"} == set(selected)
+        assert len(tasks) == 1 + 2 * len(selected)  # a sensor and a test task per model
         assert all(t["state"] == "success" for t in tasks.values())
 
 

@@ -75,9 +75,10 @@ def _strict_on_a_quiet_machine(run: Callable[[], MachineLoad],
     keeps busy through both looks (a burner)."""
     broken = []
     for _ in range(QUIET_TRIES):
-        before = _background_cores()
+        if _background_cores() >= QUIET_CORES + own:
+            continue  # not quiet before: the run could not count (a try of 1 s, not 4)
         load = run()
-        if max(before, _background_cores()) >= QUIET_CORES + own:
+        if _background_cores() >= QUIET_CORES + own:
             continue
         if holds(load):
             return
