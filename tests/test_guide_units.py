@@ -4,7 +4,7 @@ change, a failed side, the cost per slot, and a change summarised over pairs."""
 
 from __future__ import annotations
 
-from report_fixtures import records
+from report_fixtures import DEFERRED, records
 
 from harness.compare.effect import state as effect_state
 from harness.compare.samples import group_scenarios
@@ -82,3 +82,25 @@ def test_a_failed_side_decides_and_names_the_margin_under_the_memory_limit() -> 
     peak = max(r.measure.peak_tree_bytes for r in ok if r.measure) / 2**20
     want = f"peak {peak:.0f} MiB, {512 - peak:.0f} MiB under the 512 MiB limit"
     assert fields["margin"] == f"load_mode=DBT_MANIFEST: {want}"
+
+
+def _watcher_row(**axes: object) -> rows.GuideRow:
+    """WATCHER 25% under LOCAL in memory, 20% over it in slot-seconds (a slice's shape:
+    one producer build of the selected models against their tasks), deferred sensors."""
+    recs = records("dag_run", 1000, 450, 40, reps=3, slots=120, evidence=DEFERRED,
+                   execution_mode="WATCHER", **axes)  # fmt: skip
+    recs += records("dag_run", 1000, 600, 40, reps=3, slots=100, **axes)
+    (row,) = [r for r in rows.evaluate(group_scenarios(recs)) if r.option.key == "watcher"]
+    return row
+
+
+def test_watcher_on_a_slice_is_judged_on_memory_alone() -> None:
+    """On a run of N of the models the slot-seconds are the slice's (shown, not judged);
+    on the whole run the same figures make the row mixed."""
+    sliced = _watcher_row(run_nodes=2)
+    (pair,) = sliced.pairs
+    assert pair.metrics == ("memory",) and pair.outcome("slots") == verdict.WORSENED
+    assert sliced.verdict == verdict.CONFIRMED
+    whole = _watcher_row()
+    assert whole.pairs[0].metrics == ()  # the option's own: memory and slots
+    assert whole.verdict == verdict.MIXED

@@ -47,6 +47,11 @@ class Contrast:
     """On a worker, the peaks of every worker of the run summed (what a deployment gives
     its workers together), not the one worker that runs dbt: for a contrast whose sides
     run different workers (WATCHER's producer's and sensors' against LOCAL's tasks')."""
+    slice_metrics: tuple[str, ...] | None = None
+    """The metrics a DAG run of N of the models (run_nodes) judges, when not all: the
+    slice meets a worker's peak (each task carries the whole project), but where the
+    sides' DAGs differ in shape its time and slot-seconds are the slice's, not the
+    run's (WATCHER's one producer build of 2 models against LOCAL's 2 tasks)."""
 
 
 @dataclass(frozen=True)
@@ -185,7 +190,11 @@ OPTIONS: tuple[GuideOption, ...] = (
         ("memory", "slots"),
         (
             Contrast(
-                "dag_run", "execution_mode", fixed("WATCHER", "LOCAL"), "dag_run: WATCHER vs LOCAL"
+                "dag_run",
+                "execution_mode",
+                fixed("WATCHER", "LOCAL"),
+                "dag_run: WATCHER vs LOCAL",
+                slice_metrics=("memory",),
             ),
             # On Celery WATCHER runs two workers (the producer's, the sensors') where LOCAL
             # runs one: the memory the deployment gives its workers is their sum.
@@ -198,6 +207,7 @@ OPTIONS: tuple[GuideOption, ...] = (
                 "worker_concurrency",
                 on_worker=True,
                 summed=True,
+                slice_metrics=("memory",),
             ),
         ),
     ),

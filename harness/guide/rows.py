@@ -172,7 +172,14 @@ def _pair(option: GuideOption, c: Contrast, s: ScenarioSamples, twin: ScenarioSa
     return Pair(option.key, c.label, c.phase, s.size, s.axes[c.axis], twin.axes[c.axis],
                 s.scenario_id, twin.scenario_id, changes, took, why,
                 repetitions=(sum(s.statuses.values()), sum(twin.statuses.values())),
-                place=place(c, s), metrics=c.metrics or (), **extra)  # fmt: skip
+                place=place(c, s), metrics=_judged_metrics(c, s), **extra)  # fmt: skip
+
+
+def _judged_metrics(c: Contrast, s: ScenarioSamples) -> tuple[str, ...]:
+    """The contrast's metrics for this pair; on a run of N of the models, its slice's."""
+    if s.ax.run_nodes and c.slice_metrics is not None:
+        return c.slice_metrics
+    return c.metrics or ()
 
 
 def find_pairs(option: GuideOption, scenarios: dict[str, ScenarioSamples]) -> list[Pair]:

@@ -45,7 +45,10 @@ VERDICTS = (
     "when the interval is wider. *no effect in this version*: the installed Cosmos reads "
     "the option's setting and uses it nowhere (its source searched when the report is "
     "made). Concurrency gets its *cost per slot*: the slope of a least-squares line of the "
-    "peak (MiB) and of the wall time (s) against the concurrency, with its 95% interval."
+    "peak (MiB) and of the wall time (s) against the concurrency, with its 95% interval. "
+    "WATCHER against LOCAL on a DAG run of N of the models (run_nodes) is judged on memory "
+    "alone: the slice meets the worker's peak, but its time and slot-seconds are one "
+    "producer build of N models against N tasks, not the whole run's (shown, not judged)."
 )
 
 
