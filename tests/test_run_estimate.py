@@ -217,9 +217,21 @@ def test_the_bench_took_what_its_estimate_said_within_25_percent(
     assert abs(took - info["estimate_s"]) / took < 0.25, (took, info["estimate_s"])
 
 
-def test_the_bench_file_is_priced_within_its_90_minutes() -> None:
-    """scenarios/bench.toml, priced by the committed runs as `--dry-run` prices it, fits
-    the 90 minutes: a guard against growing the file; what a run of it took is the
-    test above."""
+def test_the_bench_file_took_under_its_90_minutes_when_last_run() -> None:
+    """Every measurement of scenarios/bench.toml, each repetition, is in the newest
+    committed bench run, and they took under 90 minutes there (their harness_s: set-up
+    and read-back included): the guard against growing the file without running it.
+
+    Measured, not priced: `--dry-run` prices the file from every committed run, the
+    AMD machine's slower ones and those of the harness before its shared set-up
+    among them, at about 1h38m; bench-20261207 ran it in about 70 minutes on the Intel
+    Xeon VM (docs/findings.md)."""
     path = Path(__file__).parent.parent / "scenarios" / "bench.toml"
-    assert priced_as_the_runner_does(path.read_text(), path) < 90 * 60
+    spec = parse_scenarios(tomllib.loads(path.read_text()), path, path.read_text())
+    wanted = {(u.scenario_id, rep) for u in units_of(expand(spec), spec.task_sample)
+              for rep in range(u.measurement.repetitions)}  # fmt: skip
+    newest = max(p for p in BASELINES.glob("bench-*") if (p / "results.jsonl").is_file())
+    records = {(r.scenario_id, r.repetition): r for r in read_records(newest / "results.jsonl")}
+    assert wanted <= set(records), sorted(wanted - set(records))[:3]
+    took = sum(records[k].figures.harness_s or 0.0 for k in wanted)
+    assert 30 * 60 < took < 90 * 60, (newest.name, took)

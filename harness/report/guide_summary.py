@@ -43,13 +43,15 @@ def _cell(row: guide.GuideRow, size: int) -> str:
 
 
 def guide_summary(rows: list[guide.GuideRow], sizes: tuple[int, ...] = USER_SIZES) -> str:
-    """A markdown table: each guide option, its verdict over every size, and its verdict
-    with the claimed metrics' median change at each of ``sizes``."""
+    """A markdown table: each guide option, its verdict over every size (with the evidence
+    where the installed Cosmos never uses the option), and its verdict with the judged
+    metrics' median change at each of ``sizes``."""
     head = "| # | guide option | verdict, every size | " + " | ".join(
         f"{size_label(s)}" for s in sizes
     ) + " |"
     lines = [head, "|---|---|---|" + "---|" * len(sizes)]
     for r in rows:
         cells = " | ".join(_cell(r, s) for s in sizes)
-        lines.append(f"| {r.option.number} | {r.option.title} | {r.verdict} | {cells} |")
+        why = f" ({r.reason})" if r.verdict == guide.NO_EFFECT and r.reason else ""
+        lines.append(f"| {r.option.number} | {r.option.title} | {r.verdict}{why} | {cells} |")
     return "\n".join(lines)
