@@ -112,6 +112,22 @@ def test_size_does_not_use_a_superseded_bisection(capsys: pytest.CaptureFixture[
     assert "not reproduced" in superseded[0]["why"]
 
 
+@pytest.mark.parametrize(("slots", "limit", "raised"), [(2, 805, False), (4, 2298, True)])
+def test_a_bisection_above_the_peaks_answer_raises_the_give(
+    capsys: pytest.CaptureFixture[str], slots: int, limit: int, raised: bool
+) -> None:
+    """sizing-20261207, Celery LOCAL at 1000 models: at 2 slots the smallest worker (805
+    MiB) is within the DAG runs' peaks (818-843) plus the margin; at 4 it is 2298 MiB,
+    OOM-killed at 2219, against runs that peaked at 1311-1322: the give is the limit."""
+    doc = size_json(capsys, "sizing-20261207", "--models", "1000", "--executor", "celery",
+                    "--worker-concurrency", str(slots))  # fmt: skip
+    (worker,) = [d for d in doc["deployments"] if d["deployment"] == "Celery worker"]
+    assert worker["smallest_limit_mib"] == limit and worker["raised_to_limit"] is raised
+    margin = 1 + 0.10  # over the largest measured peak
+    assert worker["give_mib"] >= limit
+    assert (worker["give_mib"] < max(worker["measured_mib"]) * margin + 16) is not raised
+
+
 def test_size_predicts_a_size_left_out_within_15_percent(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

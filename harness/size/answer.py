@@ -46,7 +46,8 @@ class Sized:
     doc: str
     give_mib: int | None
     """The memory to give it: the measured peak's largest, or the prediction's upper
-    95% bound, whichever the basis, plus MARGIN; None when nothing answers."""
+    95% bound, whichever the basis, plus MARGIN, and at least a bisection's smallest
+    limit at this size and slots; None when nothing answers."""
     basis: str
     """measured, predicted, extrapolated, failed (every measurement at this size and
     slots failed), refused (the model does not answer here: ``refused`` says why) or
@@ -56,6 +57,9 @@ class Sized:
     formula: str | None = None
     smallest_limit_mib: int | None = None
     """A bisection's smallest limit under which it ran, where one was measured."""
+    raised_to_limit: bool = False
+    """The give is that smallest limit: the peaks' answer was below a limit under which
+    the bisection's probe was OOM-killed."""
     sources: list[str] = field(default_factory=list)
     """The runs whose records it came from, with their record counts."""
     failures: list[str] = field(default_factory=list)
@@ -148,11 +152,18 @@ def size_one(
         basis, give = "refused", None
     else:
         basis, give = "none", None
+    smallest = _smallest_limit(d, records, req, slots)
+    # A bisection that OOM-killed the worker under a limit above the peaks' answer
+    # overrules it: a probe at that size needed the smallest limit (sizing-20261207: at
+    # 1000 models and 4 slots, 2298 MiB against DAG runs that peaked at 1311-1322).
+    raised = give is not None and smallest is not None and smallest > give
+    if raised:
+        give = smallest
     return Sized(
         deployment=d.name, doc=d.doc, give_mib=round_up(give) if give else None, basis=basis,
         measured_mib=sorted(round(m, 1) for m in here), prediction=prediction,
         formula=model.formula() if model else None,
-        smallest_limit_mib=_smallest_limit(d, records, req, slots), sources=_sources(obs),
+        smallest_limit_mib=smallest, raised_to_limit=raised, sources=_sources(obs),
         failures=failures,
         fit_points=model.points if model else 0, fit_sizes=model.sizes if model else (),
         fit_slots=model.slots if model else (),

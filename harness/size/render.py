@@ -50,7 +50,10 @@ def render_sized(req: Request, answers: list[Sized], current: Current) -> str:
         for failure in s.failures:
             lines.append(f"  failed here: {failure}")
         if s.smallest_limit_mib:
-            lines.append(f"  smallest limit it ran under (bisection): {s.smallest_limit_mib} MiB")
+            raised = ", which the give is raised to: the peaks' answer OOM-killed a probe" \
+                if s.raised_to_limit else ""
+            lines.append(f"  smallest limit it ran under (bisection): {s.smallest_limit_mib} MiB"
+                         f"{raised}")  # fmt: skip
         errors = [abs(e) for v in s.validation if (e := v.error) is not None]
         if errors:
             lines.append(f"  leave-one-size-out error: up to {max(errors):.0%}")

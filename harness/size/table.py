@@ -46,7 +46,8 @@ def cell(s: Sized) -> str:
     if s.basis != "measured" and p is not None and p.low_mib is not None:
         # A predicted size carries its model's figure and 95% interval where it is shown.
         return f"{s.give_mib}{_MARK[s.basis]} [{p.mib:.0f}: {p.low_mib:.0f}-{p.high_mib:.0f}]"
-    return f"{s.give_mib}{_MARK[s.basis]}"
+    raised = " (b)" if s.raised_to_limit else ""
+    return f"{s.give_mib}{_MARK[s.basis]}{raised}"
 
 
 def sizing_rows(
@@ -65,7 +66,9 @@ LEGEND = (
     f"MiB to give, the largest measured peak plus {MARGIN:.0%} for run-to-run spread; "
     "(p): predicted by the sizing model within the measured sizes, (x): extrapolated "
     "beyond them, each with [the model's peak: its 95% prediction interval] (`harness size` "
-    "names the records it was fitted from); not predicted: the records cannot support a "
+    "names the records it was fitted from); (b): the smallest worker's bisection at that "
+    "size needed more than the runs' peaks plus the margin, and the size is its smallest "
+    "limit that succeeded; not predicted: the records cannot support a "
     "prediction there (`harness size` says why: e.g. their sizes span too few models to "
     "extrapolate the growth); fails: every "
     "measurement at that size failed, with the worker's peak when a task failed (memory "
