@@ -138,9 +138,15 @@ def test_size_predicts_a_size_left_out_within_15_percent(
     left_out = [v for v in pod["validation"] if v["models"] == 5000]
     assert left_out and all(abs(v["error"]) <= 0.15 for v in left_out)
     assert left_out[0]["extrapolated"] is True
+    # The DAG processor at 5000 models: past Airflow's 30 s on the AMD machine
+    # (bench-20261202b), parsed in 19 s on the Intel Xeon VM (bench-20261207, 253 MiB),
+    # the same scenarios: the newer records are the answer, the timeouts superseded.
     processor = doc["deployments"][1]
-    assert processor["basis"] == "failed" and processor["give_mib"] is None
-    assert any("dagbag_import_timeout" in f for f in processor["failures"])
+    assert processor["basis"] == "measured" and max(processor["measured_mib"]) >= 253
+    assert processor["give_mib"] >= max(processor["measured_mib"]) * 1.1
+    assert processor["failures"] == []
+    assert any(s["run_id"] == "bench-20261202b" and s["by_run_id"] == "bench-20261207"
+               for s in doc["superseded"])  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -78,6 +78,21 @@ def test_growth_within_the_noise_is_not_extrapolated() -> None:
     assert quiet is not None and quiet.refusal(1000, 1) is None
 
 
+def test_a_per_slot_growth_known_over_a_narrow_span_is_not_carried_far() -> None:
+    """Slots varied at 10 and 30 models only (the committed WATCHER LocalExecutor worker
+    without its 1000-model records, which the fit missed by +122%): the per-slot
+    cost's growth is not carried to 1000, where a span of 10 to 1000 carries it to 5000."""
+    narrow = fit(observed(random.Random(12), {10: (1, 2, 4), 30: (1, 2, 4), 5000: (2,)}, 10.0))
+    assert narrow is not None and "models*slots" in narrow.terms
+    refusal = narrow.refusal(1000, 4)
+    assert refusal is not None and "not known as far as 1000" in refusal
+    assert narrow.refusal(60, 4) is None  # within 30 x (30 / 10)
+    wide = fit(observed(random.Random(13), {10: (1, 2, 4), 1000: (1, 2, 4)}, 10.0))
+    assert wide is not None and wide.refusal(5000, 4) is None
+    p = wide.predict(5000, 4)
+    assert p.extrapolated and abs(p.mib / worker(5000, 4) - 1) < 0.05
+
+
 def test_leave_one_size_out_keeps_what_it_can_predict() -> None:
     grid = {10: (1, 2, 4), 100: (1, 2, 4), 1000: (1, 2, 4), 5000: (1, 2)}
     checks = leave_one_size_out(observed(random.Random(11), grid, 10.0))
@@ -98,14 +113,19 @@ def test_the_local_executor_says_where_the_model_does_not_hold(
                     "--worker-concurrency", "4", "--invocation", "SUBPROCESS")  # fmt: skip
     local = doc["deployments"][0]
     assert local["deployment"] == "LocalExecutor worker"
-    # Measured at 10 and 30 models only: no size at 1000, and no constant either.
+    # Slots varied at 30 models only (1 to 8); 10 and 1000 (bench-20261207) at 2 slots:
+    # the per-slot cost at 1000 is unknown, so no size at 4 slots, and no constant.
     assert local["basis"] == "refused" and local["give_mib"] is None
     assert "per-slot cost's growth" in local["refused"]
     rows = local["validation"]
-    assert rows and all(r["predicted_mib"] is None and r["refused"] for r in rows)
-    # dbtRunner: 1000 models left out is not predicted from 10 to 100 (it was +280%).
+    assert rows and all(r["refused"] for r in rows if r["predicted_mib"] is None)
+    assert [r["models"] for r in rows if r["models"] == 1000 and r["refused"]] == [1000]
+    # dbtRunner: 1000 models left out was not predicted from 10 to 100 alone (it had been
+    # +280%); with 5000 measured at 1 and 2 slots (bench-20261207) it is interpolated,
+    # within 10% at 1, 2 and 4 slots (+9.5%, +6.2%, +6.2% tonight).
     doc = size_json(capsys, "--models", "1000", "--executor", "local")
     rows = doc["deployments"][0]["validation"]
     left_out = [r for r in rows if r["models"] == 1000]
-    assert left_out and all(r["refused"] and r["error"] is None for r in left_out)
-    assert all(abs(r["error"]) < 0.2 for r in rows if r["error"] is not None)
+    assert {r["slots"] for r in left_out} == {1, 2, 4}
+    assert all(r["error"] is not None and abs(r["error"]) < 0.10 for r in left_out)
+    assert all(abs(r["error"]) < 0.3 for r in rows if r["error"] is not None)

@@ -21,7 +21,11 @@ Where the records cannot support an answer, the fit refuses it and says why
 - a size not measured, for a worker whose records vary in slots but cannot give the
   per-slot cost's growth with size (``models x slots``: slots varied at two sizes or
   more): each task process loads the whole manifest, so one per-slot cost for every size
-  is wrong away from the sizes measured;
+  is wrong away from the sizes measured; a size at one slot count does not give its own
+  per-slot cost either;
+- a size the per-slot cost's growth is carried to beyond the span of the sizes where
+  slots varied, by more than that span's own ratio (slots varied at 10 and 30 models:
+  not to 1000, which such a fit missed by +122%; at 10 and 1000: to 5000, within 8%);
 - a project larger than the largest measured, unless a task's growth over the sizes
   fitted (TASK_MIB_PER_MODEL x their span) stands out of the fit's noise (NOISE_TIMES x
   its residual standard error). The 95% interval assumes the line is right; where the
@@ -83,6 +87,9 @@ class Fit:
     _result: Any
     beyond: str | None = None
     """Why the fit does not extrapolate beyond its largest size (None: it may)."""
+    slot_sizes: tuple[int, ...] = ()
+    """The sizes at which more than one slot count was measured: where the per-slot cost
+    is known without a ``models x slots`` term."""
 
     def refusal(self, models: int, slots: int) -> str | None:
         """Why the fit gives no prediction at ``models`` and ``slots`` (None: it does)."""
@@ -90,10 +97,20 @@ class Fit:
             return f"measured at {_listed(self.slots)} slot(s) only: no per-slot cost"
         if "models" not in self.terms and models not in self.sizes:
             return f"measured at {_listed(self.sizes)} models only: no growth with size"
-        if len(self.slots) > 1 and "models*slots" not in self.terms and models not in self.sizes:
-            # One per-slot cost for every size: wrong wherever the tasks' manifest grows.
+        if (len(self.slots) > 1 and "models*slots" not in self.terms
+                and models not in self.slot_sizes):  # fmt: skip
+            # One per-slot cost for every size: wrong wherever the tasks' manifest grows
+            # (a size measured at one slot count does not tell its own per-slot cost).
             return ("not enough comparable records: slots varied at fewer than two sizes, so "
                     "the per-slot cost's growth with size is unknown")  # fmt: skip
+        if "models*slots" in self.terms and models not in self.slot_sizes:
+            # The per-slot cost's growth is known over the sizes where slots varied; carried
+            # further than that span's own ratio it is a guess (10-30 models carried to
+            # 1000 erred by +122%; 10-1000 carried to 5000, by under 8%).
+            low, high = min(self.slot_sizes), max(self.slot_sizes)
+            if models > high * (high / low) or models < low / (high / low):
+                return (f"slots varied at {_listed(self.slot_sizes)} models only: the "
+                        f"per-slot cost's growth is not known as far as {models}")  # fmt: skip
         if models > max(self.sizes) and self.beyond is not None:
             return self.beyond
         return None
@@ -174,10 +191,13 @@ def fit(observations: Sequence[Observation]) -> Fit | None:
     result = sm.OLS(y, x).fit()
     r2 = float(result.rsquared) if len(terms) > 1 else None
     sizes = tuple(sorted({o.models for o in observations}))
+    slot_sizes = tuple(
+        m for m in sizes if len({o.slots for o in observations if o.models == m}) > 1
+    )
     return Fit(
         terms, tuple(float(p) for p in result.params), len(observations), sizes,
         tuple(sorted({o.slots for o in observations})), r2, result,
-        _beyond(sizes, result),
+        _beyond(sizes, result), slot_sizes,
     )  # fmt: skip
 
 
