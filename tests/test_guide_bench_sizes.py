@@ -23,9 +23,6 @@ from harness.store.record import Record
 
 BENCH = Path(__file__).parent.parent / "scenarios" / "bench.toml"
 
-SILENT = (guide.UNTESTED, guide.NOT_MEASURED, guide.BOTH_FAILED)
-"""Verdicts that say nothing about the option."""
-
 
 def _fails(phase: str, ax: AxisValues, models: int) -> bool:
     """A parse that goes past the import timeout: a cold full dbt ls at 1000 models and
@@ -104,7 +101,7 @@ def test_the_bench_gives_each_row_a_verdict_at_1000_and_5000_models(
 ) -> None:
     row = bench_rows()[key]
     for size in sizes:
-        assert row.size_verdicts.get(size) not in (None, *SILENT), (size, row.size_verdicts)
+        assert row.size_verdicts.get(size) not in (None, *guide.SILENT), (size, row.size_verdicts)
 
 
 def test_each_large_cell_comes_from_the_matrix_the_bench_file_says() -> None:

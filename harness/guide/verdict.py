@@ -58,7 +58,7 @@ VERDICTS = (CONFIRMED, AVOIDS, NOT_SEEN, CANNOT_TELL, OPPOSITE, MIXED, NO_EFFECT
             UNTESTED, BOTH_FAILED, NOT_MEASURED)  # fmt: skip
 """Every verdict a row or a size can get."""
 
-_SILENT = (UNTESTED, BOTH_FAILED, NOT_MEASURED)
+SILENT = (UNTESTED, BOTH_FAILED, NOT_MEASURED)
 """Verdicts that tell nothing: they disagree with no other."""
 _CLAIMED = {CONFIRMED, AVOIDS}
 
@@ -172,9 +172,9 @@ def combine(judged: Sequence[tuple[str, Judgement]]) -> Judgement:
     for place, j in judged:
         places.setdefault(j.verdict, []).append(place)
     where = "; ".join(f"{v} at {', '.join(at)}" for v, at in places.items())
-    told = {v for v in places if v not in _SILENT}
+    told = {v for v in places if v not in SILENT}
     if not told:
-        v = next((v for v in _SILENT if v in places), NOT_MEASURED)
+        v = next((v for v in SILENT if v in places), NOT_MEASURED)
         return Judgement(v, "", notes)
     if told <= _CLAIMED:
         v = CONFIRMED if CONFIRMED in told else AVOIDS

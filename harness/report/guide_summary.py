@@ -38,8 +38,7 @@ def _cell(row: guide.GuideRow, size: int) -> str:
     if verdict is None:
         return "-" if row.verdict == guide.NO_EFFECT else "not measured"
     changes = _changes(row, size)
-    silent = (guide.UNTESTED, guide.BOTH_FAILED, guide.NOT_MEASURED)
-    return f"{verdict}: {changes}" if changes and verdict not in silent else verdict
+    return f"{verdict}: {changes}" if changes and verdict not in guide.SILENT else verdict
 
 
 def guide_summary(rows: list[guide.GuideRow], sizes: tuple[int, ...] = USER_SIZES) -> str:
