@@ -97,16 +97,15 @@ class Fit:
             return f"measured at {_listed(self.slots)} slot(s) only: no per-slot cost"
         if "models" not in self.terms and models not in self.sizes:
             return f"measured at {_listed(self.sizes)} models only: no growth with size"
-        if (len(self.slots) > 1 and "models*slots" not in self.terms
-                and models not in self.slot_sizes):  # fmt: skip
-            # One per-slot cost for every size: wrong wherever the tasks' manifest grows
-            # (a size measured at one slot count does not tell its own per-slot cost).
-            return ("not enough comparable records: slots varied at fewer than two sizes, so "
-                    "the per-slot cost's growth with size is unknown")  # fmt: skip
-        if "models*slots" in self.terms and models not in self.slot_sizes:
-            # The per-slot cost's growth is known over the sizes where slots varied; carried
-            # further than that span's own ratio it is a guess (10-30 models carried to
-            # 1000 erred by +122%; 10-1000 carried to 5000, by under 8%).
+        if len(self.slots) > 1 and models not in self.slot_sizes:
+            if "models*slots" not in self.terms:
+                # One per-slot cost for every size: wrong wherever the tasks' manifest
+                # grows (a size at one slot count does not tell its own per-slot cost).
+                return ("not enough comparable records: slots varied at fewer than two "
+                        "sizes, so the per-slot cost's growth with size is unknown")  # fmt: skip
+            # The growth is known over the sizes where slots varied; carried further than
+            # that span's own ratio it is a guess (10-30 models carried to 1000 erred by
+            # +122%; 10-1000 carried to 5000, by under 8%).
             low, high = min(self.slot_sizes), max(self.slot_sizes)
             if models > high * (high / low) or models < low / (high / low):
                 return (f"slots varied at {_listed(self.slot_sizes)} models only: the "
