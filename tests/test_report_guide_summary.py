@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from readme_block import current, markers, rewrite
 from report_fixtures import records, rows_by_key
 
 from harness import guide
@@ -16,8 +17,7 @@ from harness.size.table import machine_line
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINES = ROOT / "results" / "baselines"
-README = ROOT / "README.md"
-BEGIN, END = "<!-- guide:begin -->", "<!-- guide:end -->"
+BEGIN, END = markers("guide")
 
 
 def test_a_cell_gives_the_size_verdict_and_the_claimed_change() -> None:
@@ -80,14 +80,10 @@ def guide_block() -> str:
 
 
 def test_the_readme_guide_table_is_the_newest_benchs() -> None:
-    text = README.read_text()
-    start, end = text.index(BEGIN), text.index(END) + len(END)
-    assert text[start:end] == guide_block(), (
+    assert current("guide") == guide_block(), (
         "run `python tests/test_report_guide_summary.py` to rewrite it"
     )
 
 
 if __name__ == "__main__":
-    text = README.read_text()
-    start, end = text.index(BEGIN), text.index(END) + len(END)
-    README.write_text(text[:start] + guide_block() + text[end:])
+    rewrite("guide", guide_block())

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import cast
 
 import pytest
+from readme_block import current, markers, rewrite
 
 from harness.cli import main
 from harness.size.deployments import Observation
@@ -167,8 +168,7 @@ def test_bad_input_is_one_line_and_exit_2(
     assert len(err.splitlines()) == 1 and words in err
 
 
-README = BASELINES.parents[1] / "README.md"
-BEGIN, END = "<!-- sizing:begin -->", "<!-- sizing:end -->"
+BEGIN, END = markers("sizing")
 
 
 def sizing_block() -> str:
@@ -202,15 +202,11 @@ def sizing_block() -> str:
 
 
 def test_the_readme_sizing_table_is_the_committed_runs_answer() -> None:
-    text = README.read_text()
-    start, end = text.index(BEGIN), text.index(END) + len(END)
-    assert text[start:end] == sizing_block(), "run `python tests/test_size.py` to rewrite it"
+    assert current("sizing") == sizing_block(), "run `python tests/test_size.py` to rewrite it"
 
 
 if __name__ == "__main__":
-    text = README.read_text()
-    start, end = text.index(BEGIN), text.index(END) + len(END)
-    README.write_text(text[:start] + sizing_block() + text[end:])
+    rewrite("sizing", sizing_block())
 
 
 def test_the_report_answers_the_sizing_question_on_its_first_screen(tmp_path: Path) -> None:
