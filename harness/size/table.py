@@ -42,12 +42,12 @@ def cell(s: Sized) -> str:
         return "not predicted"
     if s.give_mib is None:
         return "-"
+    given = f"{s.give_mib}{_MARK[s.basis]}{' (b)' if s.raised_to_limit else ''}"
     p = s.prediction
     if s.basis != "measured" and p is not None and p.low_mib is not None:
         # A predicted size carries its model's figure and 95% interval where it is shown.
-        return f"{s.give_mib}{_MARK[s.basis]} [{p.mib:.0f}: {p.low_mib:.0f}-{p.high_mib:.0f}]"
-    raised = " (b)" if s.raised_to_limit else ""
-    return f"{s.give_mib}{_MARK[s.basis]}{raised}"
+        return f"{given} [{p.mib:.0f}: {p.low_mib:.0f}-{p.high_mib:.0f}]"
+    return given
 
 
 def sizing_rows(
