@@ -54,7 +54,9 @@ def test_setup_copies_prepares_and_rewrites_the_profile_leaving_the_user_files_a
     retried = yaml.safe_load((own.profiles[True] / "profiles.yml").read_text())
     assert plain["shop"]["outputs"]["local"]["path"] == "{{ env_var('HARNESS_DUCKDB_PATH') }}"
     assert "retries" not in plain["shop"]["outputs"]["local"]
+    assert "keep_open" not in plain["shop"]["outputs"]["local"]
     assert retried["shop"]["outputs"]["local"]["retries"] == {"connect_attempts": 10}
+    assert retried["shop"]["outputs"]["local"]["keep_open"] is False
     assert own.notes["prepare"]["command"] == PREPARE
     assert "orders 7" in Path(own.notes["prepare"]["log"]).read_text()
     assert own.notes["packages"] == "none listed"

@@ -16,11 +16,13 @@ from typing import Any
 from harness.registry.axes import slice_tag
 
 CONN_ID = "harness_duckdb"
-# DuckDB lets one process write a database file at a time. With concurrency > 1,
-# dbt-duckdb retries the connect with backoff (1, 2, 4, ... s) while another task
-# holds the lock, so concurrent tasks queue on the warehouse as they would on a
-# single-writer database; without it they fail with "Could not set lock on file".
-DUCKDB_RETRIES = {"connect_attempts": 10}
+# DuckDB lets one process write a database file at a time (docs/ARCHITECTURE.md, trap
+# 15). The profile fields that let concurrent tasks share the warehouse: dbt-duckdb
+# retries the connect with backoff (1, 2, 4, ... s) while another task holds the lock,
+# and closes the database when dbt releases its last connection (after each node and
+# the cache's queries) rather than at the end of the process, so a task holds the file
+# for its SQL only, as dbt holds a warehouse connection, not for its whole run.
+DUCKDB_SHARED: dict[str, Any] = {"retries": {"connect_attempts": 10}, "keep_open": False}
 
 _IMPORTS_OPTIMISED = """\
 from cosmos.airflow.dag import DbtDag
@@ -115,7 +117,7 @@ def profile_config_source(spec: DagSpec) -> str:
     return (
         f"ProfileConfig(profile_name={spec.profile_name!r}, target_name='dev', "
         f"profile_mapping=DuckDBUserPasswordProfileMapping(conn_id={CONN_ID!r}, "
-        f"profile_args={{'retries': {DUCKDB_RETRIES!r}}}))"
+        f"profile_args={DUCKDB_SHARED!r}))"
     )
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import jinja2
 import yaml
 
-from harness.stack.dagfile import DUCKDB_RETRIES
+from harness.stack.dagfile import DUCKDB_SHARED
 from harness.stack.workspace import SetupError, dbt_bin
 from harness.stack_env import quiet_env
 
@@ -111,15 +111,16 @@ def copy_project(src: Path, dest: Path) -> None:
 
 def own_profiles(output: dict[str, Any], profile_name: str, target: str, work: Path) -> dict:
     """The project's own profile output, written twice into ``work``: as it is, and with
-    DuckDB's connect retries for concurrent tasks; the path always points to the
+    the fields that let concurrent tasks share DuckDB's file (DUCKDB_SHARED) where the
+    project does not set them; the path always points to the
     measurement's copy of the warehouse (HARNESS_DUCKDB_PATH)."""
     out: dict[bool, Path] = {}
     for retries in (False, True):
         o = dict(output)
         if o.get("type") == "duckdb" and duckdb_file(output, Path(".")) is not None:
             o["path"] = ENV_PATH
-        if retries and o.get("type") == "duckdb" and "retries" not in o:
-            o["retries"] = dict(DUCKDB_RETRIES)
+        if retries and o.get("type") == "duckdb":
+            o = {**DUCKDB_SHARED, **o}  # the project's own fields win
         folder = work / ("profile-retries" if retries else "profile")
         folder.mkdir(parents=True, exist_ok=True)
         doc = {profile_name: {"target": target, "outputs": {target: o}}}
@@ -221,7 +222,8 @@ def setup_own(
             setup.notes["profile"] = {
                 "from": str(yml), "target": target,
                 "path": "each measurement's copy of the warehouse",
-                "retries_where_concurrency_above_1": output.get("retries", DUCKDB_RETRIES),
+                "where_concurrency_above_1": {k: output.get(k, v)
+                                              for k, v in DUCKDB_SHARED.items()},
             }  # fmt: skip
     profiles = setup.profiles.get(False) if own_profile else harness_profiles
     env = prepare_env(setup, profiles, work)

@@ -19,7 +19,7 @@ import yaml
 
 from harness.generate import generate_project, is_current
 from harness.scenarios.model import ProjectSpec
-from harness.stack.dagfile import DUCKDB_RETRIES
+from harness.stack.dagfile import DUCKDB_SHARED
 from harness.stack.own_project import OwnSetup, setup_own
 from harness.stack.workspace import dbt_bin
 from harness.stack_env import quiet_env
@@ -89,7 +89,8 @@ class PreparedProject:
 
     def profiles_yml(self, concurrency: int) -> Path | None:
         """profile = 'project': the harness's copy of the project's profiles.yml (with
-        DuckDB's connect retries when tasks run concurrently); None: the harness's mapping."""
+        the fields that share DuckDB's file when tasks run concurrently); None: the
+        harness's mapping."""
         if self.own is None or not self.own.profiles:
             return None
         return self.own.profiles[concurrency > 1] / "profiles.yml"
@@ -188,7 +189,7 @@ def harness_profile(profile_name: str, folder: Path) -> Path:
                     "type": "duckdb",
                     "path": "{{ env_var('HARNESS_DUCKDB_PATH') }}",
                     "threads": 1,
-                    "retries": dict(DUCKDB_RETRIES),
+                    **DUCKDB_SHARED,
                 }
             },
         }
