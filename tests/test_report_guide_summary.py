@@ -10,7 +10,7 @@ from readme_block import current, markers, rewrite
 from report_fixtures import records, rows_by_key
 
 from harness import guide
-from harness.compare.runs import load_run
+from harness.compare.runs import load_run, newest_dated
 from harness.compare.samples import group_scenarios
 from harness.report.guide_summary import guide_summary
 from harness.size.table import machine_line
@@ -54,7 +54,7 @@ def test_a_concurrency_cell_is_its_cost_per_slot() -> None:
 
 def newest_bench() -> str:
     """The newest committed bench run (run ids are dated: bench-YYYYMMDD[b])."""
-    return max(p.name for p in BASELINES.glob("bench-*") if (p / "results.jsonl").is_file())
+    return newest_dated("bench-", BASELINES).name
 
 
 def guide_block() -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.compare.runs import newest_dated
 from harness.registry.pricing import artefact_s
 from harness.run.estimate import (
     BASELINES,
@@ -230,7 +231,7 @@ def test_the_bench_file_took_under_its_90_minutes_when_last_run() -> None:
     spec = parse_scenarios(tomllib.loads(path.read_text()), path, path.read_text())
     wanted = {(u.scenario_id, rep) for u in units_of(expand(spec), spec.task_sample)
               for rep in range(u.measurement.repetitions)}  # fmt: skip
-    newest = max(p for p in BASELINES.glob("bench-*") if (p / "results.jsonl").is_file())
+    newest = newest_dated("bench-", BASELINES)
     records = {(r.scenario_id, r.repetition): r for r in read_records(newest / "results.jsonl")}
     assert wanted <= set(records), sorted(wanted - set(records))[:3]
     took = sum(records[k].figures.harness_s or 0.0 for k in wanted)

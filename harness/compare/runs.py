@@ -40,6 +40,15 @@ def latest_run(results_root: Path = RESULTS_ROOT) -> Path:
     return max(runs, key=lambda p: (p / RESULTS_FILE).stat().st_mtime)
 
 
+def newest_dated(prefix: str, results_root: Path = RESULTS_ROOT) -> Path:
+    """The run folder named ``<prefix>YYYYMMDD[suffix]`` with the greatest name (the
+    committed runs' ids are dated): e.g. the newest committed bench for ``bench-``."""
+    runs = [p.parent for p in results_root.glob(f"{prefix}*/{RESULTS_FILE}")]
+    if not runs:
+        raise UsageError(f"no run named {prefix}* under {results_root}/")
+    return max(runs, key=lambda p: p.name)
+
+
 def resolve_run(arg: str | Path, results_root: Path = RESULTS_ROOT) -> Path:
     """A run folder given as a path, as a run id under ``results_root``, or ``latest``."""
     if str(arg) == "latest" and not (results_root / "latest" / RESULTS_FILE).is_file():
