@@ -15,7 +15,8 @@ import yaml
 from dbt.adapters.duckdb.credentials import DuckDBCredentials
 from dbt.adapters.duckdb.environments.local import LocalEnvironment
 
-from harness.stack.dagfile import DUCKDB_SHARED, DagSpec, profile_config_source
+from harness.run.recipes.dag import tasks_share_warehouse
+from harness.stack.dagfile import DUCKDB_RETRIES, DUCKDB_SHARED, DagSpec, profile_config_source
 from harness.stack.projects import harness_profile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,14 +54,42 @@ def test_keep_open_decides_whether_a_finished_task_holds_the_file(
     env.close()
 
 
-def test_the_harness_profiles_carry_the_shared_fields(tmp_path: Path) -> None:
-    """The DAG file's profile mapping and the harness's profiles.yml both set them."""
+def test_the_harness_profiles_carry_the_shared_fields_where_tasks_share_the_file(
+    tmp_path: Path,
+) -> None:
+    """The DAG file's profile mapping closes the file after each node only where LOCAL
+    tasks run at once; every profile retries the connect (the CLI's for the set-up
+    build and plain dbt build too, whose thousands of nodes would each pay a checkpoint)."""
     assert DUCKDB_SHARED == {"retries": {"connect_attempts": 10}, "keep_open": False}
-    spec = cast(DagSpec, SimpleNamespace(profiles_yml=None, profile_name="harness"))
-    assert f"profile_args={DUCKDB_SHARED!r}" in profile_config_source(spec)
+    assert DUCKDB_RETRIES == {"retries": {"connect_attempts": 10}}
+    for shared, args in ((True, DUCKDB_SHARED), (False, DUCKDB_RETRIES)):
+        spec = cast(DagSpec, SimpleNamespace(profiles_yml=None, profile_name="harness",
+                                             tasks_share_warehouse=shared))  # fmt: skip
+        assert f"profile_args={args!r}" in profile_config_source(spec)
     written = yaml.safe_load(harness_profile("harness", tmp_path).read_text())
     output = written["harness"]["outputs"]["dev"]
-    assert {k: output[k] for k in DUCKDB_SHARED} == DUCKDB_SHARED
+    assert output["retries"] == DUCKDB_RETRIES["retries"] and "keep_open" not in output
+
+
+@pytest.mark.parametrize(
+    ("eff", "mode", "shared"),
+    [
+        ({"concurrency": 4, "executor": "local"}, "LOCAL", True),
+        ({"concurrency": 1, "executor": "local"}, "LOCAL", False),
+        ({"concurrency": 4, "executor": "local"}, "WATCHER", False),
+        ({"concurrency": None}, "LOCAL", False),  # a task phase: one task
+        ({"concurrency": 4, "executor": "celery", "worker_concurrency": 1,
+          "celery_workers": 1}, "LOCAL", False),
+        ({"concurrency": 4, "executor": "celery", "worker_concurrency": 1,
+          "celery_workers": 2}, "LOCAL", True),
+        ({"concurrency": 1, "executor": "celery", "worker_concurrency": 8,
+          "celery_workers": 1}, "LOCAL", False),  # max_active_tasks 1: one at a time
+    ],
+)
+def test_tasks_share_the_warehouse_where_two_local_tasks_can_run_at_once(
+    eff: dict[str, Any], mode: str, shared: bool
+) -> None:
+    assert tasks_share_warehouse(eff, mode) is shared
 
 
 def test_the_docs_name_the_fields_as_set() -> None:

@@ -70,10 +70,12 @@ def _tasks(v: Values, models: int) -> float:
     return nodes * 2.0 if behavior == "after_each" else nodes * 1.0 + 1
 
 
-def _slots(v: Values) -> int:
+def task_slots(v: Values) -> int:
+    """How many tasks of a DAG run can run at once: the Celery workers' slots, else the
+    LocalExecutor's concurrency."""
     if v.get("executor") == "celery":
-        return max(1, v["celery_workers"] * v["worker_concurrency"])
-    return max(1, v["concurrency"])
+        return max(1, (v.get("celery_workers") or 1) * (v.get("worker_concurrency") or 1))
+    return max(1, v.get("concurrency") or 1)
 
 
 def _run_task_s(v: Values, models: int) -> float:
@@ -85,7 +87,7 @@ def _run_task_s(v: Values, models: int) -> float:
 def dag_run_s(v: Values, models: int) -> float:
     """Services start, the parse, and every model task over the concurrency."""
     start = 60.0 if v.get("executor") == "celery" else 25.0
-    return start + parse_s(v, models) + _run_task_s(v, models) * _tasks(v, models) / _slots(v)
+    return start + parse_s(v, models) + _run_task_s(v, models) * _tasks(v, models) / task_slots(v)
 
 
 def min_worker_s(v: Values, models: int) -> float:

@@ -17,12 +17,14 @@ from harness.registry.axes import slice_tag
 
 CONN_ID = "harness_duckdb"
 # DuckDB lets one process write a database file at a time (docs/ARCHITECTURE.md, trap
-# 15). The profile fields that let concurrent tasks share the warehouse: dbt-duckdb
-# retries the connect with backoff (1, 2, 4, ... s) while another task holds the lock,
-# and closes the database when dbt releases its last connection (after each node and
-# the cache's queries) rather than at the end of the process, so a task holds the file
-# for its SQL only, as dbt holds a warehouse connection, not for its whole run.
-DUCKDB_SHARED: dict[str, Any] = {"retries": {"connect_attempts": 10}, "keep_open": False}
+# 15). Every profile of the harness lets dbt-duckdb retry the connect with backoff (1,
+# 2, 4, ... s) while another process holds the lock. Where LOCAL tasks run concurrently
+# their profile also closes the database when dbt releases its last connection (after
+# each node and the cache's queries) instead of at the end of the process, so a task
+# holds the file for its SQL only, as dbt holds a warehouse connection. Not elsewhere:
+# closing checkpoints the database, which triples the time of each node of a build.
+DUCKDB_RETRIES: dict[str, Any] = {"retries": {"connect_attempts": 10}}
+DUCKDB_SHARED: dict[str, Any] = {**DUCKDB_RETRIES, "keep_open": False}
 
 _IMPORTS_OPTIMISED = """\
 from cosmos.airflow.dag import DbtDag
@@ -100,6 +102,8 @@ class DagSpec:
     """RenderConfig.select: the models a run_nodes run covers (empty: every node)."""
     producer_threads: int | None = None
     """WATCHER's producer's dbt --threads (operator_args dbt_cmd_flags); None: not set."""
+    tasks_share_warehouse: bool = False
+    """LOCAL tasks of a DAG run write the warehouse at once: the profile is DUCKDB_SHARED."""
     task_groups: int = 0
     """0: one DbtDag. N: N DbtTaskGroups, each selecting its slice by one tag (which the
     generator writes), all sharing one ProjectConfig (and manifest), as users split a
@@ -117,7 +121,7 @@ def profile_config_source(spec: DagSpec) -> str:
     return (
         f"ProfileConfig(profile_name={spec.profile_name!r}, target_name='dev', "
         f"profile_mapping=DuckDBUserPasswordProfileMapping(conn_id={CONN_ID!r}, "
-        f"profile_args={DUCKDB_SHARED!r}))"
+        f"profile_args={(DUCKDB_SHARED if spec.tasks_share_warehouse else DUCKDB_RETRIES)!r}))"
     )
 
 

@@ -111,8 +111,8 @@ def copy_project(src: Path, dest: Path) -> None:
 
 def own_profiles(output: dict[str, Any], profile_name: str, target: str, work: Path) -> dict:
     """The project's own profile output, written twice into ``work``: as it is, and with
-    the fields that let concurrent tasks share DuckDB's file (DUCKDB_SHARED) where the
-    project does not set them; the path always points to the
+    the fields that let LOCAL tasks running at once share DuckDB's file (DUCKDB_SHARED)
+    where the project does not set them; the path always points to the
     measurement's copy of the warehouse (HARNESS_DUCKDB_PATH)."""
     out: dict[bool, Path] = {}
     for retries in (False, True):
@@ -222,8 +222,8 @@ def setup_own(
             setup.notes["profile"] = {
                 "from": str(yml), "target": target,
                 "path": "each measurement's copy of the warehouse",
-                "where_concurrency_above_1": {k: output.get(k, v)
-                                              for k, v in DUCKDB_SHARED.items()},
+                "where_local_tasks_run_at_once": {k: output.get(k, v)
+                                                  for k, v in DUCKDB_SHARED.items()},
             }  # fmt: skip
     profiles = setup.profiles.get(False) if own_profile else harness_profiles
     env = prepare_env(setup, profiles, work)

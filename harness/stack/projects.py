@@ -19,7 +19,7 @@ import yaml
 
 from harness.generate import generate_project, is_current
 from harness.scenarios.model import ProjectSpec
-from harness.stack.dagfile import DUCKDB_SHARED
+from harness.stack.dagfile import DUCKDB_RETRIES
 from harness.stack.own_project import OwnSetup, setup_own
 from harness.stack.workspace import dbt_bin
 from harness.stack_env import quiet_env
@@ -87,13 +87,13 @@ class PreparedProject:
         """The profile target dbt and Cosmos use."""
         return self.own.target_name if self.own else "dev"
 
-    def profiles_yml(self, concurrency: int) -> Path | None:
+    def profiles_yml(self, shared: bool) -> Path | None:
         """profile = 'project': the harness's copy of the project's profiles.yml (with
-        the fields that share DuckDB's file when tasks run concurrently); None: the
-        harness's mapping."""
+        the fields that share DuckDB's file where LOCAL tasks write it at once,
+        ``shared``); None: the harness's mapping."""
         if self.own is None or not self.own.profiles:
             return None
-        return self.own.profiles[concurrency > 1] / "profiles.yml"
+        return self.own.profiles[shared] / "profiles.yml"
 
     def fresh_warehouse(self, dest: Path) -> Path:
         """``dest`` as the prepared warehouse (a copy of it), or absent when there is none."""
@@ -189,7 +189,7 @@ def harness_profile(profile_name: str, folder: Path) -> Path:
                     "type": "duckdb",
                     "path": "{{ env_var('HARNESS_DUCKDB_PATH') }}",
                     "threads": 1,
-                    **DUCKDB_SHARED,
+                    **DUCKDB_RETRIES,
                 }
             },
         }

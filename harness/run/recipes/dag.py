@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
+from harness.registry.pricing import task_slots
 from harness.run.context import Context
 from harness.stack.airflow_db import DAG_ID
 from harness.stack.dagfile import DagSpec, render_dag_file
@@ -17,6 +19,7 @@ def dag_spec(ctx: Context) -> DagSpec:
     assert p is not None
     load_mode = a["load_mode"]
     eff = ctx.scenario.effective(ctx.phase)
+    shared = tasks_share_warehouse(eff, a["execution_mode"])
     return DagSpec(
         dag_id=DAG_ID,
         project_dir=ctx.project_dir or p.path,
@@ -32,7 +35,7 @@ def dag_spec(ctx: Context) -> DagSpec:
         concurrency=a["concurrency"],
         manifest_path=p.manifest() if load_mode == "DBT_MANIFEST" else None,
         dbt_ls_path=p.dbt_ls_file() if load_mode == "DBT_LS_FILE" else None,
-        profiles_yml=p.profiles_yml(eff.get("concurrency") or 1),
+        profiles_yml=p.profiles_yml(shared),
         target_name=p.target_name,
         test_behavior=eff.get("test_behavior"),
         test_indirect_selection=eff.get("test_indirect_selection"),
@@ -41,7 +44,17 @@ def dag_spec(ctx: Context) -> DagSpec:
         select=tuple(selected_models(ctx)),
         task_groups=a["task_groups"],
         producer_threads=eff.get("producer_threads"),
+        tasks_share_warehouse=shared,
     )
+
+
+def tasks_share_warehouse(eff: dict[str, Any], execution_mode: str) -> bool:
+    """Whether the DAG run's tasks each run dbt and may write the warehouse at once: a
+    DAG run (the phase has a concurrency) with more than one task slot, not WATCHER,
+    whose one producer writes while its sensors only wait (trap 15)."""
+    if eff.get("concurrency") is None or execution_mode == "WATCHER":
+        return False
+    return min(eff["concurrency"], task_slots(eff)) > 1
 
 
 def selected_models(ctx: Context) -> list[str]:
