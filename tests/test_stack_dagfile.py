@@ -72,24 +72,24 @@ def test_the_harness_profiles_carry_the_shared_fields_where_tasks_share_the_file
 
 
 @pytest.mark.parametrize(
-    ("eff", "mode", "shared"),
+    ("eff", "shared"),
     [
-        ({"concurrency": 4, "executor": "local"}, "LOCAL", True),
-        ({"concurrency": 1, "executor": "local"}, "LOCAL", False),
-        ({"concurrency": 4, "executor": "local"}, "WATCHER", False),
-        ({"concurrency": None}, "LOCAL", False),  # a task phase: one task
+        ({"concurrency": 4, "executor": "local", "execution_mode": "LOCAL"}, True),
+        ({"concurrency": 1, "executor": "local", "execution_mode": "LOCAL"}, False),
+        ({"concurrency": 4, "executor": "local", "execution_mode": "WATCHER"}, False),
+        ({"concurrency": None, "execution_mode": "LOCAL"}, False),  # a task phase: one task
         ({"concurrency": 4, "executor": "celery", "worker_concurrency": 1,
-          "celery_workers": 1}, "LOCAL", False),
+          "celery_workers": 1, "execution_mode": "LOCAL"}, False),
         ({"concurrency": 4, "executor": "celery", "worker_concurrency": 1,
-          "celery_workers": 2}, "LOCAL", True),
+          "celery_workers": 2, "execution_mode": "LOCAL"}, True),
         ({"concurrency": 1, "executor": "celery", "worker_concurrency": 8,
-          "celery_workers": 1}, "LOCAL", False),  # max_active_tasks 1: one at a time
+          "celery_workers": 1, "execution_mode": "LOCAL"}, False),  # max_active_tasks 1
     ],
 )
 def test_tasks_share_the_warehouse_where_two_local_tasks_can_run_at_once(
-    eff: dict[str, Any], mode: str, shared: bool
+    eff: dict[str, Any], shared: bool
 ) -> None:
-    assert tasks_share_warehouse(eff, mode) is shared
+    assert tasks_share_warehouse(eff) is shared
 
 
 def test_the_docs_name_the_fields_as_set() -> None:

@@ -115,17 +115,17 @@ def own_profiles(output: dict[str, Any], profile_name: str, target: str, work: P
     where the project does not set them; the path always points to the
     measurement's copy of the warehouse (HARNESS_DUCKDB_PATH)."""
     out: dict[bool, Path] = {}
-    for retries in (False, True):
+    for shared in (False, True):
         o = dict(output)
         if o.get("type") == "duckdb" and duckdb_file(output, Path(".")) is not None:
             o["path"] = ENV_PATH
-        if retries and o.get("type") == "duckdb":
+        if shared and o.get("type") == "duckdb":
             o = {**DUCKDB_SHARED, **o}  # the project's own fields win
-        folder = work / ("profile-retries" if retries else "profile")
+        folder = work / ("profile-shared" if shared else "profile")
         folder.mkdir(parents=True, exist_ok=True)
         doc = {profile_name: {"target": target, "outputs": {target: o}}}
         (folder / "profiles.yml").write_text(yaml.safe_dump(doc, sort_keys=True))
-        out[retries] = folder
+        out[shared] = folder
     return out
 
 

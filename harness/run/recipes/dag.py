@@ -19,7 +19,7 @@ def dag_spec(ctx: Context) -> DagSpec:
     assert p is not None
     load_mode = a["load_mode"]
     eff = ctx.scenario.effective(ctx.phase)
-    shared = tasks_share_warehouse(eff, a["execution_mode"])
+    shared = tasks_share_warehouse(eff)
     return DagSpec(
         dag_id=DAG_ID,
         project_dir=ctx.project_dir or p.path,
@@ -48,11 +48,12 @@ def dag_spec(ctx: Context) -> DagSpec:
     )
 
 
-def tasks_share_warehouse(eff: dict[str, Any], execution_mode: str) -> bool:
-    """Whether the DAG run's tasks each run dbt and may write the warehouse at once: a
-    DAG run (the phase has a concurrency) with more than one task slot, not WATCHER,
-    whose one producer writes while its sensors only wait (trap 15)."""
-    if eff.get("concurrency") is None or execution_mode == "WATCHER":
+def tasks_share_warehouse(eff: dict[str, Any]) -> bool:
+    """Whether the DAG run's tasks (of the phase's effective axis values) each run dbt
+    and may write the warehouse at once: a DAG run (the phase has a concurrency) with
+    more than one task slot, not WATCHER, whose one producer writes while its sensors
+    only wait (trap 15)."""
+    if eff.get("concurrency") is None or eff.get("execution_mode") == "WATCHER":
         return False
     return min(eff["concurrency"], task_slots(eff)) > 1
 
