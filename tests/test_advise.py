@@ -176,6 +176,24 @@ def test_worker_sizes_are_measured_where_the_run_measured_them() -> None:
     assert producer.give_mib >= producer.prediction.mib * 1.1
 
 
+def test_a_producer_measured_on_a_slice_is_given_its_own_task() -> None:
+    """A user's run of 1000 models whose WATCHER DAG run was a run_nodes slice (producer's
+    worker 589-594 MiB at 2 slots, sizing-20261207) and whose producer task built the whole
+    project (759.5 MiB, bench-20261201b): the producer's worker is given the task's peak
+    plus the margin, and the answer says why."""
+    model = baseline_records(BASELINES)
+    run = list(read_records(BASELINES / "sizing-20261207" / "results.jsonl"))
+    run += [r for r in read_records(BASELINES / "bench-20261201b" / "results.jsonl")
+            if r.phase == "task" and r.ax.models == 1000]  # fmt: skip
+    run = [r for r in run if r.ax.models == 1000]
+    sizes = {(s.deployment, s.mode): s for s in worker_sizes(run, "celery", 2, 1000, model)}
+    producer = sizes[("WATCHER producer's worker", "WATCHER")]
+    assert max(producer.measured_mib) < 600
+    assert producer.give_mib == 848 and "at least WATCHER's producer's own task" in producer.basis
+    sensors = sizes[("WATCHER sensors' worker", "WATCHER")]
+    assert sensors.basis == "measured on your project"
+
+
 @pytest.mark.slow
 def test_advise_sizes_a_celery_worker_on_the_fixture(tmp_path: Path) -> None:
     shop = user_shop(tmp_path)

@@ -10,6 +10,7 @@ from harness.compare.effect import state as effect_state
 from harness.compare.samples import group_scenarios
 from harness.compare.stats import compare_samples
 from harness.guide import failed_sides, options, rows, slots, verdict
+from harness.report import guide_summary
 
 
 def test_an_option_pairs_its_lowest_value_against_each_higher_one() -> None:
@@ -94,13 +95,14 @@ def _watcher_row(**axes: object) -> rows.GuideRow:
     return row
 
 
-def test_watcher_on_a_slice_is_judged_on_memory_alone() -> None:
-    """On a run of N of the models the slot-seconds are the slice's (shown, not judged);
-    on the whole run the same figures make the row mixed."""
+def test_watcher_is_not_judged_on_a_slice() -> None:
+    """On a run of N of the models WATCHER's producer builds the slice, not the project:
+    no pair, and the size says why; on the whole run the same figures judge the row
+    (memory better, slot-seconds worse: mixed)."""
     sliced = _watcher_row(run_nodes=2)
-    (pair,) = sliced.pairs
-    assert pair.metrics == ("memory",) and pair.outcome("slots") == verdict.WORSENED
-    assert sliced.verdict == verdict.CONFIRMED
+    assert sliced.pairs == [] and sliced.verdict == verdict.NOT_MEASURED
+    assert sliced.unjudged == {1000: options.SLICE_MISSES_PRODUCER}
+    assert guide_summary._cell(sliced, 1000) == f"not judged: {options.SLICE_MISSES_PRODUCER}"
     whole = _watcher_row()
     assert whole.pairs[0].metrics == ()  # the option's own: memory and slots
-    assert whole.verdict == verdict.MIXED
+    assert whole.verdict == verdict.MIXED and whole.unjudged == {}

@@ -34,7 +34,7 @@ def celery_run(workers_mib: dict[str, float], invocation: str, status: str = "ok
                  for role, mib in workers_mib.items()]  # fmt: skip
         (r,) = records("dag_run", models, 250, 60, reps=1, status=status, seed=i,
                        evidence={"workers": peaks, **(evidence or {})}, worker_concurrency=k,
-                       execution_invocation=invocation, **CELERY, **axes)  # fmt: skip
+                       execution_invocation=invocation, **{**CELERY, **axes})  # fmt: skip
         out.append(dataclasses.replace(r, repetition=i))
     return out
 
@@ -116,8 +116,9 @@ def test_an_oom_killed_dbt_runner_worker_decides_the_pair() -> None:
 
 
 def test_celery_runs_enter_no_contrast_but_on_a_worker() -> None:
-    recs = celery_run({"tasks": 1000}, "DBT_RUNNER") + celery_run(
-        {"producer": 500, "sensors": 300}, "DBT_RUNNER", execution_mode="WATCHER")  # fmt: skip
+    recs = celery_run({"tasks": 1000}, "DBT_RUNNER", run_nodes=0) + celery_run(
+        {"producer": 500, "sensors": 300}, "DBT_RUNNER", execution_mode="WATCHER",
+        run_nodes=0)  # fmt: skip
     rows = {r.option.key: r for r in guide.evaluate(group_scenarios(recs))}
     # WATCHER against LOCAL on the workers only (the loop's 250 MiB on both sides is not
     # compared), and no sensor deferred here: shown, not judged
@@ -129,17 +130,24 @@ def test_celery_runs_enter_no_contrast_but_on_a_worker() -> None:
 
 @pytest.mark.parametrize("models", [1000, 5000])
 def test_watcher_on_celery_is_judged_on_its_workers_summed(models: int) -> None:
-    """run_nodes Celery runs that differ only in execution_mode (sizing.toml's shape) fill
-    row 5's cell at their size: the producer's and the sensors' workers together against
-    LOCAL's tasks worker, one place per worker_concurrency."""
+    """Whole Celery runs that differ only in execution_mode fill row 5's cell at their
+    size: the producer's and the sensors' workers together against LOCAL's tasks worker,
+    one place per worker_concurrency. The same figures on run_nodes slices (sizing.toml's
+    shape) judge nothing: the producer built the slice, not the project."""
     deferred = {"deferred_tasks": ["stg_00001.run"]}
-    recs = celery_run({"tasks": 1300}, "DBT_RUNNER", models=models, reps=2)
-    recs += celery_run({"producer": 630, "sensors": 640}, "DBT_RUNNER", models=models, reps=2,
-                       evidence=deferred, execution_mode="WATCHER")  # fmt: skip
-    recs += celery_run({"tasks": 560}, "DBT_RUNNER", models=models, reps=2, k=1)
-    recs += celery_run({"producer": 570, "sensors": 370}, "DBT_RUNNER", models=models, reps=2,
-                       k=1, evidence=deferred, execution_mode="WATCHER")  # fmt: skip
-    row = {r.option.key: r for r in guide.evaluate(group_scenarios(recs))}["watcher"]
+
+    def runs(**whole: Any) -> list[Record]:
+        recs = celery_run({"tasks": 1300}, "DBT_RUNNER", models=models, reps=2, **whole)
+        recs += celery_run({"producer": 630, "sensors": 640}, "DBT_RUNNER", models=models,
+                           reps=2, evidence=deferred, execution_mode="WATCHER", **whole)
+        recs += celery_run({"tasks": 560}, "DBT_RUNNER", models=models, reps=2, k=1, **whole)
+        recs += celery_run({"producer": 570, "sensors": 370}, "DBT_RUNNER", models=models,
+                           reps=2, k=1, evidence=deferred, execution_mode="WATCHER", **whole)
+        return recs  # fmt: skip
+
+    sliced = {r.option.key: r for r in guide.evaluate(group_scenarios(runs()))}["watcher"]
+    assert sliced.pairs == [] and models in sliced.unjudged
+    row = {r.option.key: r for r in guide.evaluate(group_scenarios(runs(run_nodes=0)))}["watcher"]
     by_k = {p.place[-1]: p for p in row.pairs}
     assert 0.96 < by_k["4"].changes["memory"].ratio < 0.99  # 1270 / 1300
     assert 1.66 < by_k["1"].changes["memory"].ratio < 1.70  # 940 / 560: two workers for one

@@ -129,6 +129,29 @@ def test_a_bisection_above_the_peaks_answer_raises_the_give(
     assert (worker["give_mib"] < max(worker["measured_mib"]) * margin + 16) is not raised
 
 
+def test_a_producer_measured_on_slices_is_given_at_least_its_whole_build(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """sizing-20261207 measured WATCHER's producer's Celery worker at 1000 models on
+    run_nodes slices (8 models built: 589-594 MiB at 2 slots); bench-20261201b ran the
+    producer task building all 1000 (759.5 MiB): the worker is given at least that task's
+    answer, marked (759.5 x 1.1, rounded up). Where whole DAG runs measured it (100
+    models), no floor."""
+    doc = size_json(capsys, "sizing-20261207", "bench-20261201b", "--models", "1000",
+                    "--executor", "celery", "--worker-concurrency", "2",
+                    "--execution-mode", "WATCHER")  # fmt: skip
+    producer, sensors = doc["deployments"][:2]
+    floor = producer["producer_floor"]
+    assert floor["deployment"] == "pod per task" and floor["measured_mib"] == [759.5]
+    assert max(producer["measured_mib"]) < 600 and producer["raised_to_producer"] is True
+    assert producer["give_mib"] == floor["give_mib"] == 848
+    assert sensors["producer_floor"] is None  # the sensors' worker runs no dbt
+    runs = sorted(p.name for p in BASELINES.iterdir() if (p / "results.jsonl").is_file())
+    whole = size_json(capsys, *runs, "--models", "100", "--executor", "celery",
+                      "--worker-concurrency", "1", "--execution-mode", "WATCHER")  # fmt: skip
+    assert whole["deployments"][0]["producer_floor"] is None
+
+
 def test_size_predicts_a_size_left_out_within_15_percent(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -9,7 +9,13 @@ from pathlib import Path
 
 from harness.compare.runs import current_of, load_run
 from harness.size.answer import MARGIN, Request, round_up, size_one
-from harness.size.deployments import Deployment, deployments_for, measures
+from harness.size.deployments import (
+    DEPLOYMENTS,
+    PRODUCER_TASK,
+    Deployment,
+    deployments_for,
+    measures,
+)
 from harness.size.model import Prediction
 from harness.store.jsonl import RESULTS_FILE
 from harness.store.record import Record
@@ -34,14 +40,27 @@ class WorkerSize:
     model_runs: list[str]
 
 
-def _measured(d: Deployment, records: list[Record], mode: str, slots: int) -> list[float]:
+def _measuring(d: Deployment, records: list[Record], mode: str, slots: int) -> list[Record]:
     # The user's project is not the sizing configuration's: every setting counts.
     return [
-        peak
-        for r in records
+        r for r in records
         if r.status == "ok" and measures(d, r, mode, config=False) and d.slots_of(r) == slots
-        for peak in d.peaks(r)
-    ]
+    ]  # fmt: skip
+
+
+def _measured(d: Deployment, records: list[Record], mode: str, slots: int) -> list[float]:
+    return [peak for r in _measuring(d, records, mode, slots) for peak in d.peaks(r)]
+
+
+def producer_floor(d: Deployment, records: list[Record], mode: str, slots: int) -> list[float]:
+    """The peaks of WATCHER's producer as one task on the user's project, where ``d``
+    holds the producer and only run_nodes slices measured it (their producer builds the
+    slice alone: harness.size.deployments.Deployment.holds_producer); else none."""
+    runs = _measuring(d, records, mode, slots)
+    if not d.holds_producer or mode != "WATCHER" or any(not r.ax.run_nodes for r in runs):
+        return []
+    task = next(t for t in DEPLOYMENTS if t.name == PRODUCER_TASK)
+    return _measured(task, records, mode, 1)
 
 
 def baseline_records(root: Path = BASELINES) -> list[Record]:
@@ -60,14 +79,23 @@ def worker_sizes(
         for d in deployments_for(executor, mode):
             peaks = _measured(d, records, mode, slots if d.slots_axis else 1)
             sized = size_one(d, model_records, Request(models, executor, slots, mode))
-            if peaks:
-                give: float | None = max(peaks) * (1 + MARGIN)
+            floor = producer_floor(d, records, mode, slots if d.slots_axis else 1)
+            if peaks and floor and max(floor) > max(peaks):
+                give: float | None = max(floor) * (1 + MARGIN)
+                basis = ("measured on your project: at least WATCHER's producer's own task "
+                         "(your DAG run was a run_nodes slice, whose producer builds the "
+                         "slice alone)")  # fmt: skip
+            elif peaks:
+                give = max(peaks) * (1 + MARGIN)
                 basis = "measured on your project"
             elif sized.prediction is not None:
                 give = sized.give_mib
                 kind = "extrapolated" if sized.prediction.extrapolated else "predicted"
                 basis = (f"from the sizing model at {models} models ({kind} from synthetic "
                          "projects, not measured on yours)")  # fmt: skip
+                if sized.raised_to_producer:
+                    basis += ("; at least WATCHER's producer's own task there, since the "
+                              "model's runs were run_nodes slices")  # fmt: skip
             else:
                 give, basis = None, "not answered: not measured, and no model for it"
             rounded = round_up(give) if give else None

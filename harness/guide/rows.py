@@ -174,14 +174,20 @@ def _pair(option: GuideOption, c: Contrast, s: ScenarioSamples, twin: ScenarioSa
     return Pair(option.key, c.label, c.phase, s.size, s.axes[c.axis], twin.axes[c.axis],
                 s.scenario_id, twin.scenario_id, changes, took, why,
                 repetitions=(sum(s.statuses.values()), sum(twin.statuses.values())),
-                place=place(c, s), metrics=_judged_metrics(c, s), **extra)  # fmt: skip
+                place=place(c, s), metrics=c.metrics or (), **extra)  # fmt: skip
 
 
-def _judged_metrics(c: Contrast, s: ScenarioSamples) -> tuple[str, ...]:
-    """The contrast's metrics for this pair; on a run of N of the models, its slice's."""
-    if s.ax.run_nodes and c.slice_metrics is not None:
-        return c.slice_metrics
-    return c.metrics or ()
+def sliced_out(option: GuideOption, scenarios: dict[str, ScenarioSamples]) -> dict[Any, str]:
+    """Size -> why: the sizes where a contrast of ``option`` had DAG runs of N of the models
+    (run_nodes) it cannot be judged on (Contrast.slice_misses)."""
+    out: dict[Any, str] = {}
+    for c in option.contrasts:
+        if not c.slice_misses:
+            continue
+        for s in scenarios.values():
+            if s.phase == c.phase and s.ax.run_nodes and c.axis in s.axes and runs_on(c, s.axes):
+                out[s.size] = c.slice_misses
+    return out
 
 
 def find_pairs(option: GuideOption, scenarios: dict[str, ScenarioSamples]) -> list[Pair]:
@@ -199,6 +205,7 @@ def find_pairs(option: GuideOption, scenarios: dict[str, ScenarioSamples]) -> li
             and c.axis in s.axes
             and s.ax.cosmos_version is None
             and runs_on(c, s.axes)
+            and not (c.slice_misses and s.ax.run_nodes)
         ]
         present = sorted({s.axes[c.axis] for s in phase if s.axes[c.axis] is not None}, key=repr)
         drop = {c.axis, *c.ignore}
@@ -263,6 +270,9 @@ class GuideRow:
     """What qualifies the verdict: failures and margins, floors, equivalence intervals."""
     slot_costs: list[SlotCost] = field(default_factory=list)
     """Concurrency: MiB and seconds per extra slot, per configuration and size."""
+    unjudged: dict[int | str | None, str] = field(default_factory=dict)
+    """Size -> why no verdict there: only runs the option cannot be judged on measured it
+    (sliced_out), none that could."""
 
 
 def _counted(pairs: list[Pair]) -> tuple[list[Pair], str | None]:
@@ -345,7 +355,9 @@ def evaluate(
         }
         row_j, size_verdicts = _judge(option, counted)
         verdict = row_j.verdict if counted or not reason else NOT_MEASURED
+        unjudged = {k: why for k, why in sliced_out(option, scenarios).items()
+                    if k not in size_verdicts}  # fmt: skip
         row = GuideRow(option, pairs, verdict, over_pairs, size_verdicts, reason, row_j.where,
-                       row_j.notes)  # fmt: skip
+                       row_j.notes, unjudged=unjudged)  # fmt: skip
         rows.append(_special(row, scenarios, cosmos_version))
     return rows

@@ -12,8 +12,8 @@ USER_SIZES = (1000, 5000)
 
 
 def _changes(row: guide.GuideRow, size: int) -> str:
-    """The medians of the metrics judged at ``size`` (the claim's, or a pair's own, such as
-    WATCHER's memory alone on a run of N of the models): 'memory -47%, time -70%'."""
+    """The medians of the metrics judged at ``size`` (the claim's, or a pair's own):
+    'memory -47%, time -70%'."""
     judged = [m for p in row.pairs if p.size == size for m in (p.metrics or row.option.metrics)]
     by_metric = row.over_pairs.get(size) or {}
     parts = [
@@ -35,6 +35,8 @@ def _cell(row: guide.GuideRow, size: int) -> str:
         seconds = f", {c.time.slope:+.1f} s" if c.time is not None else ""
         return f"{c.memory.slope:+.0f} MiB{seconds} per extra slot"
     verdict = row.size_verdicts.get(size)
+    if verdict is None and size in row.unjudged:
+        return f"not judged: {row.unjudged[size]}"
     if verdict is None:
         return "-" if row.verdict == guide.NO_EFFECT else "not measured"
     changes = _changes(row, size)

@@ -46,9 +46,9 @@ VERDICTS = (
     "the option's setting and uses it nowhere (its source searched when the report is "
     "made). Concurrency gets its *cost per slot*: the slope of a least-squares line of the "
     "peak (MiB) and of the wall time (s) against the concurrency, with its 95% interval. "
-    "WATCHER against LOCAL on a DAG run of N of the models (run_nodes) is judged on memory "
-    "alone: the slice meets the worker's peak, but its time and slot-seconds are one "
-    "producer build of N models against N tasks, not the whole run's (shown, not judged)."
+    "WATCHER against LOCAL is not judged on a DAG run of N of the models (run_nodes): the "
+    "slice meets a LOCAL worker's peak, but WATCHER's producer then builds N models, not "
+    "the project, and its peak grows with the models it builds."
 )
 
 
@@ -76,6 +76,8 @@ def _size_cell(row: guide.GuideRow, size: int | str | None) -> TableCell:
     by_metric = row.over_pairs.get(size) or {}
     lines = [over_pairs_text(m, c) for m in ("memory", "time", "slots") if (c := by_metric.get(m))]
     lines += _failure_lines([p for p in row.pairs if p.size == size and p.acted])
+    if not lines and size in row.unjudged:
+        return cell([f"not judged: {row.unjudged[size]}"])
     if not lines:
         return cell(None)
     return cell([*lines, f"[{row.size_verdicts.get(size, guide.NOT_MEASURED)}]"])

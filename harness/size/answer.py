@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from harness.size.deployments import (
     BISECTIONS,
+    DEPLOYMENTS,
+    PRODUCER_TASK,
     Deployment,
     Observation,
     deployments_for,
@@ -71,6 +73,12 @@ class Sized:
     validation: list[Validation] = field(default_factory=list)
     refused: str | None = None
     """Why the model gives no prediction here (Fit.refusal), where it gives none."""
+    producer_floor: Sized | None = None
+    """Under WATCHER, for a deployment that holds the producer and was measured at this
+    size by run_nodes slices only (or not at all): the producer's own task's answer
+    (PRODUCER_TASK), building the whole project, which the give is at least."""
+    raised_to_producer: bool = False
+    """The give is the producer_floor's: the slices' answer was below it."""
 
 
 def round_up(mib: float) -> int:
@@ -159,6 +167,10 @@ def size_one(
     raised = give is not None and smallest is not None and smallest > give
     if raised:
         give = smallest
+    floor = _producer_floor(d, records, req, obs, slots)
+    to_floor = bool(give and floor and floor.give_mib and floor.give_mib > give)
+    if to_floor and floor is not None:
+        give = floor.give_mib
     return Sized(
         deployment=d.name, doc=d.doc, give_mib=round_up(give) if give else None, basis=basis,
         measured_mib=sorted(round(m, 1) for m in here), prediction=prediction,
@@ -168,7 +180,24 @@ def size_one(
         fit_points=model.points if model else 0, fit_sizes=model.sizes if model else (),
         fit_slots=model.slots if model else (),
         validation=leave_one_size_out(obs) if validate else [], refused=refused,
+        producer_floor=floor, raised_to_producer=to_floor,
     )  # fmt: skip
+
+
+def _producer_floor(
+    d: Deployment, records: list[Record], req: Request, obs: list[Observation], slots: int
+) -> Sized | None:
+    """The answer of WATCHER's producer as one task at the request's size, where ``d``
+    holds the producer and no whole DAG run (run_nodes 0) measured it at this size."""
+    if not d.holds_producer or req.mode != "WATCHER":
+        return None
+    here = [o for o in obs if o.models == req.models and o.slots == slots]
+    if any(not o.record.ax.run_nodes for o in here):
+        return None  # a whole run's peak holds the producer's whole build
+    task = next(t for t in DEPLOYMENTS if t.name == PRODUCER_TASK)
+    floor = size_one(task, records, Request(req.models, task.executor, 1, req.mode,
+                                            req.invocation))  # fmt: skip
+    return floor if floor.give_mib else None
 
 
 def size(records: list[Record], req: Request) -> list[Sized]:

@@ -65,6 +65,10 @@ class Deployment:
     """The axis that counts the deployment's task slots (None: one task)."""
     modes: tuple[str, ...] = ("LOCAL", "WATCHER")
     """The execution modes it applies to."""
+    holds_producer: bool = False
+    """Under WATCHER it runs Cosmos's producer, whose peak grows with the models it builds:
+    a run_nodes DAG run's producer builds the slice alone, so where only slices measured
+    it, its answer is at least the producer's own task's (PRODUCER_TASK)."""
 
     def peaks(self, r: Record) -> list[float]:
         """The peaks (MiB) this deployment holds in record ``r``."""
@@ -98,13 +102,13 @@ _PEAK: dict[str, Callable[[Deployment, Record], list[float]]] = {
 DEPLOYMENTS: tuple[Deployment, ...] = (
     Deployment("LocalExecutor worker", "the machine running the scheduler's LocalExecutor "
                "and its task processes, at `parallelism` = slots", (DAG_RUN,), "local",
-               slots_axis="concurrency"),
+               slots_axis="concurrency", holds_producer=True),
     Deployment("Celery worker", "one Celery worker at worker_concurrency = slots, "
                "running LOCAL model tasks", (DAG_RUN,), "celery", role="tasks",
                slots_axis="worker_concurrency", modes=("LOCAL",)),
     Deployment("WATCHER producer's worker", "the Celery worker of Cosmos's producer queue "
                "(the whole dbt build runs there)", (DAG_RUN,), "celery", role="producer",
-               slots_axis="worker_concurrency", modes=("WATCHER",)),
+               slots_axis="worker_concurrency", modes=("WATCHER",), holds_producer=True),
     Deployment("WATCHER sensors' worker", "the Celery worker running WATCHER's sensors at "
                "worker_concurrency = slots", (DAG_RUN,), "celery", role="sensors",
                slots_axis="worker_concurrency", modes=("WATCHER",)),
@@ -113,6 +117,10 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
     Deployment("DAG processor", "the DAG processor's parse of the DAG file (load mode "
                "DBT_MANIFEST)", (PARSE,), "dag_processor"),
 )  # fmt: skip
+
+PRODUCER_TASK = "pod per task"
+"""The deployment that measures WATCHER's producer building the whole project as one task
+(`airflow tasks test` of the producer): the floor of a deployment that holds_producer."""
 
 BISECTIONS = {"local": MIN_WORKER, "celery": MIN_WORKER, "pod": POD_SIZE}
 """The phase whose bisection measured a deployment's smallest limit directly."""

@@ -54,6 +54,12 @@ def render_sized(req: Request, answers: list[Sized], current: Current) -> str:
                 if s.raised_to_limit else ""
             lines.append(f"  smallest limit it ran under (bisection): {s.smallest_limit_mib} MiB"
                          f"{raised}")  # fmt: skip
+        if f := s.producer_floor:
+            raised = ", which the give is raised to" if s.raised_to_producer else ""
+            lines.append(f"  WATCHER's producer building the whole project as one task (pod per "
+                         f"task): give {f.give_mib} MiB ({f.basis}){raised}; this size's DAG "
+                         f"runs, if any, were run_nodes slices, whose producer builds the slice "
+                         f"alone, so the worker needs at least that")  # fmt: skip
         errors = [abs(e) for v in s.validation if (e := v.error) is not None]
         if errors:
             lines.append(f"  leave-one-size-out error: up to {max(errors):.0%}")

@@ -43,6 +43,9 @@ def cell(s: Sized) -> str:
     if s.give_mib is None:
         return "-"
     given = f"{s.give_mib}{_MARK[s.basis]}{' (b)' if s.raised_to_limit else ''}"
+    if s.raised_to_producer and s.producer_floor is not None:
+        # The floor is what the cell shows: its own basis and interval, marked (w).
+        return f"{cell(s.producer_floor)} (w)"
     p = s.prediction
     if s.basis != "measured" and p is not None and p.low_mib is not None:
         # A predicted size carries its model's figure and 95% interval where it is shown.
@@ -68,7 +71,10 @@ LEGEND = (
     "beyond them, each with [the model's peak: its 95% prediction interval] (`harness size` "
     "names the records it was fitted from); (b): the smallest worker's bisection at that "
     "size needed more than the runs' peaks plus the margin, and the size is its smallest "
-    "limit that succeeded; not predicted: the records cannot support a "
+    "limit that succeeded; (w): WATCHER's producer building the whole project as one task "
+    "(the pod per task row), since this size's DAG runs were run_nodes slices, whose producer "
+    "builds the slice alone: a worker that runs the producer needs at least that, plus its "
+    "own processes; not predicted: the records cannot support a "
     "prediction there (`harness size` says why: e.g. their sizes span too few models to "
     "extrapolate the growth); fails: every "
     "measurement at that size failed, with the worker's peak when a task failed (memory "
