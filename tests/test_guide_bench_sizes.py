@@ -4,7 +4,8 @@ its cells say so), with two repetitions a side (issue 32): scenarios/bench.toml
 expanded as the runner expands it, each scenario given records built in code
 (report_fixtures) whose figures follow a plain model of the options (a cold dbt ls
 costs more and passes the 30 s import timeout at 1000 models and more, WATCHER less,
-and so on), then judged by the guide. A matrix that no longer pairs, or pairs at one repetition, empties a cell here."""
+and so on), then judged by the guide. A matrix that no longer pairs, or pairs at one
+repetition, empties a cell here."""
 
 from __future__ import annotations
 
