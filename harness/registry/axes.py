@@ -312,7 +312,8 @@ AXES: dict[str, Axis] = {
              "0: the whole DAG; N: the DAG run covers N models of the whole project "
              "(RenderConfig.select of N mutually independent models, first in build order, "
              "with their tests), from a built warehouse; every task still loads the whole "
-             "manifest and dbt parses the whole project, as on a worker of a big project",
+             "manifest and dbt parses the whole project, as on a worker of a big project "
+             "(but WATCHER's producer builds only the N, so it is not sized from a slice)",
              minimum=0, maximum=RUN_NODES_MAX, quiet_default=True),
         Axis("soak_tasks", int, 200, {SOAK}, "harness",
              "soak: model tasks run in one process", minimum=1, maximum=100_000),
