@@ -192,6 +192,11 @@ def test_a_producer_measured_on_a_slice_is_given_its_own_task() -> None:
     assert producer.give_mib == 848 and "at least WATCHER's producer's own task" in producer.basis
     sensors = sizes[("WATCHER sensors' worker", "WATCHER")]
     assert sensors.basis == "measured on your project"
+    # Without the producer task, the slice's figure is given and called a lower bound.
+    sliced = [r for r in run if r.phase != "task"]
+    alone = {s.deployment: s for s in worker_sizes(sliced, "celery", 2, 1000, model)}
+    assert alone["WATCHER producer's worker"].give_mib == 656  # 594.5 x 1.1, up to 16 MiB
+    assert "a lower bound" in alone["WATCHER producer's worker"].basis
 
 
 @pytest.mark.slow

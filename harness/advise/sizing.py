@@ -9,13 +9,7 @@ from pathlib import Path
 
 from harness.compare.runs import current_of, load_run
 from harness.size.answer import MARGIN, Request, round_up, size_one
-from harness.size.deployments import (
-    DEPLOYMENTS,
-    PRODUCER_TASK,
-    Deployment,
-    deployments_for,
-    measures,
-)
+from harness.size.deployments import PRODUCER_TASK, Deployment, deployments_for, measures, named
 from harness.size.model import Prediction
 from harness.store.jsonl import RESULTS_FILE
 from harness.store.record import Record
@@ -52,15 +46,16 @@ def _measured(d: Deployment, records: list[Record], mode: str, slots: int) -> li
     return [peak for r in _measuring(d, records, mode, slots) for peak in d.peaks(r)]
 
 
-def producer_floor(d: Deployment, records: list[Record], mode: str, slots: int) -> list[float]:
-    """The peaks of WATCHER's producer as one task on the user's project, where ``d``
-    holds the producer and only run_nodes slices measured it (their producer builds the
-    slice alone: harness.size.deployments.Deployment.holds_producer); else none."""
+def producer_floor(
+    d: Deployment, records: list[Record], mode: str, slots: int
+) -> list[float] | None:
+    """The peaks of WATCHER's producer as one task on the user's project (empty: not
+    measured), where ``d`` holds the producer and only run_nodes slices measured it
+    (their producer builds the slice alone: Deployment.holds_producer); else None."""
     runs = _measuring(d, records, mode, slots)
     if not d.holds_producer or mode != "WATCHER" or any(not r.ax.run_nodes for r in runs):
-        return []
-    task = next(t for t in DEPLOYMENTS if t.name == PRODUCER_TASK)
-    return _measured(task, records, mode, 1)
+        return None
+    return _measured(named(PRODUCER_TASK), records, mode, 1)
 
 
 def baseline_records(root: Path = BASELINES) -> list[Record]:
@@ -88,6 +83,10 @@ def worker_sizes(
             elif peaks:
                 give = max(peaks) * (1 + MARGIN)
                 basis = "measured on your project"
+                if floor == []:
+                    basis += (" (a lower bound: your DAG run was a run_nodes slice, whose "
+                              "producer builds the slice alone, and the producer's own task "
+                              "was not measured)")  # fmt: skip
             elif sized.prediction is not None:
                 give = sized.give_mib
                 kind = "extrapolated" if sized.prediction.extrapolated else "predicted"

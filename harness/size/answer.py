@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 from harness.size.deployments import (
     BISECTIONS,
-    DEPLOYMENTS,
     PRODUCER_TASK,
     Deployment,
     Observation,
@@ -17,6 +16,7 @@ from harness.size.deployments import (
     in_sizing_config,
     measures,
     models_of,
+    named,
     observations,
 )
 from harness.size.model import Fit, Prediction, Validation, fit, leave_one_size_out
@@ -194,7 +194,7 @@ def _producer_floor(
     here = [o for o in obs if o.models == req.models and o.slots == slots]
     if any(not o.record.ax.run_nodes for o in here):
         return None  # a whole run's peak holds the producer's whole build
-    task = next(t for t in DEPLOYMENTS if t.name == PRODUCER_TASK)
+    task = named(PRODUCER_TASK)
     floor = size_one(task, records, Request(req.models, task.executor, 1, req.mode,
                                             req.invocation))  # fmt: skip
     return floor if floor.give_mib else None

@@ -126,6 +126,11 @@ BISECTIONS = {"local": MIN_WORKER, "celery": MIN_WORKER, "pod": POD_SIZE}
 """The phase whose bisection measured a deployment's smallest limit directly."""
 
 
+def named(name: str) -> Deployment:
+    """The deployment of DEPLOYMENTS called ``name``."""
+    return next(d for d in DEPLOYMENTS if d.name == name)
+
+
 def in_sizing_config(r: Record) -> bool:
     """Whether ``r`` measured the sizing configuration on a generated layered project."""
     project = r.ax.project

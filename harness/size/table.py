@@ -4,7 +4,7 @@ users have, the memory to give it (`harness size --table`; the README's headline
 from __future__ import annotations
 
 from harness.size.answer import MARGIN, Request, Sized, size_one
-from harness.size.deployments import DEPLOYMENTS, Deployment, observations
+from harness.size.deployments import DEPLOYMENTS, named, observations
 from harness.size.model import leave_one_size_out
 from harness.store.record import Record
 from harness.store.runinfo import Machine, RunInfo
@@ -27,10 +27,6 @@ ROWS: tuple[tuple[str, str, int], ...] = (
 )
 """(deployment, execution mode, slots): the configurations users deploy most."""
 _MARK = {"measured": "", "predicted": " (p)", "extrapolated": " (x)"}
-
-
-def _deployment(name: str) -> Deployment:
-    return next(d for d in DEPLOYMENTS if d.name == name)
 
 
 def cell(s: Sized) -> str:
@@ -59,7 +55,7 @@ def sizing_rows(
     """(deployment, mode, slots shown, one cell per size) for every row of ROWS."""
     out = []
     for name, mode, slots in ROWS:
-        d = _deployment(name)
+        d = named(name)
         cells = [cell(size_one(d, records, Request(m, d.executor, slots, mode))) for m in sizes]
         out.append((name, mode, str(slots) if d.slots_axis else "-", cells))
     return out
