@@ -52,8 +52,7 @@ def producer_floor(
     """The peaks of WATCHER's producer as one task on the user's project (empty: not
     measured), where ``d`` holds the producer and only run_nodes slices measured it
     (their producer builds the slice alone: Deployment.holds_producer); else None."""
-    runs = _measuring(d, records, mode, slots)
-    if not d.holds_producer or mode != "WATCHER" or any(not r.ax.run_nodes for r in runs):
+    if not d.sliced_producer(mode, _measuring(d, records, mode, slots)):
         return None
     return _measured(named(PRODUCER_TASK), records, mode, 1)
 

@@ -177,17 +177,31 @@ def _pair(option: GuideOption, c: Contrast, s: ScenarioSamples, twin: ScenarioSa
                 place=place(c, s), metrics=c.metrics or (), **extra)  # fmt: skip
 
 
+def _candidates(c: Contrast, scenarios: dict[str, ScenarioSamples]) -> list[ScenarioSamples]:
+    """The scenarios that could side in a pair of ``c``, slices it cannot judge included."""
+    # The guide is about the Cosmos under test: scenarios run with another release
+    # (axis cosmos_version) have their own table (harness.verdicts.versions.version_rows).
+    return [
+        s
+        for s in scenarios.values()
+        if s.phase == c.phase
+        and state(s) is not None
+        and c.axis in s.axes
+        and s.ax.cosmos_version is None
+        and runs_on(c, s.axes)
+    ]
+
+
 def sliced_out(option: GuideOption, scenarios: dict[str, ScenarioSamples]) -> dict[Any, str]:
     """Size -> why: the sizes where a contrast of ``option`` had DAG runs of N of the models
     (run_nodes) it cannot be judged on (Contrast.slice_misses)."""
-    out: dict[Any, str] = {}
-    for c in option.contrasts:
-        if not c.slice_misses:
-            continue
-        for s in scenarios.values():
-            if s.phase == c.phase and s.ax.run_nodes and c.axis in s.axes and runs_on(c, s.axes):
-                out[s.size] = c.slice_misses
-    return out
+    return {
+        s.size: c.slice_misses
+        for c in option.contrasts
+        if c.slice_misses
+        for s in _candidates(c, scenarios)
+        if s.ax.run_nodes
+    }
 
 
 def find_pairs(option: GuideOption, scenarios: dict[str, ScenarioSamples]) -> list[Pair]:
@@ -195,18 +209,7 @@ def find_pairs(option: GuideOption, scenarios: dict[str, ScenarioSamples]) -> li
     both failed every repetition (a scenario partly failed is left out)."""
     out = []
     for c in option.contrasts:
-        # The guide is about the Cosmos under test: scenarios run with another release
-        # (axis cosmos_version) have their own table (harness.verdicts.versions.version_rows).
-        phase = [
-            s
-            for s in scenarios.values()
-            if s.phase == c.phase
-            and state(s) is not None
-            and c.axis in s.axes
-            and s.ax.cosmos_version is None
-            and runs_on(c, s.axes)
-            and not (c.slice_misses and s.ax.run_nodes)
-        ]
+        phase = [s for s in _candidates(c, scenarios) if not (c.slice_misses and s.ax.run_nodes)]
         present = sorted({s.axes[c.axis] for s in phase if s.axes[c.axis] is not None}, key=repr)
         drop = {c.axis, *c.ignore}
         for with_v, without_v in c.pairs(present):
@@ -273,6 +276,11 @@ class GuideRow:
     unjudged: dict[int | str | None, str] = field(default_factory=dict)
     """Size -> why no verdict there: only runs the option cannot be judged on measured it
     (sliced_out), none that could."""
+
+    def unjudged_text(self, size: int | str | None) -> str | None:
+        """What a cell at ``size`` says where only such runs measured it; else None."""
+        why = self.unjudged.get(size)
+        return f"not judged: {why}" if why else None
 
 
 def _counted(pairs: list[Pair]) -> tuple[list[Pair], str | None]:

@@ -35,8 +35,8 @@ def _cell(row: guide.GuideRow, size: int) -> str:
         seconds = f", {c.time.slope:+.1f} s" if c.time is not None else ""
         return f"{c.memory.slope:+.0f} MiB{seconds} per extra slot"
     verdict = row.size_verdicts.get(size)
-    if verdict is None and size in row.unjudged:
-        return f"not judged: {row.unjudged[size]}"
+    if verdict is None and (unjudged := row.unjudged_text(size)):
+        return unjudged
     if verdict is None:
         return "-" if row.verdict == guide.NO_EFFECT else "not measured"
     changes = _changes(row, size)

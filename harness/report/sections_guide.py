@@ -76,8 +76,8 @@ def _size_cell(row: guide.GuideRow, size: int | str | None) -> TableCell:
     by_metric = row.over_pairs.get(size) or {}
     lines = [over_pairs_text(m, c) for m in ("memory", "time", "slots") if (c := by_metric.get(m))]
     lines += _failure_lines([p for p in row.pairs if p.size == size and p.acted])
-    if not lines and size in row.unjudged:
-        return cell([f"not judged: {row.unjudged[size]}"])
+    if not lines and (unjudged := row.unjudged_text(size)):
+        return cell([unjudged])
     if not lines:
         return cell(None)
     return cell([*lines, f"[{row.size_verdicts.get(size, guide.NOT_MEASURED)}]"])

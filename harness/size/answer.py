@@ -143,7 +143,8 @@ def size_one(
     the model's leave-one-size-out errors (a refit per measured size, so only on request)."""
     obs = observations(d, records, req.mode, req.invocation)
     slots = req.slots if d.slots_axis else 1
-    here = [o.mib for o in obs if o.models == req.models and o.slots == slots]
+    at_size = [o for o in obs if o.models == req.models and o.slots == slots]
+    here = [o.mib for o in at_size]
     model: Fit | None = fit(obs)
     refused = model.refusal(req.models, slots) if model else None
     prediction = model.predict(req.models, slots) if model and not refused else None
@@ -167,7 +168,7 @@ def size_one(
     raised = give is not None and smallest is not None and smallest > give
     if raised:
         give = smallest
-    floor = _producer_floor(d, records, req, obs, slots)
+    floor = _producer_floor(d, records, req, at_size)
     to_floor = bool(give and floor and floor.give_mib and floor.give_mib > give)
     if to_floor and floor is not None:
         give = floor.give_mib
@@ -185,15 +186,14 @@ def size_one(
 
 
 def _producer_floor(
-    d: Deployment, records: list[Record], req: Request, obs: list[Observation], slots: int
+    d: Deployment, records: list[Record], req: Request, at_size: list[Observation]
 ) -> Sized | None:
     """The answer of WATCHER's producer as one task at the request's size, where ``d``
-    holds the producer and no whole DAG run (run_nodes 0) measured it at this size."""
-    if not d.holds_producer or req.mode != "WATCHER":
+    holds the producer and no whole DAG run (run_nodes 0) measured it there (``at_size``:
+    its observations at the request's size and slots): a whole run's peak holds the
+    producer's whole build."""
+    if not d.sliced_producer(req.mode, (o.record for o in at_size)):
         return None
-    here = [o for o in obs if o.models == req.models and o.slots == slots]
-    if any(not o.record.ax.run_nodes for o in here):
-        return None  # a whole run's peak holds the producer's whole build
     task = named(PRODUCER_TASK)
     floor = size_one(task, records, Request(req.models, task.executor, 1, req.mode,
                                             req.invocation))  # fmt: skip

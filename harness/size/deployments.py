@@ -12,7 +12,7 @@ fit, so that a size is one configuration's, not an average of several.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +69,12 @@ class Deployment:
     """Under WATCHER it runs Cosmos's producer, whose peak grows with the models it builds:
     a run_nodes DAG run's producer builds the slice alone, so where only slices measured
     it, its answer is at least the producer's own task's (PRODUCER_TASK)."""
+
+    def sliced_producer(self, mode: str, records: Iterable[Record]) -> bool:
+        """Whether under ``mode`` this deployment runs WATCHER's producer and ``records``
+        (its measurements at one size and slots; none counts) are all run_nodes slices:
+        its answer is then at least the producer's own task's (PRODUCER_TASK)."""
+        return self.holds_producer and mode == "WATCHER" and all(r.ax.run_nodes for r in records)
 
     def peaks(self, r: Record) -> list[float]:
         """The peaks (MiB) this deployment holds in record ``r``."""

@@ -38,10 +38,10 @@ def cell(s: Sized) -> str:
         return "not predicted"
     if s.give_mib is None:
         return "-"
-    given = f"{s.give_mib}{_MARK[s.basis]}{' (b)' if s.raised_to_limit else ''}"
     if s.raised_to_producer and s.producer_floor is not None:
         # The floor is what the cell shows: its own basis and interval, marked (w).
         return f"{cell(s.producer_floor)} (w)"
+    given = f"{s.give_mib}{_MARK[s.basis]}{' (b)' if s.raised_to_limit else ''}"
     p = s.prediction
     if s.basis != "measured" and p is not None and p.low_mib is not None:
         # A predicted size carries its model's figure and 95% interval where it is shown.
